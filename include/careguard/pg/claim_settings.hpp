@@ -1,0 +1,37 @@
+// careguard adapter: reading the claim settings PostgREST and Supabase use,
+// with the trust rule that keeps session-level (pooled, leaked) claims out.
+#pragma once
+
+namespace careguard::pg {
+
+// The settings the helpers read, in the order Supabase's helpers consult them.
+enum class ClaimSetting : int {
+  kClaims = 0,      // request.jwt.claims: the whole claims document (PostgREST 9+).
+  kClaimDocument,   // request.jwt.claim: the whole document, older spelling.
+  kSub,             // request.jwt.claim.sub and friends: one claim each (PostgREST < 9).
+  kRole,
+  kEmail,
+  kProviderId,
+  kCount
+};
+
+const char* setting_name(ClaimSetting which);
+
+// The setting's value when it is set, non-empty and trusted; else nullptr.
+// The pointer is into GUC storage: use it before anything can change the setting.
+const char* trusted_setting_value(ClaimSetting which);
+
+// Which settings this backend trusts now, as a bitmask (bit = ClaimSetting).
+int trusted_settings_mask();
+
+// The mask a parallel leader publishes so its workers decide as it did.
+void publish_trust_for_parallel_workers();
+
+// Forgets per-transaction state (the once-per-transaction warning).
+void reset_claim_settings_for_new_transaction();
+
+// Settings defined in _PG_init.
+extern bool trust_session_claims;
+extern int leader_trusted_settings;
+
+}  // namespace careguard::pg

@@ -1,0 +1,25 @@
+// careguard adapter: the one place PostgreSQL's C headers enter C++.
+// Included last in adapter files only: port.h redefines printf/snprintf and
+// c.h defines _(x), which must not leak into standard or core headers.
+#pragma once
+
+extern "C" {
+#include "postgres.h"
+
+#include "access/parallel.h"
+#include "access/xact.h"
+#include "catalog/pg_type.h"
+#include "executor/executor.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "nodes/supportnodes.h"
+#include "optimizer/optimizer.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/guc_tables.h"
+#include "utils/jsonb.h"
+#include "utils/memutils.h"
+#include "utils/uuid.h"
+}

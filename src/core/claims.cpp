@@ -1,0 +1,96 @@
+// careguard core: claims parsing and the per-value cache.
+#include "careguard/core/claims.hpp"
+
+#include "careguard/core/error.hpp"
+
+#include <cstdlib>
+#include <cstring>
+
+namespace careguard {
+
+UuidClaim uuid_from_text(std::string_view text) {
+  UuidClaim out;
+  if (auto parsed = parse_uuid(text)) {
+    out.state = UuidClaim::State::Valid;
+    out.value = *parsed;
+  } else {
+    out.state = UuidClaim::State::Invalid;
+    out.invalid_text.assign(text);
+  }
+  return out;
+}
+
+Claims::Claims(std::string source, std::string_view setting_name)
+    : source_(std::move(source)),
+      root_(json::parse(source_, "setting \"" + std::string(setting_name) + "\"")) {
+  sub_ = uuid_claim("sub");
+  provider_id_ = uuid_claim("provider_id");
+  role_ = text("role");
+  email_ = text("email");
+}
+
+ClaimText Claims::render(const json::Value* value) const {
+  ClaimText out;
+  if (value == nullptr || value->kind == json::Kind::Null) return out;
+  switch (value->kind) {
+    case json::Kind::String:
+      out.kind = ClaimText::Kind::Text;
+      out.value = value->text;
+      break;
+    case json::Kind::Bool:
+      out.kind = ClaimText::Kind::Text;
+      out.value = value->boolean ? "true" : "false";
+      break;
+    default:
+      out.kind = ClaimText::Kind::RawJson;
+      out.value = std::string_view(source_).substr(value->begin, value->end - value->begin);
+  }
+  return out;
+}
+
+ClaimText Claims::text(std::string_view name) const { return render(root_.find(name)); }
+
+ClaimText Claims::text_at(const std::vector<std::string>& path) const {
+  const json::Value* node = &root_;
+  for (const std::string& step : path) {
+    if (node->kind == json::Kind::Object) {
+      node = node->find(step);
+    } else if (node->kind == json::Kind::Array) {
+      // jsonb #>> accepts integer steps, negative ones counting from the end.
+      char* end = nullptr;
+      long index = std::strtol(step.c_str(), &end, 10);
+      if (step.empty() || *end != '\0') return {};
+      long size = static_cast<long>(node->items.size());
+      if (index < 0) index += size;
+      if (index < 0 || index >= size) return {};
+      node = &node->items[static_cast<std::size_t>(index)];
+    } else {
+      return {};
+    }
+    if (node == nullptr) return {};
+  }
+  return render(node);
+}
+
+UuidClaim Claims::uuid_claim(std::string_view name) const {
+  ClaimText claim = text(name);
+  if (claim.kind == ClaimText::Kind::Absent) return {};
+  return uuid_from_text(claim.value);
+}
+
+const Claims& ClaimsCache::get(std::string_view text, std::string_view setting_name) {
+  for (std::size_t i = 0; i < entries_.size(); ++i) {
+    const std::string& key = entries_[i]->source();
+    if (key.size() == text.size() && std::memcmp(key.data(), text.data(), text.size()) == 0) {
+      if (i != 0) std::swap(entries_[0], entries_[i]);
+      return *entries_[0];
+    }
+  }
+  auto parsed = std::make_unique<Claims>(std::string(text), setting_name);
+  ++parse_count_;
+  if (entries_.size() >= capacity_) entries_.pop_back();
+  entries_.insert(entries_.begin(), std::move(parsed));
+  return *entries_[0];
+}
+
+}  // namespace careguard

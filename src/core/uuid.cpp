@@ -1,0 +1,50 @@
+// careguard core: uuid parsing and formatting.
+#include "careguard/core/uuid.hpp"
+
+namespace careguard {
+
+namespace {
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+}  // namespace
+
+std::optional<Uuid> parse_uuid(std::string_view text) {
+  Uuid out{};
+  std::size_t pos = 0;
+  bool braces = !text.empty() && text[0] == '{';
+  if (braces) ++pos;
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    if (pos + 2 > text.size()) return std::nullopt;
+    int hi = hex_value(text[pos]);
+    int lo = hex_value(text[pos + 1]);
+    if (hi < 0 || lo < 0) return std::nullopt;
+    out[i] = static_cast<std::uint8_t>((hi << 4) | lo);
+    pos += 2;
+    // uuid_in allows one hyphen after every second byte, never at the end.
+    if (pos < text.size() && text[pos] == '-' && (i % 2) == 1 && i < out.size() - 1) ++pos;
+  }
+  if (braces) {
+    if (pos >= text.size() || text[pos] != '}') return std::nullopt;
+    ++pos;
+  }
+  if (pos != text.size()) return std::nullopt;
+  return out;
+}
+
+std::string format_uuid(const Uuid& uuid) {
+  static const char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(36);
+  for (std::size_t i = 0; i < uuid.size(); ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) out.push_back('-');
+    out.push_back(kHex[uuid[i] >> 4]);
+    out.push_back(kHex[uuid[i] & 0xF]);
+  }
+  return out;
+}
+
+}  // namespace careguard

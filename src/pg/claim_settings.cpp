@@ -1,0 +1,173 @@
+// careguard adapter: claim settings, found without a per-call catalogue
+// search, and trusted only when their value cannot outlive the transaction.
+#include "careguard/pg/claim_settings.hpp"
+
+#include "careguard/pg/guard.hpp"
+
+namespace careguard::pg {
+
+bool trust_session_claims = false;
+int leader_trusted_settings = -1;
+
+namespace {
+
+const char* const kSettingNames[] = {
+    "request.jwt.claims",    "request.jwt.claim",       "request.jwt.claim.sub",
+    "request.jwt.claim.role", "request.jwt.claim.email", "request.jwt.claim.provider_id",
+};
+static_assert(sizeof(kSettingNames) / sizeof(kSettingNames[0]) ==
+              static_cast<int>(ClaimSetting::kCount));
+
+// Where a setting sat in guc.c's sorted array when last looked up. Placeholders
+// are added with a re-sort, so the cached slot is checked on every use: a found
+// setting must still be in its slot, an absent one must still fall between the
+// same two neighbours. Either check failing means a new binary search.
+struct SettingLocation {
+  config_generic** array = nullptr;
+  int count = -1;
+  int slot = -1;
+  config_generic* found = nullptr;
+  config_generic* left = nullptr;
+  config_generic* right = nullptr;
+};
+SettingLocation locations[static_cast<int>(ClaimSetting::kCount)];
+
+bool warned_this_transaction = false;
+
+// guc.c's ordering: ASCII case-insensitive.
+int guc_name_order(const char* a, const char* b) {
+  while (*a && *b) {
+    char ca = *a++;
+    char cb = *b++;
+    if (ca >= 'A' && ca <= 'Z') ca += 'a' - 'A';
+    if (cb >= 'A' && cb <= 'Z') cb += 'a' - 'A';
+    if (ca != cb) return ca - cb;
+  }
+  if (*a) return 1;
+  if (*b) return -1;
+  return 0;
+}
+
+config_generic* slot_or_null(config_generic** array, int count, int slot) {
+  return (slot >= 0 && slot < count) ? array[slot] : nullptr;
+}
+
+config_generic* find_setting(ClaimSetting which) {
+  SettingLocation& loc = locations[static_cast<int>(which)];
+  config_generic** array = get_guc_variables();
+  int count = GetNumConfigOptions();
+  if (array == loc.array && count == loc.count) {
+    if (loc.found != nullptr) {
+      if (array[loc.slot] == loc.found) return loc.found;
+    } else if (slot_or_null(array, count, loc.slot - 1) == loc.left &&
+               slot_or_null(array, count, loc.slot) == loc.right) {
+      return nullptr;
+    }
+  }
+  const char* name = kSettingNames[static_cast<int>(which)];
+  int low = 0;
+  int high = count;
+  loc = SettingLocation{};
+  loc.array = array;
+  loc.count = count;
+  while (low < high) {
+    int middle = low + (high - low) / 2;
+    int order = guc_name_order(array[middle]->name, name);
+    if (order == 0) {
+      loc.slot = middle;
+      loc.found = array[middle];
+      return loc.found;
+    }
+    if (order < 0) {
+      low = middle + 1;
+    } else {
+      high = middle;
+    }
+  }
+  loc.slot = low;
+  loc.left = slot_or_null(array, count, low - 1);
+  loc.right = slot_or_null(array, count, low);
+  return nullptr;
+}
+
+// A value set by SET LOCAL / set_config(..., true), or by a function's SET
+// clause, ends with its transaction or function. Anything else is session
+// state that a pooler hands to the next client.
+bool value_is_transaction_bound(const config_generic* setting) {
+  const GucStack* top = setting->stack;
+  if (top == nullptr) return false;
+  return top->state == GUC_LOCAL || top->state == GUC_SET_LOCAL || top->state == GUC_SAVE;
+}
+
+const char* raw_value(const config_generic* setting) {
+  if (setting->vartype != PGC_STRING) return nullptr;
+  const char* value = *reinterpret_cast<const config_string*>(setting)->variable;
+  return (value == nullptr || value[0] == '\0') ? nullptr : value;
+}
+
+bool is_trusted(ClaimSetting which, const config_generic* setting) {
+  if (trust_session_claims) return true;
+  if (IsParallelWorker()) {
+    // Workers restore settings as plain SETs, so the stack says nothing here;
+    // the leader's published decision does. No decision means no trust.
+    return leader_trusted_settings >= 0 &&
+           (leader_trusted_settings & (1 << static_cast<int>(which))) != 0;
+  }
+  return value_is_transaction_bound(setting);
+}
+
+void warn_untrusted(ClaimSetting which) {
+  if (warned_this_transaction || IsParallelWorker()) return;
+  warned_this_transaction = true;
+  const char* name = kSettingNames[static_cast<int>(which)];
+  call_pg([name] {
+    ereport(WARNING,
+            (errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
+             errmsg("careguard ignores session-level claims in \"%s\"", name),
+             errdetail("The value was set with SET or set_config(..., false) and would outlive "
+                       "this transaction, for example on a pooled connection."),
+             errhint("Set claims with SET LOCAL or set_config(..., true), or have a superuser "
+                     "enable careguard.trust_session_claims.")));
+  });
+}
+
+}  // namespace
+
+const char* setting_name(ClaimSetting which) { return kSettingNames[static_cast<int>(which)]; }
+
+const char* trusted_setting_value(ClaimSetting which) {
+  const config_generic* setting = find_setting(which);
+  if (setting == nullptr) return nullptr;
+  const char* value = raw_value(setting);
+  if (value == nullptr) return nullptr;
+  if (is_trusted(which, setting)) return value;
+  warn_untrusted(which);
+  return nullptr;
+}
+
+int trusted_settings_mask() {
+  int mask = 0;
+  for (int i = 0; i < static_cast<int>(ClaimSetting::kCount); ++i) {
+    const config_generic* setting = find_setting(static_cast<ClaimSetting>(i));
+    if (setting != nullptr && raw_value(setting) != nullptr &&
+        is_trusted(static_cast<ClaimSetting>(i), setting)) {
+      mask |= 1 << i;
+    }
+  }
+  return mask;
+}
+
+void publish_trust_for_parallel_workers() {
+  int mask = trusted_settings_mask();
+  if (mask == leader_trusted_settings) return;
+  char text[16];
+  snprintf(text, sizeof text, "%d", mask);
+  call_pg([&text] {
+    (void)set_config_option("careguard.leader_trusted_settings", text, PGC_SUSET, PGC_S_SESSION,
+                            GUC_ACTION_LOCAL, true, ERROR, false);
+  });
+}
+
+void reset_claim_settings_for_new_transaction() { warned_this_transaction = false; }
+
+}  // namespace careguard::pg

@@ -1,0 +1,42 @@
+// careguard adapter: turns claim settings into parsed claims through the
+// core's value-keyed cache.
+#include "careguard/pg/claims_source.hpp"
+
+#include "careguard/pg/claim_settings.hpp"
+#include "careguard/pg/guard.hpp"
+
+namespace careguard::pg {
+
+namespace {
+ClaimsCache claims_cache;
+UuidClaim legacy_claim;  // Holds a one-claim setting's parse between calls.
+const UuidClaim kAbsent;
+}  // namespace
+
+const Claims* current_claims(bool prefer_claim_document) {
+  if (prefer_claim_document) {
+    if (const char* raw = trusted_setting_value(ClaimSetting::kClaimDocument)) {
+      return &claims_cache.get(raw, setting_name(ClaimSetting::kClaimDocument));
+    }
+  }
+  const char* raw = trusted_setting_value(ClaimSetting::kClaims);
+  if (raw == nullptr) return nullptr;
+  return &claims_cache.get(raw, setting_name(ClaimSetting::kClaims));
+}
+
+const UuidClaim& current_uuid_claim(UuidClaimName name, const char** from_setting) {
+  ClaimSetting legacy = name == UuidClaimName::kSub ? ClaimSetting::kSub : ClaimSetting::kProviderId;
+  if (const char* raw = trusted_setting_value(legacy)) {
+    *from_setting = setting_name(legacy);
+    legacy_claim = uuid_from_text(raw);
+    return legacy_claim;
+  }
+  *from_setting = setting_name(ClaimSetting::kClaims);
+  const Claims* claims = current_claims(false);
+  if (claims == nullptr) return kAbsent;
+  return name == UuidClaimName::kSub ? claims->sub() : claims->provider_id();
+}
+
+void reset_claims_cache() { claims_cache.clear(); }
+
+}  // namespace careguard::pg

@@ -1,0 +1,64 @@
+// careguard adapter: library load, settings, and transaction/executor hooks.
+#include "careguard/pg/claim_settings.hpp"
+#include "careguard/pg/claims_source.hpp"
+#include "careguard/pg/guard.hpp"
+
+using namespace careguard::pg;
+
+extern "C" {
+PG_MODULE_MAGIC;
+void _PG_init(void);
+}
+
+namespace {
+
+ExecutorStart_hook_type previous_executor_start = nullptr;
+
+// Clears per-transaction state; must never raise an ERROR at COMMIT/ABORT.
+void on_transaction_event(XactEvent event, void*) {
+  if (event != XACT_EVENT_COMMIT && event != XACT_EVENT_ABORT &&
+      event != XACT_EVENT_PREPARE && event != XACT_EVENT_PARALLEL_COMMIT &&
+      event != XACT_EVENT_PARALLEL_ABORT) {
+    return;
+  }
+  try {
+    reset_claims_cache();
+    reset_claim_settings_for_new_transaction();
+  } catch (...) {
+    // Clearing containers does not throw; nothing may escape into COMMIT.
+  }
+}
+
+// Hands the leader's claim-trust decision to the parallel workers it starts.
+void on_executor_start(QueryDesc* query, int eflags) {
+  if (query->plannedstmt->parallelModeNeeded && !IsParallelWorker() && !IsInParallelMode()) {
+    guarded("ExecutorStart hook", [] { publish_trust_for_parallel_workers(); });
+  }
+  if (previous_executor_start != nullptr) {
+    previous_executor_start(query, eflags);
+  } else {
+    standard_ExecutorStart(query, eflags);
+  }
+}
+
+}  // namespace
+
+// Defines careguard's settings and installs its hooks, once per backend.
+void _PG_init(void) {
+  DefineCustomBoolVariable(
+      "careguard.trust_session_claims",
+      "Trust claim settings that outlive their transaction (plain SET, set_config(..., false)).",
+      "Off by default: on a pooled connection such claims belong to an earlier client.",
+      &trust_session_claims, false, PGC_SUSET, 0, nullptr, nullptr, nullptr);
+  DefineCustomIntVariable(
+      "careguard.leader_trusted_settings",
+      "Internal: which claim settings a parallel leader trusts, for its workers.", nullptr,
+      &leader_trusted_settings, -1, -1, (1 << static_cast<int>(ClaimSetting::kCount)) - 1,
+      PGC_SUSET, GUC_NO_SHOW_ALL | GUC_NOT_IN_SAMPLE | GUC_DISALLOW_IN_FILE, nullptr, nullptr,
+      nullptr);
+  MarkGUCPrefixReserved("careguard");
+
+  RegisterXactCallback(on_transaction_event, nullptr);
+  previous_executor_start = ExecutorStart_hook;
+  ExecutorStart_hook = on_executor_start;
+}
