@@ -170,19 +170,90 @@ Datum careguard_auth_claim(PG_FUNCTION_ARGS) {
   });
 }
 
-// Planner support for the helpers. Its job is to be called at plan time: that
-// loads careguard.so before any parallel plan starts, so the executor hook
-// that hands the leader's trust decision to parallel workers is in place.
+namespace {
+
+// True when the query calls this helper as a FROM-clause function: that
+// expression must stay a function call, so nothing is hoisted there.
+bool used_as_from_function(Query* query, Oid helper) {
+  ListCell* cell;
+  foreach (cell, query->rtable) {
+    auto* rte = static_cast<RangeTblEntry*>(lfirst(cell));
+    if (rte->rtekind != RTE_FUNCTION) continue;
+    ListCell* fcell;
+    foreach (fcell, rte->functions) {
+      Node* expr = static_cast<RangeTblFunction*>(lfirst(fcell))->funcexpr;
+      if (expr != nullptr && IsA(expr, FuncExpr) &&
+          reinterpret_cast<FuncExpr*>(expr)->funcid == helper) {
+        return true;
+      }
+    }
+  }
+  return false;
+}
+
+// True when the query reads rows from somewhere. A FROM-less SELECT has only
+// the RTE_RESULT that the planner puts into an empty FROM clause.
+bool reads_rows(Query* query) {
+  ListCell* cell;
+  foreach (cell, query->rtable) {
+    if (static_cast<RangeTblEntry*>(lfirst(cell))->rtekind != RTE_RESULT) return true;
+  }
+  return false;
+}
+
+// Rewrites a zero-argument helper call into `(SELECT helper())`, which the
+// planner then turns into an initPlan: evaluated once per execution instead of
+// once per row, exactly what Supabase's advice to wrap calls in (select ...)
+// achieves by hand. STABLE already promises one value per statement.
+Node* hoist_to_init_plan(SupportRequestSimplify* request) {
+  PlannerInfo* root = request->root;
+  FuncExpr* call = request->fcall;
+  // No FROM clause: already evaluated once. This also stops the recursion,
+  // since the generated subquery has no FROM clause either.
+  if (!hoist_claim_helpers || root == nullptr || root->parse == nullptr ||
+      !reads_rows(root->parse) || call->args != NIL ||
+      used_as_from_function(root->parse, call->funcid)) {
+    return nullptr;
+  }
+  auto* inner = static_cast<FuncExpr*>(copyObjectImpl(call));
+  Query* subquery = makeNode(Query);
+  subquery->commandType = CMD_SELECT;
+  subquery->querySource = QSRC_ORIGINAL;
+  subquery->canSetTag = true;
+  subquery->jointree = makeFromExpr(NIL, nullptr);
+  subquery->targetList = list_make1(makeTargetEntry(reinterpret_cast<Expr*>(inner), 1,
+                                                    pstrdup("claim"), false));
+  SubLink* link = makeNode(SubLink);
+  link->subLinkType = EXPR_SUBLINK;
+  link->subLinkId = 0;
+  link->subselect = reinterpret_cast<Node*>(subquery);
+  link->location = call->location;
+  root->parse->hasSubLinks = true;
+  return reinterpret_cast<Node*>(link);
+}
+
+}  // namespace
+
+// Planner support for the helpers: hoists zero-argument calls out of the
+// per-row path, and (being called at plan time) loads careguard.so before any
+// parallel plan starts, so the executor hook that hands the leader's trust
+// decision to parallel workers is in place.
 Datum careguard_claims_support(PG_FUNCTION_ARGS) {
-  return guarded("auth claims support", [&]() -> Datum {
-    Node* request = reinterpret_cast<Node*>(PG_GETARG_POINTER(0));
+  Node* request = reinterpret_cast<Node*>(PG_GETARG_POINTER(0));
+  Node* result = guarded("auth claims support", [&]() -> Node* {
+    if (IsA(request, SupportRequestSimplify)) {
+      return call_pg([request] {
+        return hoist_to_init_plan(reinterpret_cast<SupportRequestSimplify*>(request));
+      });
+    }
     if (IsA(request, SupportRequestCost)) {
       // A cache lookup and a copy: cheaper than most operators.
       auto* cost = reinterpret_cast<SupportRequestCost*>(request);
       cost->startup = 0;
       cost->per_tuple = cpu_operator_cost;
-      PG_RETURN_POINTER(cost);
+      return request;
     }
-    PG_RETURN_POINTER(nullptr);
+    return nullptr;
   });
+  PG_RETURN_POINTER(result);
 }

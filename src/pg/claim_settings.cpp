@@ -7,6 +7,7 @@
 namespace careguard::pg {
 
 bool trust_session_claims = false;
+bool hoist_claim_helpers = true;
 int leader_trusted_settings = -1;
 
 namespace {

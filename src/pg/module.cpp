@@ -50,6 +50,11 @@ void _PG_init(void) {
       "Trust claim settings that outlive their transaction (plain SET, set_config(..., false)).",
       "Off by default: on a pooled connection such claims belong to an earlier client.",
       &trust_session_claims, false, PGC_SUSET, 0, nullptr, nullptr, nullptr);
+  DefineCustomBoolVariable(
+      "careguard.hoist_claim_helpers",
+      "Evaluate zero-argument claim helpers once per query (as an initPlan), not once per row.",
+      "Changes only speed: STABLE helpers return one value per statement either way.",
+      &hoist_claim_helpers, true, PGC_USERSET, 0, nullptr, nullptr, nullptr);
   DefineCustomIntVariable(
       "careguard.leader_trusted_settings",
       "Internal: which claim settings a parallel leader trusts, for its workers.", nullptr,

@@ -32,6 +32,7 @@ void reset_claim_settings_for_new_transaction();
 
 // Settings defined in _PG_init.
 extern bool trust_session_claims;
+extern bool hoist_claim_helpers;
 extern int leader_trusted_settings;
 
 }  // namespace careguard::pg

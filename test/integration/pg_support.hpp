@@ -1,0 +1,25 @@
+// Shared helpers for the libpqxx integration tests.
+#pragma once
+
+#include <pqxx/pqxx>
+#include <string>
+
+namespace careguard_test {
+
+// Makes errors carry their SQLSTATE in the message. libpqxx 6.4 leaves
+// sql_error::sqlstate() empty for its derived error classes, so the tests
+// read the code from the verbose message instead.
+inline void report_sqlstates(pqxx::connection_base& c) {
+  c.set_verbosity(pqxx::connection_base::verbose);
+}
+
+// The SQLSTATE of an error from a connection set up by report_sqlstates().
+inline std::string sqlstate_of(const pqxx::sql_error& e) {
+  if (!e.sqlstate().empty()) return e.sqlstate();
+  std::string text = e.what();
+  auto at = text.find("ERROR:  ");
+  if (at == std::string::npos || text.size() < at + 13 || text[at + 13] != ':') return "?????";
+  return text.substr(at + 8, 5);
+}
+
+}  // namespace careguard_test
