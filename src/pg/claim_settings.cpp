@@ -3,6 +3,7 @@
 #include "careguard/pg/claim_settings.hpp"
 
 #include "careguard/pg/guard.hpp"
+#include "careguard/pg/login_settings.hpp"
 
 namespace careguard::pg {
 
@@ -137,6 +138,9 @@ void warn_untrusted(ClaimSetting which) {
 const char* setting_name(ClaimSetting which) { return kSettingNames[static_cast<int>(which)]; }
 
 const char* trusted_setting_value(ClaimSetting which) {
+  // A verified sign-in outranks whatever the session put into request.jwt.*,
+  // and with trust_request_claims off those settings are not read at all.
+  if (!trust_request_claims || verified_claims_value() != nullptr) return nullptr;
   const config_generic* setting = find_setting(which);
   if (setting == nullptr) return nullptr;
   const char* value = raw_value(setting);

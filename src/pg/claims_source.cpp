@@ -4,6 +4,7 @@
 
 #include "careguard/pg/claim_settings.hpp"
 #include "careguard/pg/guard.hpp"
+#include "careguard/pg/login_settings.hpp"
 
 namespace careguard::pg {
 
@@ -14,6 +15,9 @@ const UuidClaim kAbsent;
 }  // namespace
 
 const Claims* current_claims(bool prefer_claim_document) {
+  if (const char* verified = verified_claims_value()) {
+    return &claims_cache.get(verified, "careguard.verified_claims");
+  }
   if (prefer_claim_document) {
     if (const char* raw = trusted_setting_value(ClaimSetting::kClaimDocument)) {
       return &claims_cache.get(raw, setting_name(ClaimSetting::kClaimDocument));
@@ -31,7 +35,8 @@ const UuidClaim& current_uuid_claim(UuidClaimName name, const char** from_settin
     legacy_claim = uuid_from_text(raw);
     return legacy_claim;
   }
-  *from_setting = setting_name(ClaimSetting::kClaims);
+  *from_setting = verified_claims_value() != nullptr ? "careguard.verified_claims"
+                                                     : setting_name(ClaimSetting::kClaims);
   const Claims* claims = current_claims(false);
   if (claims == nullptr) return kAbsent;
   return name == UuidClaimName::kSub ? claims->sub() : claims->provider_id();

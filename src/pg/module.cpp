@@ -2,6 +2,8 @@
 #include "careguard/pg/claim_settings.hpp"
 #include "careguard/pg/claims_source.hpp"
 #include "careguard/pg/guard.hpp"
+#include "careguard/pg/key_store.hpp"
+#include "careguard/pg/login_settings.hpp"
 
 using namespace careguard::pg;
 
@@ -61,9 +63,11 @@ void _PG_init(void) {
       &leader_trusted_settings, -1, -1, (1 << static_cast<int>(ClaimSetting::kCount)) - 1,
       PGC_SUSET, GUC_NO_SHOW_ALL | GUC_NOT_IN_SAMPLE | GUC_DISALLOW_IN_FILE, nullptr, nullptr,
       nullptr);
+  define_login_settings();
   MarkGUCPrefixReserved("careguard");
 
   RegisterXactCallback(on_transaction_event, nullptr);
+  register_key_store_invalidation();
   previous_executor_start = ExecutorStart_hook;
   ExecutorStart_hook = on_executor_start;
 }

@@ -1,0 +1,197 @@
+// careguard adapter: auth.login(token), auth.sign(claims, ...) and
+// careguard.inspect_jwk(jwk): verified identity inside the database.
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "careguard/core/error.hpp"
+#include "careguard/core/jwt.hpp"
+#include "careguard/pg/guard.hpp"
+#include "careguard/pg/key_store.hpp"
+#include "careguard/pg/login_settings.hpp"
+
+extern "C" {
+#include "executor/spi.h"
+#include "utils/acl.h"
+}
+
+using namespace careguard;
+using namespace careguard::pg;
+
+extern "C" {
+PG_FUNCTION_INFO_V1(careguard_auth_login);
+PG_FUNCTION_INFO_V1(careguard_auth_sign);
+PG_FUNCTION_INFO_V1(careguard_inspect_jwk);
+}
+
+namespace {
+
+std::string_view text_view(text* value) {
+  return std::string_view(VARDATA_ANY(value), VARSIZE_ANY_EXHDR(value));
+}
+
+std::vector<std::string> split_list(const char* list) {
+  std::vector<std::string> items;
+  std::string current;
+  for (const char* p = list == nullptr ? "" : list;; ++p) {
+    if (*p == ',' || *p == '\0') {
+      auto first = current.find_first_not_of(' ');
+      auto last = current.find_last_not_of(' ');
+      if (first != std::string::npos) items.push_back(current.substr(first, last - first + 1));
+      current.clear();
+      if (*p == '\0') break;
+    } else {
+      current.push_back(*p);
+    }
+  }
+  return items;
+}
+
+jwt::VerifyOptions verify_options() {
+  jwt::VerifyOptions options;
+  options.leeway_seconds = jwt_leeway_seconds;
+  options.require_exp = jwt_require_exp;
+  options.issuer = jwt_issuer == nullptr ? "" : jwt_issuer;
+  options.audiences = split_list(jwt_audience);
+  options.max_token_bytes = static_cast<std::size_t>(jwt_max_token_bytes);
+  options.require_uuid_sub = true;
+  options.roles_exempt_from_uuid_sub = {"anon", "service_role"};
+  return options;
+}
+
+// The role claim, which must name an allowed role.
+std::string role_to_assume(const json::Value& claims) {
+  const json::Value* role = claims.find("role");
+  if (role == nullptr || role->kind != json::Kind::String || role->text.empty()) {
+    throw Error(sqlstate::kInvalidAuthorization, "token has no role claim");
+  }
+  for (const std::string& allowed : split_list(login_roles)) {
+    if (allowed == role->text) return role->text;
+  }
+  throw Error(sqlstate::kInvalidAuthorization,
+              "role \"" + role->text + "\" is not allowed to sign in",
+              "careguard.login_roles lists the roles a token may name.");
+}
+
+// Makes the claims this transaction's identity and switches role, both with
+// SET LOCAL semantics so COMMIT, ROLLBACK and ROLLBACK TO SAVEPOINT undo them.
+Jsonb* assume_identity(const char* role, const char* claims) {
+  return call_pg([role, claims] {
+    Oid role_id = get_role_oid(role, true);
+    if (!OidIsValid(role_id)) {
+      ereport(ERROR, (errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
+                      errmsg("role \"%s\" named by the token does not exist", role)));
+    }
+    if (!is_member_of_role(GetSessionUserId(), role_id)) {
+      ereport(ERROR, (errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
+                      errmsg("session user may not become role \"%s\"", role),
+                      errhint("GRANT %s TO the login role, as for PostgREST's authenticator.",
+                              role)));
+    }
+    if (!IsTransactionBlock()) {
+      ereport(WARNING,
+              (errcode(ERRCODE_NO_ACTIVE_SQL_TRANSACTION),
+               errmsg("auth.login() outside a transaction block lasts only for this statement"),
+               errhint("Call it after BEGIN, as a gateway does.")));
+    }
+    (void)set_config_option("careguard.verified_claims", claims, PGC_SUSET, PGC_S_SESSION,
+                            GUC_ACTION_LOCAL, true, ERROR, false);
+    (void)set_config_option("role", role, PGC_USERSET, PGC_S_SESSION, GUC_ACTION_LOCAL, true,
+                            ERROR, false);
+    return DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(claims)));
+  });
+}
+
+}  // namespace
+
+// auth.login(token): verifies a JWT and makes its claims and role this
+// transaction's identity; returns the verified claims.
+Datum careguard_auth_login(PG_FUNCTION_ARGS) {
+  text* token = PG_GETARG_TEXT_PP(0);
+  return guarded("auth.login", [&]() -> Datum {
+    jwt::VerifiedToken verified = jwt::verify(text_view(token), verification_keys(), verify_options());
+    std::string role = role_to_assume(verified.claims);
+    PG_RETURN_JSONB_P(assume_identity(role.c_str(), verified.payload_json.c_str()));
+  });
+}
+
+namespace {
+
+// The private JWK of the requested (or the in-use) key, read with the
+// caller's privileges: only roles that may read auth.signing_keys can sign.
+char* signing_jwk(const char* kid) {
+  return call_pg([kid] {
+    MemoryContext caller = CurrentMemoryContext;
+    SPI_connect();
+    Oid types[1] = {TEXTOID};
+    Datum values[1] = {kid == nullptr ? Datum(0) : CStringGetTextDatum(kid)};
+    const char nulls[1] = {kid == nullptr ? 'n' : ' '};
+    SPI_execute_with_args(
+        "SELECT private_jwk::pg_catalog.text FROM auth.signing_keys "
+        "WHERE private_jwk IS NOT NULL AND state OPERATOR(pg_catalog.<>) 'revoked' AND "
+        "CASE WHEN $1 IS NULL THEN state OPERATOR(pg_catalog.=) 'in_use' "
+        "ELSE kid OPERATOR(pg_catalog.=) $1 END "
+        "ORDER BY state_changed_at DESC LIMIT 1",
+        1, types, values, nulls, true, 1);
+    char* jwk = nullptr;
+    if (SPI_processed == 1) {
+      jwk = MemoryContextStrdup(caller,
+                                SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1));
+    }
+    SPI_finish();
+    if (jwk == nullptr) {
+      ereport(ERROR, (errcode(ERRCODE_UNDEFINED_OBJECT),
+                      errmsg(kid == nullptr ? "no signing key is in use"
+                                            : "no usable signing key with kid \"%s\"",
+                             kid)));
+    }
+    return jwk;
+  });
+}
+
+}  // namespace
+
+// auth.sign(claims, kid, alg): a compact JWS over exactly these claims.
+Datum careguard_auth_sign(PG_FUNCTION_ARGS) {
+  return guarded("auth.sign", [&]() -> Datum {
+    Jsonb* claims = PG_GETARG_JSONB_P(0);
+    char* kid = PG_ARGISNULL(1) ? nullptr : text_to_cstring(PG_GETARG_TEXT_PP(1));
+    char* alg = PG_ARGISNULL(2) ? nullptr : text_to_cstring(PG_GETARG_TEXT_PP(2));
+    char* claims_text = JsonbToCString(nullptr, &claims->root, VARSIZE(claims));
+    char* jwk = signing_jwk(kid);
+    std::string token;
+    {
+      jwt::Key key = jwt::Key::from_jwk_json(jwk);
+      token = jwt::sign(claims_text, key, alg == nullptr ? "" : alg);
+    }
+    text* result = call_pg([&token] { return cstring_to_text_with_len(token.data(), token.size()); });
+    PG_RETURN_TEXT_P(result);
+  });
+}
+
+// careguard.inspect_jwk(jwk): validates one JWK and describes it, with its
+// public part only; used by the key-management functions.
+Datum careguard_inspect_jwk(PG_FUNCTION_ARGS) {
+  return guarded("careguard.inspect_jwk", [&]() -> Datum {
+    Jsonb* input = PG_GETARG_JSONB_P(0);
+    char* input_text = JsonbToCString(nullptr, &input->root, VARSIZE(input));
+    std::string description;
+    {
+      jwt::Key key = jwt::Key::from_jwk_json(input_text);
+      if (key.kid().empty()) {
+        throw Error(sqlstate::kInvalidParameterValue, "JWK has no kid",
+                    "careguard selects keys by kid; give every key one.");
+      }
+      description = "{\"kid\":" + json::quote(key.kid()) + ",\"kty\":" +
+                    json::quote(jwt::key_type_name(key.type())) + ",\"alg\":" +
+                    json::quote(jwt::algorithm_name(key.default_algorithm())) +
+                    ",\"has_private\":" + (key.has_private() ? "true" : "false") +
+                    ",\"bits\":" + std::to_string(key.bits()) +
+                    ",\"public_jwk\":" + key.public_jwk_json() + "}";
+    }
+    Jsonb* result = call_pg([&description] {
+      return DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(description.c_str())));
+    });
+    PG_RETURN_JSONB_P(result);
+  });
+}
