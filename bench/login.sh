@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# auth.login() per call, for HS256, ES256, RS256 and EdDSA, against a
+# pgjwt-style verifier written in SQL with pgcrypto (HS256 only: pgjwt has no
+# asymmetric algorithms) and against `openssl speed` verify rates. Each
+# repetition signs in with 2,000 distinct tokens in one statement.
+set -euo pipefail
+source "$(dirname "$0")/timing.sh"
+REPS="${REPS:-5}"
+N="${LOGIN_TOKENS:-2000}"
+factory="$CAREGUARD_ROOT/build/bench/careguard-token-factory"
+[ -x "$factory" ] || { echo "build the CMake targets first (scripts/test.sh or build_cmake)"; exit 1; }
+sub=8d0f7e6a-1111-4222-8333-944445555666
+
+psql -X -q -v ON_ERROR_STOP=1 <<'SQL'
+CREATE EXTENSION IF NOT EXISTS pgcrypto;
+CREATE SCHEMA IF NOT EXISTS bench_ref;
+-- A pgjwt-style HS256 verifier: base64url, HMAC and the comparison in SQL.
+CREATE FUNCTION bench_ref.url_decode(data text) RETURNS bytea LANGUAGE sql IMMUTABLE AS $$
+  WITH t AS (SELECT translate(data, '-_', '+/') AS trans),
+       rem AS (SELECT length(t.trans) % 4 AS remainder FROM t)
+  SELECT decode(t.trans || CASE WHEN rem.remainder > 0 THEN repeat('=', (4 - rem.remainder)) ELSE '' END, 'base64')
+  FROM t, rem $$;
+CREATE FUNCTION bench_ref.url_encode(data bytea) RETURNS text LANGUAGE sql IMMUTABLE AS $$
+  SELECT translate(encode(data, 'base64'), E'+/=\n', '-_') $$;
+CREATE FUNCTION bench_ref.verify(token text, secret text) RETURNS jsonb LANGUAGE sql STABLE AS $$
+  SELECT CASE
+    WHEN convert_from(bench_ref.url_decode(r[1]), 'utf8')::jsonb ->> 'alg' <> 'HS256' THEN NULL
+    WHEN bench_ref.url_encode(hmac(r[1] || '.' || r[2], secret, 'sha256')) <> r[3] THEN NULL
+    WHEN (convert_from(bench_ref.url_decode(r[2]), 'utf8')::jsonb ->> 'exp')::numeric < extract(epoch FROM now()) THEN NULL
+    ELSE convert_from(bench_ref.url_decode(r[2]), 'utf8')::jsonb END
+  FROM regexp_split_to_array(token, '\.') r $$;
+CREATE TABLE bench_ref.tokens (alg text, n int, token text);
+SQL
+
+declare -A ms_per_call
+for alg in HS256 ES256 RS256 EdDSA; do
+  mapfile -t lines < <("$factory" "$alg" "$N" "$sub" patient)
+  if [ "$alg" = HS256 ]; then
+    secret="${lines[0]}"
+    psql -X -q -v ON_ERROR_STOP=1 -c "SELECT auth.import_hmac_secret('bench-hs256', '$secret')" >/dev/null
+  else
+    psql -X -q -v ON_ERROR_STOP=1 -c "SELECT auth.import_jwks('${lines[0]}', 'in_use')" >/dev/null
+  fi
+  printf '%s\n' "${lines[@]:1}" | awk -v a="$alg" '{print a "\t" NR "\t" $0}' |
+    psql -X -q -v ON_ERROR_STOP=1 -c "\\copy bench_ref.tokens FROM STDIN"
+done
+
+declare -A samples
+for ((r = 1; r <= REPS; r++)); do
+  for alg in HS256 ES256 RS256 EdDSA; do
+    samples[$alg]+=" $(time_sql "" "SELECT count(auth.login(token)) FROM bench_ref.tokens WHERE alg = '$alg'")"
+  done
+  samples[sqlref]+=" $(time_sql "" "SELECT count(bench_ref.verify(token, '$secret')) FROM bench_ref.tokens WHERE alg = 'HS256'")"
+done
+valid=$(psql -X -At -c "SELECT count(bench_ref.verify(token, '$secret')) FROM bench_ref.tokens WHERE alg = 'HS256'")
+[ "$valid" = "$N" ] || { echo "the SQL reference rejected valid tokens ($valid of $N)"; exit 1; }
+
+speed=$(openssl speed -seconds 1 ecdsap256 rsa2048 ed25519 2>/dev/null)
+ossl_us() {  # verify µs per operation from `openssl speed` output
+  case "$1" in
+    ES256) awk '/256 bits ecdsa \(nistp256\)/ {print 1e6/$NF; exit}' <<<"$speed" ;;
+    RS256) awk '/^rsa 2048 bits/ {print 1e6/$NF; exit}' <<<"$speed" ;;
+    EdDSA) awk '/253 bits EdDSA \(Ed25519\)/ {print 1e6/$NF; exit}' <<<"$speed" ;;
+  esac
+}
+
+echo
+echo "== auth.login(): $N distinct tokens per statement, µs per sign-in (verify + identity + SET LOCAL ROLE) =="
+printf '%-8s %14s %22s %18s %12s\n' alg "careguard µs" "SQL reference µs" "openssl verify µs" ratio
+sqlref=$(median ${samples[sqlref]})
+for alg in HS256 ES256 RS256 EdDSA; do
+  m=$(median ${samples[$alg]})
+  if [ "$alg" = HS256 ]; then
+    awk -v m="$m" -v s="$sqlref" -v n="$N" 'BEGIN {printf "%-8s %14.2f %22.2f %18s %9.1fx faster\n", "HS256", m*1000/n, s*1000/n, "-", s/m}'
+  else
+    o=$(ossl_us "$alg")
+    awk -v a="$alg" -v m="$m" -v o="$o" -v n="$N" 'BEGIN {printf "%-8s %14.2f %22s %18.2f %9.2fx openssl\n", a, m*1000/n, "-", o, (m*1000/n)/o}'
+  fi
+done

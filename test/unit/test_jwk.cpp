@@ -1,0 +1,374 @@
+// JWK / JWKS / PEM import: RFC vectors, private-material handling, rejections.
+#include "careguard/core/jwk.hpp"
+
+#include "careguard/core/base64url.hpp"
+#include "careguard/core/error.hpp"
+
+#include <gtest/gtest.h>
+#include <openssl/bio.h>
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+
+#include <functional>
+
+namespace {
+
+using careguard::Error;
+using careguard::jwt::Algorithm;
+using careguard::jwt::Key;
+using careguard::jwt::KeySet;
+using careguard::jwt::KeyType;
+
+// RFC 7515 A.3 (P-256) and RFC 8037 A.1 (Ed25519) example keys.
+const char* kEcPrivateJwk =
+    R"({"kty":"EC","crv":"P-256","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",)"
+    R"("y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0",)"
+    R"("d":"jpsQnnGQmL-YBIffH1136cspYG6-0iY7X1fCE9-E9LI","kid":"ec1"})";
+const char* kEdPrivateJwk =
+    R"({"kty":"OKP","crv":"Ed25519","d":"nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A",)"
+    R"("x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo","kid":"ed1"})";
+const char* kOctJwk =
+    R"({"kty":"oct","kid":"hs","k":"AyM1SysPpbyDfgZld3umj1qzKObwVMkoqQ-EstJQLr_T-1qS0gZH75aKtMN3Yj0iPS4hcgUuTwjAzZr1Z9CAow"})";
+
+// RFC 7515 A.2 RSA key (with CRT parameters) and A.4 P-521 key.
+const char* kRsaPrivateJwk =
+    R"({"kty":"RSA","kid":"2010-12-29",)"
+    R"("n":"ofgWCuLjybRlzo0tZWJjNiuSfb4p4fAkd_wWJcyQoTbji9k0l8W26mPddxHmfHQp-Vaw-4qPCJrcS2mJPMEzP1Pt0Bm4d4QlL-yRT-SFd2lZS-pCgNMsD1W_YpRPEwOWvG6b32690r2jZ47soMZo9wGzjb_7OMg0LOL-bSf63kpaSHSXndS5z5rexMdbBYUsLA9e-KXBdQOS-UTo7WTBEMa2R2CapHg665xsmtdVMTBQY4uDZlxvb3qCo5ZwKh9kG4LT6_I5IhlJH7aGhyxXFvUK-DWNmoudF8NAco9_h9iaGNj8q2ethFkMLs91kzk2PAcDTW9gb54h4FRWyuXpoQ",)"
+    R"("e":"AQAB",)"
+    R"("d":"Eq5xpGnNCivDflJsRQBXHx1hdR1k6Ulwe2JZD50LpXyWPEAeP88vLNO97IjlA7_GQ5sLKMgvfTeXZx9SE-7YwVol2NXOoAJe46sui395IW_GO-pWJ1O0BkTGoVEn2bKVRUCgu-GjBVaYLU6f3l9kJfFNS3E0QbVdxzubSu3Mkqzjkn439X0M_V51gfpRLI9JYanrC4D4qAdGcopV_0ZHHzQlBjudU2QvXt4ehNYTCBr6XCLQUShb1juUO1ZdiYoFaFQT5Tw8bGUl_x_jTj3ccPDVZFD9pIuhLhBOneufuBiB4cS98l2SR_RQyGWSeWjnczT0QU91p1DhOVRuOopznQ",)"
+    R"("p":"4BzEEOtIpmVdVEZNCqS7baC4crd0pqnRH_5IB3jw3bcxGn6QLvnEtfdUdiYrqBdss1l58BQ3KhooKeQTa9AB0Hw_Py5PJdTJNPY8cQn7ouZ2KKDcmnPGBY5t7yLc1QlQ5xHdwW1VhvKn-nXqhJTBgIPgtldC-KDV5z-y2XDwGUc",)"
+    R"("q":"uQPEfgmVtjL0Uyyx88GZFF1fOunH3-7cepKmtH4pxhtCoHqpWmT8YAmZxaewHgHAjLYsp1ZSe7zFYHj7C6ul7TjeLQeZD_YwD66t62wDmpe_HlB-TnBA-njbglfIsRLtXlnDzQkv5dTltRJ11BKBBypeeF6689rjcJIDEz9RWdc",)"
+    R"("dp":"BwKfV3Akq5_MFZDFZCnW-wzl-CCo83WoZvnLQwCTeDv8uzluRSnm71I3QCLdhrqE2e9YkxvuxdBfpT_PI7Yz-FOKnu1R6HsJeDCjn12Sk3vmAktV2zb34MCdy7cpdTh_YVr7tss2u6vneTwrA86rZtu5Mbr1C1XsmvkxHQAdYo0",)"
+    R"("dq":"h_96-mK1R_7glhsum81dZxjTnYynPbZpHziZjeeHcXYsXaaMwkOlODsWa7I9xXDoRwbKgB719rrmI2oKr6N3Do9U0ajaHF-NKJnwgjMd2w9cjz3_-kyNlxAr2v4IKhGNpmM5iIgOS1VZnOZ68m6_pbLBSp3nssTdlqvd0tIiTHU",)"
+    R"("qi":"IYd7DHOhrWvxkwPQsRM2tOgrjbcrfvtQJipd-DlcxyVuuM9sQLdgjVk2oy26F0EmpScGLq2MowX7fhd_QJQ3ydy5cY7YIBi87w93IKLEdfnbJtoOPLUW0ITrJReOgo1cq9SbsxYawBgfp_gh6A5603k2-ZQwVK0JKSHuLFkuQ3U"})";
+const char* kP521PrivateJwk =
+    R"({"kty":"EC","crv":"P-521",)"
+    R"("x":"AekpBQ8ST8a8VcfVOTNl353vSrDCLLJXmPk06wTjxrrjcBpXp5EOnYG_NjFZ6OvLFV1jSfS9tsz4qUxcWceqwQGk",)"
+    R"("y":"ADSmRA43Z1DSNx_RvcLI87cdL07l6jQyyBXMoxVg_l2Th-x3S1WDhjDly79ajL4Kkd0AZMaZmh9ubmf63e3kyMj2",)"
+    R"("d":"AY5pb7A0UFiB3RELSD64fTLOSV_jazdF7fLYyuTw8lOfRhWg6Y6rUrPAxerEzgdRhajnu0ferB0d53vM9mE15j2C"})";
+const char* kRfc7515Payload =
+    "eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0cnVlf"
+    "Q";
+
+// Runs fn and returns the careguard::Error it throws; fails the test otherwise.
+Error expect_error(const std::function<void()>& fn) {
+  try {
+    fn();
+  } catch (const Error& e) {
+    return e;
+  }
+  ADD_FAILURE() << "expected careguard::Error";
+  return Error("00000", "no error");
+}
+
+void expect_invalid_key(const std::function<void()>& fn, const std::string& message_prefix) {
+  Error e = expect_error(fn);
+  EXPECT_STREQ(e.sqlstate(), "22023");
+  EXPECT_EQ(std::string(e.what()).rfind(message_prefix, 0), 0u) << e.what();
+}
+
+std::string rsa_pem(bool private_part) {
+  static EVP_PKEY* pkey = EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", std::size_t{2048});
+  BIO* bio = BIO_new(BIO_s_mem());
+  if (private_part) {
+    PEM_write_bio_PrivateKey(bio, pkey, nullptr, nullptr, 0, nullptr, nullptr);
+  } else {
+    PEM_write_bio_PUBKEY(bio, pkey);
+  }
+  char* data = nullptr;
+  long len = BIO_get_mem_data(bio, &data);
+  std::string pem(data, static_cast<std::size_t>(len));
+  BIO_free(bio);
+  return pem;
+}
+
+TEST(Jwk, ParsesEcPrivateKeyAndExportsOnlyPublicPart) {
+  Key key = Key::from_jwk_json(kEcPrivateJwk);
+  EXPECT_EQ(key.kid(), "ec1");
+  EXPECT_EQ(key.type(), KeyType::Ec);
+  EXPECT_TRUE(key.has_private());
+  EXPECT_EQ(key.default_algorithm(), Algorithm::ES256);
+  EXPECT_TRUE(key.allows(Algorithm::ES256));
+  EXPECT_FALSE(key.allows(Algorithm::ES384));
+  EXPECT_FALSE(key.allows(Algorithm::HS256));
+  EXPECT_EQ(key.public_jwk_json(),
+            R"({"kty":"EC","crv":"P-256","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",)"
+            R"("y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0","kid":"ec1"})");
+}
+
+TEST(Jwk, ParsesEd25519PrivateKeyAndReproducesRfc8037Signature) {
+  Key key = Key::from_jwk_json(kEdPrivateJwk);
+  EXPECT_EQ(key.type(), KeyType::Okp);
+  EXPECT_EQ(key.default_algorithm(), Algorithm::EdDSA);
+  // RFC 8037 A.4: Ed25519 is deterministic, so the signature is exact.
+  std::string sig =
+      key.sign_bytes(Algorithm::EdDSA, "eyJhbGciOiJFZERTQSJ9.RXhhbXBsZSBvZiBFZDI1NTE5IHNpZ25pbmc");
+  EXPECT_EQ(
+      careguard::base64url::encode(sig),
+      "hgyY0il_MGCjP0JzlnLWG1PPOt7-09PGcvMg3AIbQR6dWbhijcNR4ki4iylGjg5BhVsPt9g7sVvpAr_MuM0KAg");
+  EXPECT_EQ(
+      key.public_jwk_json(),
+      R"({"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo","kid":"ed1"})");
+}
+
+TEST(Jwk, VerifiesRfc7515EcdsaExample) {
+  Key key = Key::from_jwk_json(kEcPrivateJwk);
+  auto sig = careguard::base64url::decode(
+      "DtEhU3ljbEg8L38VWAfUAqOyKAM6-Xx-F4GawxaepmXFCgfTjDxw5djxLa8ISlSApmWQxfKTUJqPP3-Kg6NU1Q");
+  ASSERT_TRUE(sig);
+  const std::string input = std::string("eyJhbGciOiJFUzI1NiJ9.") + kRfc7515Payload;
+  EXPECT_TRUE(key.verify_bytes(Algorithm::ES256, input, *sig));
+  EXPECT_FALSE(key.verify_bytes(Algorithm::ES256, input + "x", *sig));
+  EXPECT_FALSE(key.verify_bytes(Algorithm::ES256, input, sig->substr(1)));  // Wrong length.
+}
+
+TEST(Jwk, RsaPrivateJwkReproducesRfc7515Rs256Signature) {
+  Key key = Key::from_jwk_json(kRsaPrivateJwk);
+  EXPECT_TRUE(key.has_private());
+  EXPECT_EQ(key.bits(), 2048u);
+  // RSASSA-PKCS1-v1_5 is deterministic: RFC 7515 A.2's signature, exactly.
+  const std::string input = std::string("eyJhbGciOiJSUzI1NiJ9.") + kRfc7515Payload;
+  std::string sig = key.sign_bytes(Algorithm::RS256, input);
+  EXPECT_EQ(careguard::base64url::encode(sig),
+            "cC4hiUPoj9Eetdgtv3hF80EGrhuB__dzERat0XF9g2VtQgr9PJbu3XOiZj5RZmh7AAuHIm4Bh-0Qc_lF5YKt_"
+            "O8W2Fp5jujGbds9uJdbF9CUAr7t1dnZcAcQjbKBYNX4BAynRFdiuB--f_"
+            "nZLgrnbyTyWzO75vRK5h6xBArLIARNPvkSjt"
+            "QBMHlb1L07Qe7K0GarZRmB_eSN9383LcOLn6_dO--xi12jzDwusC-"
+            "eOkHWEsqtFZESc6BfI7noOPqvhJ1phCnvWh6IeYI2"
+            "w9QOYEUipUTI8np6LbgGY9Fs98rqVt5AXLIhWkWywlVmtVrBp0igcN_IoypGlUPQGe77Rw");
+  EXPECT_TRUE(Key::from_jwk_json(key.public_jwk_json()).verify_bytes(Algorithm::RS256, input, sig));
+}
+
+TEST(Jwk, RsaPrivateJwkNeedsAllCrtParameters) {
+  std::string text = kRsaPrivateJwk;
+  std::size_t qi = text.find(",\"qi\"");
+  text = text.substr(0, qi) + "}";
+  expect_invalid_key([&] { Key::from_jwk_json(text); },
+                     "JWK of kty \"RSA (private)\" lacks member \"qi\"");
+}
+
+TEST(Jwk, VerifiesRfc7515EcdsaP521Example) {
+  Key key = Key::from_jwk_json(kP521PrivateJwk);
+  EXPECT_EQ(key.default_algorithm(), Algorithm::ES512);
+  EXPECT_EQ(key.bits(), 521u);
+  auto sig = careguard::base64url::decode(
+      "AdwMgeerwtHoh-l192l60hp9wAHZFVJbLfD_UxMi70cwnZOYaRI1bKPWROc-mZZqwqT2SI-KGDKB34XO0aw_"
+      "7XdtAG8Ga"
+      "SwFKdCAPZgoXD2YBJZCPEX3xKpRwcdOO8KpEHwJjyqOgzDO7iKvU8vcnwNrmxYbSW9ERBXukOXolLzeO_Jn");
+  ASSERT_TRUE(sig);
+  EXPECT_EQ(sig->size(), 132u);
+  EXPECT_TRUE(key.verify_bytes(Algorithm::ES512, "eyJhbGciOiJFUzUxMiJ9.UGF5bG9hZA", *sig));
+  EXPECT_FALSE(key.verify_bytes(Algorithm::ES512, "eyJhbGciOiJFUzUxMiJ9.UGF5bG9hZB", *sig));
+  // Our own signatures are fixed-size R||S too and verify.
+  std::string own = key.sign_bytes(Algorithm::ES512, "abc");
+  EXPECT_EQ(own.size(), 132u);
+  EXPECT_TRUE(key.verify_bytes(Algorithm::ES512, "abc", own));
+}
+
+TEST(Jwk, OctKeyExportsNoSecret) {
+  Key key = Key::from_jwk_json(kOctJwk);
+  EXPECT_EQ(key.type(), KeyType::Oct);
+  EXPECT_EQ(key.bits(), 512u);
+  EXPECT_TRUE(key.allows(Algorithm::HS512));
+  EXPECT_EQ(key.public_jwk_json(), R"({"kty":"oct","kid":"hs"})");
+}
+
+TEST(Jwk, PublicJwkNeverContainsPrivateMembers) {
+  for (const char* text :
+       {kEcPrivateJwk, kEdPrivateJwk, kOctJwk, kRsaPrivateJwk, kP521PrivateJwk}) {
+    std::string pub = Key::from_jwk_json(text).public_jwk_json();
+    EXPECT_EQ(pub.find("\"d\""), std::string::npos) << pub;
+    EXPECT_EQ(pub.find("\"k\""), std::string::npos) << pub;
+  }
+  std::string rsa = Key::from_pem(rsa_pem(true)).public_jwk_json();
+  for (const char* member : {"\"d\"", "\"p\"", "\"q\"", "\"dp\"", "\"dq\"", "\"qi\""}) {
+    EXPECT_EQ(rsa.find(member), std::string::npos) << rsa;
+  }
+  EXPECT_NE(rsa.find("\"n\":"), std::string::npos);
+  EXPECT_NE(rsa.find("\"e\":\"AQAB\""), std::string::npos);
+}
+
+TEST(Jwk, RsaPemRoundTripsThroughPublicJwk) {
+  Key priv = Key::from_pem(rsa_pem(true), "r1");
+  EXPECT_TRUE(priv.has_private());
+  EXPECT_EQ(priv.bits(), 2048u);
+  Key pub = Key::from_jwk_json(priv.public_jwk_json());
+  EXPECT_FALSE(pub.has_private());
+  EXPECT_EQ(pub.kid(), "r1");
+  for (Algorithm alg : {Algorithm::RS256, Algorithm::RS384, Algorithm::RS512, Algorithm::PS256}) {
+    std::string sig = priv.sign_bytes(alg, "hello");
+    EXPECT_TRUE(pub.verify_bytes(alg, "hello", sig));
+    EXPECT_FALSE(pub.verify_bytes(alg, "hellp", sig));
+  }
+  Key pem_pub = Key::from_pem(rsa_pem(false));
+  EXPECT_FALSE(pem_pub.has_private());
+  EXPECT_EQ(pem_pub.public_jwk_json(), Key::from_pem(rsa_pem(true)).public_jwk_json());
+}
+
+TEST(Jwk, PinnedAlgorithmRestrictsKey) {
+  Key key = Key::from_pem(rsa_pem(false), "r", Algorithm::PS256);
+  EXPECT_TRUE(key.allows(Algorithm::PS256));
+  EXPECT_FALSE(key.allows(Algorithm::RS256));
+  EXPECT_EQ(key.default_algorithm(), Algorithm::PS256);
+}
+
+TEST(Jwk, PublicKeyCannotSign) {
+  Key key = Key::from_pem(rsa_pem(false));
+  expect_invalid_key([&] { key.sign_bytes(Algorithm::RS256, "x"); },
+                     "key (no kid) has no private part");
+}
+
+TEST(Jwk, SignRefusesAlgorithmOutsideKeyFamily) {
+  Key key = Key::from_jwk_json(kEcPrivateJwk);
+  expect_invalid_key([&] { key.sign_bytes(Algorithm::HS256, "x"); }, "key \"ec1\" does not allow");
+}
+
+TEST(Jwk, HmacSecretMinimumLengths) {
+  expect_invalid_key([] { Key::from_secret("too-short"); }, "HMAC secret is too short");
+  expect_invalid_key([] { Key::from_secret(std::string(40, 'a'), "", Algorithm::HS512); },
+                     "HMAC secret is too short for HS512");
+  Key key = Key::from_secret(std::string(40, 'a'));
+  EXPECT_TRUE(key.allows(Algorithm::HS256));
+  EXPECT_FALSE(key.allows(Algorithm::HS384));  // 320 bits < 384.
+}
+
+TEST(Jwk, SecretNeverAppearsInErrors) {
+  const std::string secret_b64 = "c2VjcmV0LXZhbHVlLXRoYXQtbXVzdC1ub3QtbGVhaw";  // 31 bytes
+  Error e =
+      expect_error([&] { Key::from_jwk_json(R"({"kty":"oct","k":")" + secret_b64 + R"("})"); });
+  EXPECT_STREQ(e.sqlstate(), "22023");
+  std::string all = std::string(e.what()) + e.detail();
+  EXPECT_EQ(all.find(secret_b64), std::string::npos);
+  EXPECT_EQ(all.find("secret-value"), std::string::npos);
+  // Broken JSON around a secret must not echo the parser's view of it.
+  Error bad_json = expect_error([&] { Key::from_jwk_json(R"({"kty":"oct","k":")" + secret_b64); });
+  EXPECT_STREQ(bad_json.what(), "JWK is not valid JSON");
+}
+
+TEST(Jwk, RejectsMalformedKeys) {
+  expect_invalid_key([] { Key::from_jwk_json("[]"); }, "a JWK must be a JSON object");
+  expect_invalid_key([] { Key::from_jwk_json(R"({"n":"AQAB"})"); }, "JWK lacks member \"kty\"");
+  expect_invalid_key([] { Key::from_jwk_json(R"({"kty":"DSA"})"); }, "unsupported JWK kty \"DSA\"");
+  expect_invalid_key([] { Key::from_jwk_json(R"({"kty":"RSA","e":"AQAB"})"); },
+                     "JWK of kty \"RSA\" lacks member \"n\"");
+  expect_invalid_key([] { Key::from_jwk_json(R"({"kty":"RSA","n":"AQAB","e":"AQAB"})"); },
+                     "RSA key is too small");
+  expect_invalid_key([] { Key::from_jwk_json(R"({"kty":"EC","crv":"P-192","x":"AA","y":"AA"})"); },
+                     "unsupported EC curve \"P-192\"");
+  expect_invalid_key([] { Key::from_jwk_json(R"({"kty":"OKP","crv":"Ed448","x":"AA"})"); },
+                     "unsupported OKP curve \"Ed448\"");
+  expect_invalid_key([] { Key::from_jwk_json(R"({"kty":"OKP","crv":"Ed25519","x":"AA"})"); },
+                     "Ed25519 public key \"x\" must be 32 bytes");
+  expect_invalid_key([] { Key::from_jwk_json(R"({"kty":"oct","k":"a+b"})"); },
+                     "JWK member \"k\" is not non-empty base64url");
+  expect_invalid_key([] { Key::from_jwk_json(R"({"kty":"oct","k":5})"); },
+                     "JWK member \"k\" must be a string");
+}
+
+TEST(Jwk, RejectsEcPointOffCurve) {
+  // RFC 7515 A.3's x with y changed in its last byte.
+  expect_invalid_key(
+      [] {
+        Key::from_jwk_json(
+            R"({"kty":"EC","crv":"P-256","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",)"
+            R"("y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a4"})");
+      },
+      "the JWK is not a valid EC key");
+}
+
+TEST(Jwk, RejectsShortEcCoordinates) {
+  expect_invalid_key(
+      [] {
+        Key::from_jwk_json(
+            R"({"kty":"EC","crv":"P-256","x":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",)"
+            R"("y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"})");
+      },
+      "EC coordinates must be 32 bytes for P-256");
+}
+
+TEST(Jwk, RejectsMismatchedPrivateParts) {
+  // Ed25519 d from RFC 8037 with another key's x.
+  expect_invalid_key(
+      [] {
+        Key::from_jwk_json(
+            R"({"kty":"OKP","crv":"Ed25519","d":"nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A",)"
+            R"("x":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"})");
+      },
+      "Ed25519 private key \"d\" does not match public key \"x\"");
+  // P-256 d that is not the private key of RFC 7515 A.3's point.
+  expect_invalid_key(
+      [] {
+        Key::from_jwk_json(
+            R"({"kty":"EC","crv":"P-256","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",)"
+            R"("y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0",)"
+            R"("d":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAE"})");
+      },
+      "the EC key failed OpenSSL's consistency check");
+}
+
+TEST(Jwk, RejectsAlgorithmThatDoesNotFitKey) {
+  expect_invalid_key(
+      [] {
+        Key::from_jwk_json(
+            R"({"kty":"EC","crv":"P-256","alg":"ES384","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",)"
+            R"("y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"})");
+      },
+      "algorithm \"ES384\" does not fit curve \"P-256\"");
+  expect_invalid_key([] { Key::from_jwk_json(R"({"kty":"oct","alg":"RS256","k":"AAAA"})"); },
+                     "algorithm \"RS256\" does not fit a key of kty \"oct\"");
+  expect_invalid_key([] { Key::from_jwk_json(R"({"kty":"oct","alg":"none","k":"AAAA"})"); },
+                     "unsupported algorithm \"none\" in JWK");
+  expect_invalid_key([] { Key::from_jwk_json(R"({"kty":"oct","use":"enc","k":"AAAA"})"); },
+                     "JWK use \"enc\" is not \"sig\"");
+}
+
+TEST(Jwk, PemRejectsUnsupportedInput) {
+  expect_invalid_key([] { Key::from_pem("not a pem"); },
+                     "the PEM text is not an unencrypted public or private key");
+  EVP_PKEY* ed448 = EVP_PKEY_Q_keygen(nullptr, nullptr, "ED448");
+  BIO* bio = BIO_new(BIO_s_mem());
+  PEM_write_bio_PUBKEY(bio, ed448);
+  char* data = nullptr;
+  long len = BIO_get_mem_data(bio, &data);
+  std::string pem(data, static_cast<std::size_t>(len));
+  BIO_free(bio);
+  EVP_PKEY_free(ed448);
+  expect_invalid_key([&] { Key::from_pem(pem); }, "unsupported PEM key type");
+}
+
+TEST(KeySet, ParsesJwksFindsByKidAndSkipsEncryptionKeys) {
+  KeySet set = KeySet::from_jwks_json(std::string(R"({"keys":[)") + kEcPrivateJwk + "," +
+                                      kEdPrivateJwk + "," + kOctJwk +
+                                      R"(,{"kty":"RSA","use":"enc","n":"AQAB","e":"AQAB"}]})");
+  EXPECT_EQ(set.size(), 3u);
+  ASSERT_NE(set.find("ed1"), nullptr);
+  EXPECT_EQ(set.find("ed1")->type(), KeyType::Okp);
+  EXPECT_EQ(set.find("nope"), nullptr);
+  EXPECT_EQ(set.find(""), nullptr);
+  EXPECT_EQ(set.sole_key(), nullptr);
+  std::string jwks = set.public_jwks_json();
+  EXPECT_EQ(jwks.rfind("{\"keys\":[{\"kty\":\"EC\"", 0), 0u) << jwks;
+  EXPECT_EQ(jwks.find("\"d\""), std::string::npos);
+  EXPECT_EQ(jwks.find("\"k\""), std::string::npos);
+}
+
+TEST(KeySet, SoleKeyOnlyWithExactlyOneKey) {
+  KeySet set;
+  EXPECT_EQ(set.sole_key(), nullptr);
+  set.add(Key::from_secret(std::string(32, 's')));
+  ASSERT_NE(set.sole_key(), nullptr);
+  EXPECT_EQ(set.sole_key()->type(), KeyType::Oct);
+}
+
+TEST(KeySet, RejectsDuplicateKidAndBadShape) {
+  expect_invalid_key(
+      [] { KeySet::from_jwks_json(std::string(R"({"keys":[)") + kOctJwk + "," + kOctJwk + "]}"); },
+      "duplicate key id \"hs\" in key set");
+  expect_invalid_key([] { KeySet::from_jwks_json(R"({"key":[]})"); },
+                     "JWKS must be an object with a \"keys\" array");
+  expect_invalid_key([] { KeySet::from_jwks_json("{"); }, "JWKS is not valid JSON");
+}
+
+}  // namespace
