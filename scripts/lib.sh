@@ -8,7 +8,7 @@ CAREGUARD_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 PG_BINDIR="/usr/lib/postgresql/15/bin"
 PACKAGES=(build-essential cmake pkg-config clang-14 llvm-14 postgresql-15 postgresql-server-dev-15
   postgresql-contrib libpqxx-dev libgtest-dev libssl-dev postgresql-15-pgtap pgtap
-  libclang-rt-14-dev nodejs npm chromium)
+  libclang-rt-14-dev chromium)
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
@@ -27,6 +27,13 @@ ensure_packages() {
     as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   fi
+}
+
+# Node.js and npm (for the JWT interop test) may come from outside Debian's
+# archive, as on the CI image; install Debian's only when there are none.
+ensure_node() {
+  command -v node >/dev/null && command -v npm >/dev/null && return 0
+  ensure_packages nodejs npm
 }
 
 # Builds and installs careguard.so and the install script with PGXS.

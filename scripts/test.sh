@@ -11,6 +11,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$CAREGUARD_ROOT"
 
 ensure_packages "${PACKAGES[@]}"
+ensure_node
 build_and_install_extension
 build_cmake
 start_cluster "${CAREGUARD_TEST_PORT:-55433}"
