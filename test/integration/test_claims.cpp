@@ -279,4 +279,27 @@ TEST_F(ClaimsTest, ErrorsThroughEveryEntryPointLeaveMemoryFlat) {
   std::printf("[ memory ] backend RSS %ld kB -> %ld kB over 44,000 guarded errors\n", before, after);
 }
 
+TEST_F(ClaimsTest, MillionsOfCallsLeaveMemoryFlat) {
+  pqxx::connection c;
+  int pid = pqxx::nontransaction(c).exec("SELECT pg_backend_pid()")[0][0].as<int>();
+  auto run_million = [&] {
+    pqxx::work tx(c);
+    tx.exec("SET LOCAL careguard.hoist_claim_helpers = off");
+    tx.exec("SELECT set_config('request.jwt.claims', '" + claims_json(kPatient, "patient") +
+            "', true)");
+    // Per-row calls of every helper, the claims document switching every row.
+    pqxx::result r = tx.exec(
+        "SELECT count(auth.uid()) + count(auth.role()) + count(auth.jwt()) + count(auth.claim('email')) "
+        "FROM generate_series(1, 250000) i");
+    tx.commit();
+    return r[0][0].as<long>();
+  };
+  for (int i = 0; i < 2; ++i) EXPECT_EQ(run_million(), 1000000);  // warm up
+  long before = backend_rss_kb(pid);
+  for (int i = 0; i < 6; ++i) EXPECT_EQ(run_million(), 1000000);
+  long after = backend_rss_kb(pid);
+  EXPECT_LT(after - before, 2048) << "RSS grew from " << before << " kB to " << after << " kB";
+  std::printf("[ memory ] backend RSS %ld kB -> %ld kB over 6,000,000 helper calls\n", before, after);
+}
+
 }  // namespace
