@@ -48,6 +48,8 @@ build_cmake() {
   log "building tests and tools with CMake"
   cmake -S "$CAREGUARD_ROOT" -B "$CAREGUARD_ROOT/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
   cmake --build "$CAREGUARD_ROOT/build" -j2 -- -s >/dev/null
+  log "installing careguard-audit"
+  as_root cmake --install "$CAREGUARD_ROOT/build" >/dev/null
 }
 
 # Runs a command as the cluster's owner.

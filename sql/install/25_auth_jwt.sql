@@ -125,10 +125,10 @@ REVOKE ALL ON FUNCTION auth.jwks() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION auth.jwks() TO anon, authenticated, service_role, authenticator;
 
 -- Verifies a token and makes its claims and role this transaction's identity.
--- No SET search_path: a function with a SET clause undoes every setting
--- changed inside it when it returns, so the role switch and the verified
--- claims would vanish. It is a C function that names one SQL object,
--- auth.signing_keys, schema-qualified, and runs with the caller's rights.
+-- No SET search_path, on purpose: it is a C function whose only SQL (the key
+-- query) names every object and operator schema-qualified, so search_path
+-- cannot change what it does, and a SET clause would save and restore a
+-- setting on every sign-in, the hot path of a direct-connect deployment.
 CREATE FUNCTION auth.login(token text) RETURNS jsonb
   LANGUAGE c VOLATILE PARALLEL UNSAFE STRICT
   AS 'MODULE_PATHNAME', 'careguard_auth_login';

@@ -1,0 +1,177 @@
+-- The audit fixture: schema audit_fixture plants every audit rule's flaw
+-- exactly once, next to clean look-alikes that must NOT fire. Expected
+-- findings are in test/audit/expected.tsv (rule, object); the pgTAP suite
+-- test/pgtap/90_audit.sql and the CLI tests compare against them.
+-- Needs careguard installed and a superuser. Undo with teardown.sql, or run
+-- it inside a transaction that rolls back.
+
+CREATE SCHEMA audit_fixture;
+-- authenticated may use the schema (so exposure is real); anon may not.
+GRANT USAGE ON SCHEMA audit_fixture TO authenticated;
+-- The fixture schema counts as PHI for the phi_public_grant rule.
+INSERT INTO careguard.audit_phi_schemas (schema_name) VALUES ('audit_fixture');
+
+-- A SQL auth helper the Supabase way (parses claims): fine when wrapped.
+CREATE FUNCTION audit_fixture.sql_uid() RETURNS uuid
+  LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
+  AS $$ SELECT (pg_catalog.current_setting('request.jwt.claims', true)::jsonb ->> 'sub')::uuid $$;
+
+-- Clean look-alike: every good practice at once. Fires nothing.
+CREATE TABLE audit_fixture.clean_owned (
+  id bigint PRIMARY KEY,
+  owner uuid NOT NULL,
+  note text);
+CREATE INDEX ON audit_fixture.clean_owned (owner);
+ALTER TABLE audit_fixture.clean_owned ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY;
+CREATE POLICY clean_read ON audit_fixture.clean_owned FOR SELECT TO authenticated
+  USING (owner = auth.uid());
+CREATE POLICY clean_insert ON audit_fixture.clean_owned FOR INSERT TO authenticated
+  WITH CHECK (owner = (SELECT audit_fixture.sql_uid()));
+CREATE POLICY clean_update ON audit_fixture.clean_owned FOR UPDATE TO authenticated
+  USING (owner = (SELECT auth.uid())) WITH CHECK (owner = auth.uid());
+CREATE POLICY clean_admin_all ON audit_fixture.clean_owned FOR ALL TO admin
+  USING (true) WITH CHECK (true);
+GRANT SELECT, INSERT, UPDATE, DELETE ON audit_fixture.clean_owned TO authenticated;
+INSERT INTO audit_fixture.clean_owned VALUES
+  (1, '00000000-0000-4000-8000-00000000000a', 'a1'),
+  (2, '00000000-0000-4000-8000-00000000000a', 'a2'),
+  (3, '00000000-0000-4000-8000-00000000000b', 'b1');
+
+-- rls_disabled_exposed: authenticated can read, RLS off.
+CREATE TABLE audit_fixture.exposed (id bigint PRIMARY KEY);
+GRANT SELECT ON audit_fixture.exposed TO authenticated;
+
+-- Clean look-alike: RLS off, but nobody but the owner can read it.
+CREATE TABLE audit_fixture.private_no_rls (id bigint PRIMARY KEY);
+
+-- rls_not_forced
+CREATE TABLE audit_fixture.not_forced (id bigint PRIMARY KEY);
+ALTER TABLE audit_fixture.not_forced ENABLE ROW LEVEL SECURITY;
+CREATE POLICY not_forced_read ON audit_fixture.not_forced FOR SELECT TO authenticated USING (true);
+
+-- policy_without_rls (not readable by anon/authenticated, so not "exposed")
+CREATE TABLE audit_fixture.policy_no_rls (id bigint PRIMARY KEY);
+CREATE POLICY policy_no_rls_read ON audit_fixture.policy_no_rls FOR SELECT TO authenticated USING (true);
+
+-- rls_no_policy
+CREATE TABLE audit_fixture.no_policy (id bigint PRIMARY KEY);
+ALTER TABLE audit_fixture.no_policy ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY;
+
+-- write_policy_unchecked: an INSERT policy with no WITH CHECK.
+CREATE TABLE audit_fixture.insert_unchecked (id bigint PRIMARY KEY);
+ALTER TABLE audit_fixture.insert_unchecked ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY;
+CREATE POLICY insert_unchecked_ins ON audit_fixture.insert_unchecked FOR INSERT TO authenticated;
+
+-- write_policy_using_true: anyone signed in may delete every row.
+CREATE TABLE audit_fixture.delete_all (id bigint PRIMARY KEY);
+ALTER TABLE audit_fixture.delete_all ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY;
+CREATE POLICY delete_all_del ON audit_fixture.delete_all FOR DELETE TO authenticated USING (true);
+
+-- multiple_permissive_policies: two SELECT policies for authenticated.
+CREATE TABLE audit_fixture.two_permissive (id bigint PRIMARY KEY);
+ALTER TABLE audit_fixture.two_permissive ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY;
+CREATE POLICY two_permissive_a ON audit_fixture.two_permissive FOR SELECT TO authenticated USING (true);
+CREATE POLICY two_permissive_b ON audit_fixture.two_permissive FOR SELECT TO authenticated USING (true);
+-- Clean look-alike: a restrictive policy is ANDed, not ORed.
+CREATE POLICY two_permissive_r ON audit_fixture.two_permissive AS RESTRICTIVE FOR SELECT TO authenticated
+  USING (true);
+
+-- policy_reads_user_metadata (careguard's C auth.jwt(): nothing else fires)
+CREATE TABLE audit_fixture.metadata_gate (id bigint PRIMARY KEY);
+ALTER TABLE audit_fixture.metadata_gate ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY;
+CREATE POLICY metadata_gate_read ON audit_fixture.metadata_gate FOR SELECT TO authenticated
+  USING ((auth.jwt() -> 'user_metadata' ->> 'tier') = 'gold');
+
+-- policy_calls_volatile
+CREATE TABLE audit_fixture.volatile_gate (id bigint PRIMARY KEY);
+ALTER TABLE audit_fixture.volatile_gate ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY;
+CREATE POLICY volatile_gate_read ON audit_fixture.volatile_gate FOR SELECT TO authenticated
+  USING (random() < 2);
+
+-- policy_per_row_claims: claims parsed on every row (owner is indexed).
+CREATE TABLE audit_fixture.claims_per_row (id bigint PRIMARY KEY, owner uuid NOT NULL);
+CREATE INDEX ON audit_fixture.claims_per_row (owner);
+ALTER TABLE audit_fixture.claims_per_row ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY;
+CREATE POLICY claims_per_row_read ON audit_fixture.claims_per_row FOR SELECT TO authenticated
+  USING (owner = (current_setting('request.jwt.claims', true)::jsonb ->> 'sub')::uuid);
+-- Clean look-alike: the same parse, wrapped once per statement.
+CREATE POLICY claims_per_row_ins ON audit_fixture.claims_per_row FOR INSERT TO authenticated
+  WITH CHECK (owner = (SELECT (current_setting('request.jwt.claims', true)::jsonb ->> 'sub')::uuid));
+
+-- policy_column_unindexed: the policy filters on owner, which has no index.
+CREATE TABLE audit_fixture.unindexed_owner (id bigint PRIMARY KEY, owner uuid NOT NULL);
+ALTER TABLE audit_fixture.unindexed_owner ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY;
+CREATE POLICY unindexed_owner_read ON audit_fixture.unindexed_owner FOR SELECT TO authenticated
+  USING (owner = auth.uid());
+
+-- fk_without_index (the parent doubles as the clean look-alike)
+CREATE TABLE audit_fixture.parent (id bigint PRIMARY KEY);
+ALTER TABLE audit_fixture.parent ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY;
+CREATE POLICY parent_read ON audit_fixture.parent FOR SELECT TO authenticated USING (true);
+CREATE TABLE audit_fixture.child (
+  id bigint PRIMARY KEY,
+  parent_id bigint NOT NULL CONSTRAINT child_parent_fk REFERENCES audit_fixture.parent (id));
+ALTER TABLE audit_fixture.child ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY;
+CREATE POLICY child_read ON audit_fixture.child FOR SELECT TO authenticated USING (true);
+CREATE TABLE audit_fixture.child_indexed (
+  id bigint PRIMARY KEY,
+  parent_id bigint NOT NULL REFERENCES audit_fixture.parent (id));
+CREATE INDEX ON audit_fixture.child_indexed (parent_id, id);
+ALTER TABLE audit_fixture.child_indexed ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY;
+CREATE POLICY child_indexed_read ON audit_fixture.child_indexed FOR SELECT TO authenticated USING (true);
+
+-- secdef_mutable_search_path (not executable by anon)
+CREATE FUNCTION audit_fixture.secdef_unpinned() RETURNS integer
+  LANGUAGE sql SECURITY DEFINER AS $$ SELECT 1 $$;
+REVOKE EXECUTE ON FUNCTION audit_fixture.secdef_unpinned() FROM PUBLIC;
+
+-- secdef_executable_by_anon (pinned, but PUBLIC keeps EXECUTE)
+CREATE FUNCTION audit_fixture.secdef_for_anon() RETURNS integer
+  LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$ SELECT 1 $$;
+
+-- Clean look-alike: pinned and revoked.
+CREATE FUNCTION audit_fixture.secdef_clean() RETURNS integer
+  LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$ SELECT 1 $$;
+REVOKE EXECUTE ON FUNCTION audit_fixture.secdef_clean() FROM PUBLIC;
+
+-- function_mutable_search_path: unqualified relation, no SET search_path.
+CREATE FUNCTION audit_fixture.count_parents() RETURNS bigint
+  LANGUAGE plpgsql STABLE AS $$ BEGIN RETURN (SELECT count(*) FROM parent); END $$;
+-- Clean look-alikes: qualified names; a CTE; IS DISTINCT FROM; BEGIN ATOMIC.
+CREATE FUNCTION audit_fixture.count_parents_qualified() RETURNS bigint
+  LANGUAGE plpgsql STABLE AS $$
+DECLARE n bigint;
+BEGIN
+  WITH p AS (SELECT id FROM audit_fixture.parent)
+  SELECT count(*) INTO n FROM p WHERE p.id IS DISTINCT FROM 0;
+  RETURN n;
+END $$;
+CREATE FUNCTION audit_fixture.count_parents_atomic() RETURNS bigint
+  LANGUAGE sql STABLE BEGIN ATOMIC SELECT count(*) FROM audit_fixture.parent; END;
+
+-- view_bypasses_rls
+CREATE VIEW audit_fixture.parent_owner_view AS SELECT id FROM audit_fixture.parent;
+-- Clean look-alike
+CREATE VIEW audit_fixture.parent_invoker_view WITH (security_invoker = true) AS
+  SELECT id FROM audit_fixture.parent;
+
+-- phi_public_grant: a PHI table granted to anon.
+CREATE TABLE audit_fixture.phi_granted (id bigint PRIMARY KEY);
+ALTER TABLE audit_fixture.phi_granted ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY;
+CREATE POLICY phi_granted_read ON audit_fixture.phi_granted FOR SELECT TO authenticated USING (true);
+GRANT SELECT ON audit_fixture.phi_granted TO anon;
+
+-- privileged_role
+CREATE ROLE audit_fixture_bypass NOLOGIN BYPASSRLS;
+
+-- extension_table_not_dumped: owned by careguard, holds a row, unregistered.
+CREATE TABLE audit_fixture.ext_undumped (id bigint PRIMARY KEY);
+ALTER TABLE audit_fixture.ext_undumped ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY;
+CREATE POLICY ext_undumped_read ON audit_fixture.ext_undumped FOR SELECT TO authenticated USING (true);
+INSERT INTO audit_fixture.ext_undumped VALUES (1);
+ALTER EXTENSION careguard ADD TABLE audit_fixture.ext_undumped;
+-- Clean look-alike: extension-owned but empty.
+CREATE TABLE audit_fixture.ext_empty (id bigint PRIMARY KEY);
+ALTER TABLE audit_fixture.ext_empty ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY;
+CREATE POLICY ext_empty_read ON audit_fixture.ext_empty FOR SELECT TO authenticated USING (true);
+ALTER EXTENSION careguard ADD TABLE audit_fixture.ext_empty;

@@ -1,0 +1,87 @@
+// careguard-audit: command-line parsing.
+#include "options.hpp"
+
+#include <stdexcept>
+
+namespace careguard::audit_cli {
+
+const char* const kUsageText =
+    "Usage: careguard-audit [options]\n"
+    "Audits row-level security, policies, indexes, functions, views, privileges\n"
+    "and backups of a database with careguard installed.\n"
+    "\n"
+    "  --dsn DSN            libpq connection string or URI (default: PG* environment)\n"
+    "  --schemas a,b        schemas to audit (default: public,providers,patients,bookings,auth)\n"
+    "  --format FORMAT      text (default), json, sarif, markdown, html\n"
+    "  --matrix             add the access matrix (needs a superuser)\n"
+    "  --fail-on LEVEL      error (default), warning or never: exit 1 when a finding\n"
+    "                       at or above LEVEL exists\n"
+    "  --quiet              no progress on stderr\n"
+    "  --help, --version\n"
+    "\n"
+    "Exit codes: 0 ok, 1 findings at/above --fail-on, 2 usage error, 3 connection\n"
+    "failure, 4 careguard not installed, 5 insufficient privilege, 6 other database error.\n";
+
+std::vector<std::string> split_schemas(const std::string& list) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (start <= list.size()) {
+    std::size_t comma = list.find(',', start);
+    if (comma == std::string::npos) comma = list.size();
+    std::string name = list.substr(start, comma - start);
+    if (name.empty()) throw std::invalid_argument("--schemas: empty schema name in '" + list + "'");
+    out.push_back(name);
+    start = comma + 1;
+  }
+  return out;
+}
+
+Options parse_options(const std::vector<std::string>& args) {
+  Options options;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    std::string arg = args[i];
+    std::string value;
+    bool has_inline_value = false;
+    // Accept both "--opt value" and "--opt=value".
+    if (auto eq = arg.find('='); arg.rfind("--", 0) == 0 && eq != std::string::npos) {
+      value = arg.substr(eq + 1);
+      arg = arg.substr(0, eq);
+      has_inline_value = true;
+    }
+    auto take_value = [&]() -> std::string {
+      if (has_inline_value) return value;
+      if (i + 1 >= args.size()) throw std::invalid_argument(arg + " needs a value");
+      return args[++i];
+    };
+    if (arg == "--help" || arg == "-h")
+      options.help = true;
+    else if (arg == "--version")
+      options.version = true;
+    else if (arg == "--matrix")
+      options.matrix = true;
+    else if (arg == "--quiet" || arg == "-q")
+      options.quiet = true;
+    else if (arg == "--dsn")
+      options.dsn = take_value();
+    else if (arg == "--schemas")
+      options.schemas = split_schemas(take_value());
+    else if (arg == "--format") {
+      std::string name = take_value();
+      auto format = audit::parse_format(name);
+      if (!format) throw std::invalid_argument("--format: unknown format '" + name + "'");
+      options.format = *format;
+    } else if (arg == "--fail-on") {
+      std::string name = take_value();
+      auto level = audit::parse_fail_on(name);
+      if (!level)
+        throw std::invalid_argument("--fail-on: expected error, warning or never, not '" + name +
+                                    "'");
+      options.fail_on = *level;
+    } else {
+      throw std::invalid_argument("unknown option '" + args[i] + "'");
+    }
+  }
+  return options;
+}
+
+}  // namespace careguard::audit_cli

@@ -1,0 +1,30 @@
+// careguard-audit: command-line options, parsed without touching the database.
+#pragma once
+
+#include "careguard/core/audit_format.hpp"
+
+#include <string>
+#include <vector>
+
+namespace careguard::audit_cli {
+
+struct Options {
+  std::string dsn;                   // empty: libpq uses the PG* environment
+  std::vector<std::string> schemas;  // empty: careguard.audit()'s defaults
+  audit::Format format = audit::Format::Text;
+  audit::FailOn fail_on = audit::FailOn::Error;
+  bool matrix = false;
+  bool quiet = false;
+  bool help = false;
+  bool version = false;
+};
+
+// Parses argv; throws std::invalid_argument with a user-facing message.
+Options parse_options(const std::vector<std::string>& args);
+
+// Splits "a,b" into {"a", "b"}, rejecting empty names.
+std::vector<std::string> split_schemas(const std::string& list);
+
+extern const char* const kUsageText;
+
+}  // namespace careguard::audit_cli
