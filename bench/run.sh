@@ -9,7 +9,9 @@ source "$(dirname "$0")/../scripts/lib.sh"
 REPS="${REPS:-5}"
 SECTIONS="${SECTIONS:-claims policies login}"
 ensure_packages "${PACKAGES[@]}"
+ensure_node
 build_and_install_extension
+build_cmake
 start_cluster "${BENCH_PORT:-55490}"
 psql -X -q -v ON_ERROR_STOP=1 -c "CREATE DATABASE careguard_bench"
 export PGDATABASE=careguard_bench
