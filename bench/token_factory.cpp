@@ -41,7 +41,8 @@ int main(int argc, char** argv) {
     return jwt::Key::from_pem(run(std::string("openssl genpkey ") + args + " 2>/dev/null"),
                               "bench-" + alg);
   }();
-  std::cout << (alg == "HS256" ? std::string(kSecret) : "{\"keys\":[" + key.public_jwk_json() + "]}")
+  std::cout << (alg == "HS256" ? std::string(kSecret)
+                               : "{\"keys\":[" + key.public_jwk_json() + "]}")
             << "\n";
   long exp = std::chrono::duration_cast<std::chrono::seconds>(
                  std::chrono::system_clock::now().time_since_epoch())

@@ -48,7 +48,9 @@ ClaimText Claims::render(const json::Value* value) const {
   return out;
 }
 
-ClaimText Claims::text(std::string_view name) const { return render(root_.find(name)); }
+ClaimText Claims::text(std::string_view name) const {
+  return render(root_.find(name));
+}
 
 ClaimText Claims::text_at(const std::vector<std::string>& path) const {
   const json::Value* node = &root_;

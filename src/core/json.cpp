@@ -39,9 +39,9 @@ class Parser {
 
  private:
   [[noreturn]] void fail(const std::string& problem) const {
-    throw Error(sqlstate::kInvalidTextRepresentation,
-                std::string(what_) + " is not valid JSON: " + problem + " at byte " +
-                    std::to_string(pos_));
+    throw Error(
+        sqlstate::kInvalidTextRepresentation,
+        std::string(what_) + " is not valid JSON: " + problem + " at byte " + std::to_string(pos_));
   }
 
   void skip_space() {
@@ -60,8 +60,7 @@ class Parser {
 
   Value parse_value(std::size_t depth) {
     if (depth >= limits_.max_depth) {
-      throw Error(sqlstate::kProgramLimitExceeded,
-                  std::string(what_) + " is nested too deeply",
+      throw Error(sqlstate::kProgramLimitExceeded, std::string(what_) + " is nested too deeply",
                   "The limit is " + std::to_string(limits_.max_depth) + " levels.");
     }
     if (pos_ >= src_.size()) fail("unexpected end of input");
@@ -267,14 +266,30 @@ class Parser {
       if (pos_ >= src_.size()) fail("unterminated escape");
       char e = src_[pos_++];
       switch (e) {
-        case '"': out.push_back('"'); break;
-        case '\\': out.push_back('\\'); break;
-        case '/': out.push_back('/'); break;
-        case 'b': out.push_back('\b'); break;
-        case 'f': out.push_back('\f'); break;
-        case 'n': out.push_back('\n'); break;
-        case 'r': out.push_back('\r'); break;
-        case 't': out.push_back('\t'); break;
+        case '"':
+          out.push_back('"');
+          break;
+        case '\\':
+          out.push_back('\\');
+          break;
+        case '/':
+          out.push_back('/');
+          break;
+        case 'b':
+          out.push_back('\b');
+          break;
+        case 'f':
+          out.push_back('\f');
+          break;
+        case 'n':
+          out.push_back('\n');
+          break;
+        case 'r':
+          out.push_back('\r');
+          break;
+        case 't':
+          out.push_back('\t');
+          break;
         case 'u': {
           std::uint32_t cp = parse_hex4();
           if (cp == 0) fail("\\u0000 cannot be stored in jsonb");
@@ -317,13 +332,27 @@ std::string quote(std::string_view text) {
   for (char ch : text) {
     auto c = static_cast<unsigned char>(ch);
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (c < 0x20) {
           out += "\\u00";

@@ -165,9 +165,8 @@ ClaimText find_claim(ArrayType* array) {
 // auth.claim(VARIADIC path text[]): one claim by name, or by a path of keys
 // and array indexes, as text (the ->> / #>> rendering).
 Datum careguard_auth_claim(PG_FUNCTION_ARGS) {
-  return guarded("auth.claim", [&] {
-    return claim_text_datum(fcinfo, find_claim(PG_GETARG_ARRAYTYPE_P(0)));
-  });
+  return guarded("auth.claim",
+                 [&] { return claim_text_datum(fcinfo, find_claim(PG_GETARG_ARRAYTYPE_P(0))); });
 }
 
 namespace {
@@ -221,8 +220,8 @@ Node* hoist_to_init_plan(SupportRequestSimplify* request) {
   subquery->querySource = QSRC_ORIGINAL;
   subquery->canSetTag = true;
   subquery->jointree = makeFromExpr(NIL, nullptr);
-  subquery->targetList = list_make1(makeTargetEntry(reinterpret_cast<Expr*>(inner), 1,
-                                                    pstrdup("claim"), false));
+  subquery->targetList =
+      list_make1(makeTargetEntry(reinterpret_cast<Expr*>(inner), 1, pstrdup("claim"), false));
   SubLink* link = makeNode(SubLink);
   link->subLinkType = EXPR_SUBLINK;
   link->subLinkId = 0;

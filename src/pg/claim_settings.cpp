@@ -14,7 +14,7 @@ int leader_trusted_settings = -1;
 namespace {
 
 const char* const kSettingNames[] = {
-    "request.jwt.claims",    "request.jwt.claim",       "request.jwt.claim.sub",
+    "request.jwt.claims",     "request.jwt.claim",       "request.jwt.claim.sub",
     "request.jwt.claim.role", "request.jwt.claim.email", "request.jwt.claim.provider_id",
 };
 static_assert(sizeof(kSettingNames) / sizeof(kSettingNames[0]) ==
@@ -135,7 +135,9 @@ void warn_untrusted(ClaimSetting which) {
 
 }  // namespace
 
-const char* setting_name(ClaimSetting which) { return kSettingNames[static_cast<int>(which)]; }
+const char* setting_name(ClaimSetting which) {
+  return kSettingNames[static_cast<int>(which)];
+}
 
 const char* trusted_setting_value(ClaimSetting which) {
   // A verified sign-in outranks whatever the session put into request.jwt.*,
@@ -173,6 +175,8 @@ void publish_trust_for_parallel_workers() {
   });
 }
 
-void reset_claim_settings_for_new_transaction() { warned_this_transaction = false; }
+void reset_claim_settings_for_new_transaction() {
+  warned_this_transaction = false;
+}
 
 }  // namespace careguard::pg

@@ -29,7 +29,8 @@ const Claims* current_claims(bool prefer_claim_document) {
 }
 
 const UuidClaim& current_uuid_claim(UuidClaimName name, const char** from_setting) {
-  ClaimSetting legacy = name == UuidClaimName::kSub ? ClaimSetting::kSub : ClaimSetting::kProviderId;
+  ClaimSetting legacy =
+      name == UuidClaimName::kSub ? ClaimSetting::kSub : ClaimSetting::kProviderId;
   if (const char* raw = trusted_setting_value(legacy)) {
     *from_setting = setting_name(legacy);
     legacy_claim = uuid_from_text(raw);
@@ -42,6 +43,8 @@ const UuidClaim& current_uuid_claim(UuidClaimName name, const char** from_settin
   return name == UuidClaimName::kSub ? claims->sub() : claims->provider_id();
 }
 
-void reset_claims_cache() { claims_cache.clear(); }
+void reset_claims_cache() {
+  claims_cache.clear();
+}
 
 }  // namespace careguard::pg

@@ -44,12 +44,12 @@ void capture_current_exception(const char* entry_point) noexcept {
     snprintf(captured.message, sizeof captured.message, "out of memory in %s", entry_point);
   } catch (const std::exception& e) {
     copy_text(captured.sqlstate, sizeof captured.sqlstate, "XX000");
-    snprintf(captured.message, sizeof captured.message, "internal error in %s: %s",
-                  entry_point, e.what());
+    snprintf(captured.message, sizeof captured.message, "internal error in %s: %s", entry_point,
+             e.what());
   } catch (...) {
     copy_text(captured.sqlstate, sizeof captured.sqlstate, "XX000");
-    snprintf(captured.message, sizeof captured.message,
-                  "internal error in %s: unknown exception", entry_point);
+    snprintf(captured.message, sizeof captured.message, "internal error in %s: unknown exception",
+             entry_point);
   }
 }
 
@@ -77,7 +77,8 @@ void raise_captured_exception() {
   const char* s = captured.sqlstate;
   int code = MAKE_SQLSTATE(s[0], s[1], s[2], s[3], s[4]);
   if (captured.detail[0] != '\0') {
-    ereport(ERROR, (errcode(code), errmsg("%s", captured.message), errdetail("%s", captured.detail)));
+    ereport(ERROR,
+            (errcode(code), errmsg("%s", captured.message), errdetail("%s", captured.detail)));
   }
   ereport(ERROR, (errcode(code), errmsg("%s", captured.message)));
   pg_unreachable();

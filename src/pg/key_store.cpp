@@ -113,7 +113,8 @@ void register_key_store_invalidation() {
 Datum careguard_signing_keys_changed(PG_FUNCTION_ARGS) {
   return careguard::pg::guarded("careguard.signing_keys_changed", [&]() -> Datum {
     if (!CALLED_AS_TRIGGER(fcinfo)) {
-      throw careguard::Error("39P01", "careguard.signing_keys_changed() must be called as a trigger");
+      throw careguard::Error("39P01",
+                             "careguard.signing_keys_changed() must be called as a trigger");
     }
     auto* trigger = reinterpret_cast<TriggerData*>(fcinfo->context);
     careguard::pg::call_pg([trigger] { CacheInvalidateRelcache(trigger->tg_relation); });

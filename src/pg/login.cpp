@@ -83,10 +83,10 @@ Jsonb* assume_identity(const char* role, const char* claims) {
                       errmsg("role \"%s\" named by the token does not exist", role)));
     }
     if (!is_member_of_role(GetSessionUserId(), role_id)) {
-      ereport(ERROR, (errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
-                      errmsg("session user may not become role \"%s\"", role),
-                      errhint("GRANT %s TO the login role, as for PostgREST's authenticator.",
-                              role)));
+      ereport(ERROR,
+              (errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
+               errmsg("session user may not become role \"%s\"", role),
+               errhint("GRANT %s TO the login role, as for PostgREST's authenticator.", role)));
     }
     if (!IsTransactionBlock()) {
       ereport(WARNING,
@@ -96,8 +96,8 @@ Jsonb* assume_identity(const char* role, const char* claims) {
     }
     (void)set_config_option("careguard.verified_claims", claims, PGC_SUSET, PGC_S_SESSION,
                             GUC_ACTION_LOCAL, true, ERROR, false);
-    (void)set_config_option("role", role, PGC_USERSET, PGC_S_SESSION, GUC_ACTION_LOCAL, true,
-                            ERROR, false);
+    (void)set_config_option("role", role, PGC_USERSET, PGC_S_SESSION, GUC_ACTION_LOCAL, true, ERROR,
+                            false);
     return DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(claims)));
   });
 }
@@ -109,7 +109,8 @@ Jsonb* assume_identity(const char* role, const char* claims) {
 Datum careguard_auth_login(PG_FUNCTION_ARGS) {
   text* token = PG_GETARG_TEXT_PP(0);
   return guarded("auth.login", [&]() -> Datum {
-    jwt::VerifiedToken verified = jwt::verify(text_view(token), verification_keys(), verify_options());
+    jwt::VerifiedToken verified =
+        jwt::verify(text_view(token), verification_keys(), verify_options());
     std::string role = role_to_assume(verified.claims);
     PG_RETURN_JSONB_P(assume_identity(role.c_str(), verified.payload_json.c_str()));
   });
@@ -164,7 +165,8 @@ Datum careguard_auth_sign(PG_FUNCTION_ARGS) {
       jwt::Key key = jwt::Key::from_jwk_json(jwk);
       token = jwt::sign(claims_text, key, alg == nullptr ? "" : alg);
     }
-    text* result = call_pg([&token] { return cstring_to_text_with_len(token.data(), token.size()); });
+    text* result =
+        call_pg([&token] { return cstring_to_text_with_len(token.data(), token.size()); });
     PG_RETURN_TEXT_P(result);
   });
 }
@@ -182,9 +184,9 @@ Datum careguard_inspect_jwk(PG_FUNCTION_ARGS) {
         throw Error(sqlstate::kInvalidParameterValue, "JWK has no kid",
                     "careguard selects keys by kid; give every key one.");
       }
-      description = "{\"kid\":" + json::quote(key.kid()) + ",\"kty\":" +
-                    json::quote(jwt::key_type_name(key.type())) + ",\"alg\":" +
-                    json::quote(jwt::algorithm_name(key.default_algorithm())) +
+      description = "{\"kid\":" + json::quote(key.kid()) +
+                    ",\"kty\":" + json::quote(jwt::key_type_name(key.type())) +
+                    ",\"alg\":" + json::quote(jwt::algorithm_name(key.default_algorithm())) +
                     ",\"has_private\":" + (key.has_private() ? "true" : "false") +
                     ",\"bits\":" + std::to_string(key.bits()) +
                     ",\"public_jwk\":" + key.public_jwk_json() + "}";

@@ -26,29 +26,26 @@ void define_login_settings() {
       "Set transaction-locally by auth.login(); only superusers can set it otherwise.",
       &verified_claims, "", PGC_SUSET, GUC_NOT_IN_SAMPLE | GUC_DISALLOW_IN_FILE, nullptr, nullptr,
       nullptr);
-  DefineCustomIntVariable("careguard.jwt_leeway_seconds",
-                          "Clock skew tolerated on exp, nbf and iat, in seconds.", nullptr,
-                          &jwt_leeway_seconds, 30, 0, 3600, PGC_SUSET, GUC_UNIT_S, nullptr, nullptr,
-                          nullptr);
+  DefineCustomIntVariable(
+      "careguard.jwt_leeway_seconds", "Clock skew tolerated on exp, nbf and iat, in seconds.",
+      nullptr, &jwt_leeway_seconds, 30, 0, 3600, PGC_SUSET, GUC_UNIT_S, nullptr, nullptr, nullptr);
   DefineCustomBoolVariable("careguard.jwt_require_exp", "Reject tokens without an exp claim.",
                            nullptr, &jwt_require_exp, true, PGC_SUSET, 0, nullptr, nullptr,
                            nullptr);
   DefineCustomStringVariable("careguard.jwt_issuer",
                              "The required iss claim; empty means iss is not checked.", nullptr,
                              &jwt_issuer, "", PGC_SUSET, 0, nullptr, nullptr, nullptr);
-  DefineCustomStringVariable(
-      "careguard.jwt_audience",
-      "Accepted audiences, comma-separated; empty means aud is not checked.", nullptr,
-      &jwt_audience, "", PGC_SUSET, 0, nullptr, nullptr, nullptr);
+  DefineCustomStringVariable("careguard.jwt_audience",
+                             "Accepted audiences, comma-separated; empty means aud is not checked.",
+                             nullptr, &jwt_audience, "", PGC_SUSET, 0, nullptr, nullptr, nullptr);
   DefineCustomIntVariable("careguard.jwt_max_token_bytes", "Longer tokens are rejected unread.",
-                          nullptr, &jwt_max_token_bytes, 16384, 256, 1 << 20, PGC_SUSET, 0,
-                          nullptr, nullptr, nullptr);
+                          nullptr, &jwt_max_token_bytes, 16384, 256, 1 << 20, PGC_SUSET, 0, nullptr,
+                          nullptr, nullptr);
   DefineCustomStringVariable(
-      "careguard.login_roles",
-      "Database roles a token's role claim may name, comma-separated.",
+      "careguard.login_roles", "Database roles a token's role claim may name, comma-separated.",
       "service_role is left out by default: a token naming it would bypass row-level security.",
-      &login_roles, "anon,authenticated,patient,provider,admin", PGC_SUSET, GUC_LIST_INPUT,
-      nullptr, nullptr, nullptr);
+      &login_roles, "anon,authenticated,patient,provider,admin", PGC_SUSET, GUC_LIST_INPUT, nullptr,
+      nullptr, nullptr);
 }
 
 }  // namespace careguard::pg

@@ -18,9 +18,8 @@ ExecutorStart_hook_type previous_executor_start = nullptr;
 
 // Clears per-transaction state; must never raise an ERROR at COMMIT/ABORT.
 void on_transaction_event(XactEvent event, void*) {
-  if (event != XACT_EVENT_COMMIT && event != XACT_EVENT_ABORT &&
-      event != XACT_EVENT_PREPARE && event != XACT_EVENT_PARALLEL_COMMIT &&
-      event != XACT_EVENT_PARALLEL_ABORT) {
+  if (event != XACT_EVENT_COMMIT && event != XACT_EVENT_ABORT && event != XACT_EVENT_PREPARE &&
+      event != XACT_EVENT_PARALLEL_COMMIT && event != XACT_EVENT_PARALLEL_ABORT) {
     return;
   }
   try {

@@ -18,7 +18,8 @@ const char* kPatient = "8d0f7e6a-1111-4222-8333-944445555666";
 const char* kOther = "b1ffcd00-0d1c-4f09-8c7e-7cc0ce491b22";
 
 std::string claims_json(const std::string& sub, const std::string& role) {
-  return R"({"sub":")" + sub + R"(","role":")" + role + R"(","email":")" + role + R"(@example.org"})";
+  return R"({"sub":")" + sub + R"(","role":")" + role + R"(","email":")" + role +
+         R"(@example.org"})";
 }
 
 // The value of a one-row, one-column query, or nullopt for NULL.
@@ -52,8 +53,9 @@ class ClaimsTest : public ::testing::Test {
     tx.exec(std::string("INSERT INTO public.claims_probe SELECT i, CASE WHEN i % 10 = 0 THEN '") +
             kPatient + "'::uuid ELSE md5(i::text)::uuid END FROM generate_series(1, 300000) i");
     tx.exec("ALTER TABLE public.claims_probe ENABLE ROW LEVEL SECURITY");
-    tx.exec("CREATE POLICY claims_probe_owner ON public.claims_probe FOR SELECT TO patient "
-            "USING (owner OPERATOR(pg_catalog.=) auth.uid())");
+    tx.exec(
+        "CREATE POLICY claims_probe_owner ON public.claims_probe FOR SELECT TO patient "
+        "USING (owner OPERATOR(pg_catalog.=) auth.uid())");
     tx.exec("GRANT SELECT ON public.claims_probe TO patient");
     tx.exec("ANALYZE public.claims_probe");
   }
@@ -66,7 +68,8 @@ class ClaimsTest : public ::testing::Test {
 
 TEST_F(ClaimsTest, AuthenticatorSwitchesToEachRoleWithItsClaims) {
   pqxx::connection gateway("user=authenticator");
-  for (const char* role : {"anon", "authenticated", "patient", "provider", "admin", "service_role"}) {
+  for (const char* role :
+       {"anon", "authenticated", "patient", "provider", "admin", "service_role"}) {
     pqxx::work tx(gateway);
     tx.exec(std::string("SET LOCAL ROLE ") + role);
     tx.exec("SELECT set_config('request.jwt.claims', " + tx.quote(claims_json(kPatient, role)) +
@@ -86,8 +89,8 @@ TEST_F(ClaimsTest, LocalClaimsEndWithTheirTransaction) {
   {
     pqxx::work tx(gateway);
     tx.exec("SET LOCAL ROLE patient");
-    tx.exec("SELECT set_config('request.jwt.claims', " + tx.quote(claims_json(kPatient, "patient")) +
-            ", true)");
+    tx.exec("SELECT set_config('request.jwt.claims', " +
+            tx.quote(claims_json(kPatient, "patient")) + ", true)");
     EXPECT_EQ(scalar(tx, "SELECT auth.uid()::text"), kPatient);
     tx.commit();
   }
@@ -116,8 +119,8 @@ TEST_F(ClaimsTest, SessionClaimsAreNotTrustedOnALaterTransaction) {
   }
   pqxx::work local(gateway);
   local.exec("SET LOCAL ROLE patient");
-  local.exec("SELECT set_config('request.jwt.claims', " + local.quote(claims_json(kOther, "patient")) +
-             ", true)");
+  local.exec("SELECT set_config('request.jwt.claims', " +
+             local.quote(claims_json(kOther, "patient")) + ", true)");
   EXPECT_EQ(scalar(local, "SELECT auth.uid()::text"), kOther);
   EXPECT_EQ(scalar(local, "SELECT auth.role()"), "patient");
 }
@@ -192,8 +195,8 @@ std::pair<long, int> count_as_patient(pqxx::connection& c, const std::string& cl
 
 TEST_F(ClaimsTest, ParallelPlansReturnWhatSerialPlansReturn) {
   pqxx::connection superuser;  // the suite's superuser may SET ROLE patient
-  std::string local = "SELECT set_config('request.jwt.claims', '" + claims_json(kPatient, "patient") +
-                      "', true)";
+  std::string local =
+      "SELECT set_config('request.jwt.claims', '" + claims_json(kPatient, "patient") + "', true)";
   for (bool hoist : {true, false}) {
     auto serial = count_as_patient(superuser, local, false, hoist);
     auto parallel = count_as_patient(superuser, local, true, hoist);
@@ -276,7 +279,8 @@ TEST_F(ClaimsTest, ErrorsThroughEveryEntryPointLeaveMemoryFlat) {
   tx.exec("SELECT set_config('request.jwt.claims', '" + claims_json(kPatient, "patient") +
           "', true)");
   EXPECT_EQ(scalar(tx, "SELECT auth.uid()::text"), kPatient);
-  std::printf("[ memory ] backend RSS %ld kB -> %ld kB over 44,000 guarded errors\n", before, after);
+  std::printf("[ memory ] backend RSS %ld kB -> %ld kB over 44,000 guarded errors\n", before,
+              after);
 }
 
 TEST_F(ClaimsTest, MillionsOfCallsLeaveMemoryFlat) {
@@ -289,7 +293,8 @@ TEST_F(ClaimsTest, MillionsOfCallsLeaveMemoryFlat) {
             "', true)");
     // Per-row calls of every helper, the claims document switching every row.
     pqxx::result r = tx.exec(
-        "SELECT count(auth.uid()) + count(auth.role()) + count(auth.jwt()) + count(auth.claim('email')) "
+        "SELECT count(auth.uid()) + count(auth.role()) + count(auth.jwt()) + "
+        "count(auth.claim('email')) "
         "FROM generate_series(1, 250000) i");
     tx.commit();
     return r[0][0].as<long>();
@@ -299,7 +304,8 @@ TEST_F(ClaimsTest, MillionsOfCallsLeaveMemoryFlat) {
   for (int i = 0; i < 6; ++i) EXPECT_EQ(run_million(), 1000000);
   long after = backend_rss_kb(pid);
   EXPECT_LT(after - before, 2048) << "RSS grew from " << before << " kB to " << after << " kB";
-  std::printf("[ memory ] backend RSS %ld kB -> %ld kB over 6,000,000 helper calls\n", before, after);
+  std::printf("[ memory ] backend RSS %ld kB -> %ld kB over 6,000,000 helper calls\n", before,
+              after);
 }
 
 }  // namespace

@@ -72,7 +72,8 @@ class LoginTest : public ::testing::Test {
     keys_ = new Keys{generated_key("-algorithm EC -pkeyopt ec_paramgen_curve:P-256", "es256"),
                      generated_key("-algorithm RSA -pkeyopt rsa_keygen_bits:2048", "rs256"),
                      generated_key("-algorithm ED25519", "eddsa"),
-                     jwt::Key::from_secret("another-secret-also-long-enough-for-hs256-9876543210", "wrong", jwt::Algorithm::HS256)};
+                     jwt::Key::from_secret("another-secret-also-long-enough-for-hs256-9876543210",
+                                           "wrong", jwt::Algorithm::HS256)};
     pqxx::connection admin;
     pqxx::nontransaction tx(admin);
     tx.exec("ALTER ROLE authenticator LOGIN");
@@ -172,12 +173,12 @@ TEST_F(LoginTest, RefusesBadTokensWithPreciseErrors) {
   EXPECT_EQ(login(jwt::sign(claims(kPatient, "patient"), keys_->wrong_secret, "HS256", "hs256")),
             "28P01");  // right kid, forged with another secret
   EXPECT_EQ(login("not.a.token"), "28000");
-  EXPECT_EQ(login("eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0."), "28000");  // alg none
-  EXPECT_EQ(login(db_token(claims("user-42", "patient"))), "28000");  // sub not a uuid
+  EXPECT_EQ(login("eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0."), "28000");      // alg none
+  EXPECT_EQ(login(db_token(claims("user-42", "patient"))), "28000");      // sub not a uuid
   EXPECT_EQ(login(db_token(claims(kPatient, "service_role"))), "28000");  // not on the allow-list
   EXPECT_EQ(login(db_token(claims(kPatient, "no_such_role"))), "28000");
   EXPECT_EQ(login(db_token(R"({"sub":")" + std::string(kPatient) + R"(","role":"patient"})")),
-            "28000");  // no exp
+            "28000");                                  // no exp
   EXPECT_EQ(login(std::string(20000, 'a')), "28000");  // too large
   // Confusion: an HS256 token whose "secret" is the RSA public key text.
   std::string rsa_public_as_secret = keys_->rs256.public_jwk_json();
@@ -192,9 +193,10 @@ TEST_F(LoginTest, VerifiedIdentityCannotBeForged) {
   pqxx::nontransaction(gateway).exec("SELECT auth.role()");
   std::string forged = claims(kAdmin, "admin");
   EXPECT_EQ(sqlstate_of(gateway, "SET careguard.verified_claims = '" + forged + "'"), "42501");
-  EXPECT_EQ(sqlstate_of(gateway, "SET LOCAL careguard.verified_claims = '" + forged + "'"), "42501");
-  EXPECT_EQ(sqlstate_of(gateway, "SELECT set_config('careguard.verified_claims', '" + forged +
-                                     "', true)"),
+  EXPECT_EQ(sqlstate_of(gateway, "SET LOCAL careguard.verified_claims = '" + forged + "'"),
+            "42501");
+  EXPECT_EQ(sqlstate_of(gateway,
+                        "SELECT set_config('careguard.verified_claims', '" + forged + "', true)"),
             "42501");
   EXPECT_EQ(sqlstate_of(gateway, "ALTER ROLE authenticator SET careguard.verified_claims = '" +
                                      forged + "'"),

@@ -54,9 +54,28 @@ TEST(Json, EmptyAndWhitespaceOnlyAreRejected) {
 }
 
 TEST(Json, MalformedInputIsRejectedWithInvalidTextRepresentation) {
-  for (const char* bad : {"{", "}", "{\"a\"}", "{\"a\":}", "[1,]", "{\"a\":1,}", "01", "1.", ".5",
-                          "-", "1e", "+1", "tru", "nul", "'a'", "{a:1}", "[1 2]", "{} {}",
-                          "\"unterminated", "\"bad \\x escape\"", "\"tab\there\"", "NaN",
+  for (const char* bad : {"{",
+                          "}",
+                          "{\"a\"}",
+                          "{\"a\":}",
+                          "[1,]",
+                          "{\"a\":1,}",
+                          "01",
+                          "1.",
+                          ".5",
+                          "-",
+                          "1e",
+                          "+1",
+                          "tru",
+                          "nul",
+                          "'a'",
+                          "{a:1}",
+                          "[1 2]",
+                          "{} {}",
+                          "\"unterminated",
+                          "\"bad \\x escape\"",
+                          "\"tab\there\"",
+                          "NaN",
                           "Infinity"}) {
     EXPECT_EQ(parse_error(bad), "22P02") << bad;
   }
@@ -67,8 +86,9 @@ TEST(Json, ErrorMessageNamesTheInputAndPosition) {
     json::parse("{\"a\": x}", "setting \"request.jwt.claims\"");
     FAIL() << "expected an error";
   } catch (const Error& e) {
-    EXPECT_STREQ(e.what(),
-                 "setting \"request.jwt.claims\" is not valid JSON: unexpected character at byte 6");
+    EXPECT_STREQ(
+        e.what(),
+        "setting \"request.jwt.claims\" is not valid JSON: unexpected character at byte 6");
   }
 }
 

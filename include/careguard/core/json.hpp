@@ -16,9 +16,9 @@ enum class Kind { Null, Bool, Number, String, Array, Object };
 struct Value {
   Kind kind = Kind::Null;
   bool boolean = false;
-  std::string text;  // String: the unescaped text. Number: the literal as written.
-  std::vector<Value> items;                             // Array elements.
-  std::vector<std::pair<std::string, Value>> members;   // Object members, in input order.
+  std::string text;          // String: the unescaped text. Number: the literal as written.
+  std::vector<Value> items;  // Array elements.
+  std::vector<std::pair<std::string, Value>> members;  // Object members, in input order.
   std::size_t begin = 0;  // Byte span of this value in the parsed source, for re-rendering.
   std::size_t end = 0;
 
@@ -28,8 +28,8 @@ struct Value {
 };
 
 struct Limits {
-  std::size_t max_depth = 1000;          // Nesting deeper than this is rejected (54000).
-  std::size_t max_bytes = 64u << 20;     // Larger documents are rejected (54000).
+  std::size_t max_depth = 1000;       // Nesting deeper than this is rejected (54000).
+  std::size_t max_bytes = 64u << 20;  // Larger documents are rejected (54000).
 };
 
 // Parses a whole document; throws careguard::Error (22P02 or 54000) on bad input.

@@ -6,9 +6,9 @@ namespace careguard::pg {
 
 // The settings the helpers read, in the order Supabase's helpers consult them.
 enum class ClaimSetting : int {
-  kClaims = 0,      // request.jwt.claims: the whole claims document (PostgREST 9+).
-  kClaimDocument,   // request.jwt.claim: the whole document, older spelling.
-  kSub,             // request.jwt.claim.sub and friends: one claim each (PostgREST < 9).
+  kClaims = 0,     // request.jwt.claims: the whole claims document (PostgREST 9+).
+  kClaimDocument,  // request.jwt.claim: the whole document, older spelling.
+  kSub,            // request.jwt.claim.sub and friends: one claim each (PostgREST < 9).
   kRole,
   kEmail,
   kProviderId,

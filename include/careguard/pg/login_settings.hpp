@@ -5,14 +5,14 @@
 
 namespace careguard::pg {
 
-extern bool trust_request_claims;     // careguard.trust_request_claims
-extern char* verified_claims;         // careguard.verified_claims (set only by auth.login)
-extern int jwt_leeway_seconds;        // careguard.jwt_leeway_seconds
-extern bool jwt_require_exp;          // careguard.jwt_require_exp
-extern char* jwt_issuer;              // careguard.jwt_issuer
-extern char* jwt_audience;            // careguard.jwt_audience (comma-separated)
-extern int jwt_max_token_bytes;       // careguard.jwt_max_token_bytes
-extern char* login_roles;             // careguard.login_roles (comma-separated)
+extern bool trust_request_claims;  // careguard.trust_request_claims
+extern char* verified_claims;      // careguard.verified_claims (set only by auth.login)
+extern int jwt_leeway_seconds;     // careguard.jwt_leeway_seconds
+extern bool jwt_require_exp;       // careguard.jwt_require_exp
+extern char* jwt_issuer;           // careguard.jwt_issuer
+extern char* jwt_audience;         // careguard.jwt_audience (comma-separated)
+extern int jwt_max_token_bytes;    // careguard.jwt_max_token_bytes
+extern char* login_roles;          // careguard.login_roles (comma-separated)
 
 // Defines the settings above; from _PG_init.
 void define_login_settings();
