@@ -41,7 +41,7 @@ query[admin_limit]=${query[admin]}
 
 # Mean ms per execution of a query over LOOPS runs of one cached plan.
 loop_ms() {
-  psql -X -q -v ON_ERROR_STOP=1 2>&1 <<SQL | sed -n 's/.*per_call_ms=\([0-9.]*\).*/\1/p'
+  psql -X -q -v ON_ERROR_STOP=1 2>&1 <<SQL | sed -n 's/.*per_call_ms=\([0-9.]*\) rows=\([0-9]*\).*/\1 \2/p'
 BEGIN;
 ${setup[$1]}
 DO \$\$
@@ -57,10 +57,12 @@ ROLLBACK;
 SQL
 }
 
-declare -A samples
+declare -A samples rows_of
 for ((r = 1; r <= REPS; r++)); do
   for k in patient patient_limit provider provider_limit admin admin_limit; do
-    samples[$k]+=" $(loop_ms $k)"
+    read -r ms rows < <(loop_ms $k)
+    samples[$k]+=" $ms"
+    rows_of[$k]=$rows
   done
 done
 
@@ -70,7 +72,7 @@ printf '%-10s %14s %14s %8s %10s\n' role "under policy" "limit (hand)" ratio "ro
 for k in patient provider admin; do
   m=$(median ${samples[$k]})
   l=$(median ${samples[${k}_limit]})
-  rows=$(psql -X -At -c "BEGIN" -c "${setup[$k]}" -c "SELECT count(*) FROM (${query[$k]}) q" -c "ROLLBACK" | sed -n '3p')
+  rows=${rows_of[$k]}
   awk -v k="$k" -v m="$m" -v l="$l" -v r="$rows" 'BEGIN {printf "%-10s %14.4f %14.4f %8.2f %10s\n", k, m, l, m/l, r}'
 done
 for k in patient provider admin; do

@@ -6,6 +6,7 @@
 #   REPS=7 bench/run.sh
 set -euo pipefail
 source "$(dirname "$0")/../scripts/lib.sh"
+export CAREGUARD_ROOT
 REPS="${REPS:-5}"
 SECTIONS="${SECTIONS:-claims policies login}"
 ensure_packages "${PACKAGES[@]}"

@@ -93,6 +93,7 @@ class Parser {
 
   void parse_object(Value& v, std::size_t depth) {
     v.kind = Kind::Object;
+    v.members.reserve(8);
     ++pos_;
     skip_space();
     if (pos_ < src_.size() && src_[pos_] == '}') {
@@ -259,7 +260,19 @@ class Parser {
       }
       if (static_cast<unsigned char>(c) < 0x20) fail("control character in a string");
       if (c != '\\') {
-        copy_utf8(out);
+        if (static_cast<unsigned char>(c) >= 0x80) {
+          copy_utf8(out);
+          continue;
+        }
+        // Copy a run of plain ASCII at once: claims are mostly ASCII.
+        std::size_t run = pos_ + 1;
+        while (run < src_.size()) {
+          auto b = static_cast<unsigned char>(src_[run]);
+          if (b < 0x20 || b >= 0x80 || b == '"' || b == '\\') break;
+          ++run;
+        }
+        out.append(src_.data() + pos_, run - pos_);
+        pos_ = run;
         continue;
       }
       ++pos_;

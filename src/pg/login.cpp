@@ -13,6 +13,7 @@
 extern "C" {
 #include "executor/spi.h"
 #include "utils/acl.h"
+#include "utils/numeric.h"
 }
 
 using namespace careguard;
@@ -47,15 +48,37 @@ std::vector<std::string> split_list(const char* list) {
   return items;
 }
 
-jwt::VerifyOptions verify_options() {
-  jwt::VerifyOptions options;
+// A comma-separated setting, split once per distinct value.
+struct ListSetting {
+  std::string source;
+  std::vector<std::string> items;
+  const std::vector<std::string>& of(const char* value) {
+    const char* text = value == nullptr ? "" : value;
+    if (source != text) {
+      items = split_list(text);
+      source = text;
+    }
+    return items;
+  }
+};
+ListSetting audiences_setting;
+ListSetting login_roles_setting;
+
+// The verification options, rebuilt only when a setting changed.
+const jwt::VerifyOptions& verify_options() {
+  static jwt::VerifyOptions options = [] {
+    jwt::VerifyOptions initial;
+    initial.require_uuid_sub = true;
+    initial.roles_exempt_from_uuid_sub = {"anon", "service_role"};
+    return initial;
+  }();
   options.leeway_seconds = jwt_leeway_seconds;
   options.require_exp = jwt_require_exp;
-  options.issuer = jwt_issuer == nullptr ? "" : jwt_issuer;
-  options.audiences = split_list(jwt_audience);
+  const char* issuer = jwt_issuer == nullptr ? "" : jwt_issuer;
+  if (options.issuer != issuer) options.issuer = issuer;
+  const std::vector<std::string>& audiences = audiences_setting.of(jwt_audience);
+  if (options.audiences != audiences) options.audiences = audiences;
   options.max_token_bytes = static_cast<std::size_t>(jwt_max_token_bytes);
-  options.require_uuid_sub = true;
-  options.roles_exempt_from_uuid_sub = {"anon", "service_role"};
   return options;
 }
 
@@ -65,7 +88,7 @@ std::string role_to_assume(const json::Value& claims) {
   if (role == nullptr || role->kind != json::Kind::String || role->text.empty()) {
     throw Error(sqlstate::kInvalidAuthorization, "token has no role claim");
   }
-  for (const std::string& allowed : split_list(login_roles)) {
+  for (const std::string& allowed : login_roles_setting.of(login_roles)) {
     if (allowed == role->text) return role->text;
   }
   throw Error(sqlstate::kInvalidAuthorization,
@@ -73,10 +96,58 @@ std::string role_to_assume(const json::Value& claims) {
               "careguard.login_roles lists the roles a token may name.");
 }
 
+// Appends one JSON value to a jsonb under construction. Works on the DOM the
+// verifier already parsed, so the claims are not lexed a second time; owns
+// no C++ objects, so a PostgreSQL error inside skips no destructor.
+JsonbValue* push_json(JsonbParseState** state, const json::Value& value, JsonbIteratorToken token) {
+  JsonbValue scalar;
+  switch (value.kind) {
+    case json::Kind::Object: {
+      pushJsonbValue(state, WJB_BEGIN_OBJECT, nullptr);
+      for (const auto& member : value.members) {
+        JsonbValue key;
+        key.type = jbvString;
+        key.val.string.len = static_cast<int>(member.first.size());
+        key.val.string.val = const_cast<char*>(member.first.data());
+        pushJsonbValue(state, WJB_KEY, &key);
+        push_json(state, member.second, WJB_VALUE);
+      }
+      return pushJsonbValue(state, WJB_END_OBJECT, nullptr);
+    }
+    case json::Kind::Array: {
+      pushJsonbValue(state, WJB_BEGIN_ARRAY, nullptr);
+      for (const json::Value& item : value.items) push_json(state, item, WJB_ELEM);
+      return pushJsonbValue(state, WJB_END_ARRAY, nullptr);
+    }
+    case json::Kind::String:
+      scalar.type = jbvString;
+      scalar.val.string.len = static_cast<int>(value.text.size());
+      scalar.val.string.val = const_cast<char*>(value.text.data());
+      break;
+    case json::Kind::Number:
+      scalar.type = jbvNumeric;
+      scalar.val.numeric =
+          DatumGetNumeric(DirectFunctionCall3(numeric_in, CStringGetDatum(value.text.c_str()),
+                                              ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1)));
+      break;
+    case json::Kind::Bool:
+      scalar.type = jbvBool;
+      scalar.val.boolean = value.boolean;
+      break;
+    case json::Kind::Null:
+      scalar.type = jbvNull;
+      break;
+  }
+  return pushJsonbValue(state, token, &scalar);
+}
+
+// Warns once per statement-transaction, not once per token of a bulk call.
+bool warned_outside_block = false;
+
 // Makes the claims this transaction's identity and switches role, both with
 // SET LOCAL semantics so COMMIT, ROLLBACK and ROLLBACK TO SAVEPOINT undo them.
-Jsonb* assume_identity(const char* role, const char* claims) {
-  return call_pg([role, claims] {
+Jsonb* assume_identity(const char* role, const char* claims, const json::Value& parsed) {
+  return call_pg([role, claims, &parsed] {
     Oid role_id = get_role_oid(role, true);
     if (!OidIsValid(role_id)) {
       ereport(ERROR, (errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
@@ -88,7 +159,8 @@ Jsonb* assume_identity(const char* role, const char* claims) {
                errmsg("session user may not become role \"%s\"", role),
                errhint("GRANT %s TO the login role, as for PostgREST's authenticator.", role)));
     }
-    if (!IsTransactionBlock()) {
+    if (!IsTransactionBlock() && !warned_outside_block) {
+      warned_outside_block = true;
       ereport(WARNING,
               (errcode(ERRCODE_NO_ACTIVE_SQL_TRANSACTION),
                errmsg("auth.login() outside a transaction block lasts only for this statement"),
@@ -98,11 +170,18 @@ Jsonb* assume_identity(const char* role, const char* claims) {
                             GUC_ACTION_LOCAL, true, ERROR, false);
     (void)set_config_option("role", role, PGC_USERSET, PGC_S_SESSION, GUC_ACTION_LOCAL, true, ERROR,
                             false);
-    return DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(claims)));
+    JsonbParseState* state = nullptr;
+    return JsonbValueToJsonb(push_json(&state, parsed, WJB_ELEM));
   });
 }
 
 }  // namespace
+
+namespace careguard::pg {
+void reset_login_state_for_new_transaction() {
+  warned_outside_block = false;
+}
+}  // namespace careguard::pg
 
 // auth.login(token): verifies a JWT and makes its claims and role this
 // transaction's identity; returns the verified claims.
@@ -112,7 +191,8 @@ Datum careguard_auth_login(PG_FUNCTION_ARGS) {
     jwt::VerifiedToken verified =
         jwt::verify(text_view(token), verification_keys(), verify_options());
     std::string role = role_to_assume(verified.claims);
-    PG_RETURN_JSONB_P(assume_identity(role.c_str(), verified.payload_json.c_str()));
+    PG_RETURN_JSONB_P(
+        assume_identity(role.c_str(), verified.payload_json.c_str(), verified.claims));
   });
 }
 

@@ -25,6 +25,7 @@ void on_transaction_event(XactEvent event, void*) {
   try {
     reset_claims_cache();
     reset_claim_settings_for_new_transaction();
+    reset_login_state_for_new_transaction();
   } catch (...) {
     // Clearing containers does not throw; nothing may escape into COMMIT.
   }

@@ -17,6 +17,9 @@ extern char* login_roles;          // careguard.login_roles (comma-separated)
 // Defines the settings above; from _PG_init.
 void define_login_settings();
 
+// Forgets per-transaction sign-in state (the outside-a-block warning).
+void reset_login_state_for_new_transaction();
+
 // The verified claims of this transaction, or nullptr when nobody signed in.
 inline const char* verified_claims_value() {
   return (verified_claims != nullptr && verified_claims[0] != '\0') ? verified_claims : nullptr;
