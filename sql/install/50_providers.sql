@@ -60,13 +60,16 @@ CREATE TRIGGER profiles_touch_updated_at BEFORE UPDATE ON providers.profiles
 -- from inlining it into policies), so every name in it is schema-qualified.
 -- Each policy passes its role as a constant; after inlining the CASE folds to
 -- one index-friendly comparison for that role.
+-- A searched CASE with OPERATOR(pg_catalog.=): a simple CASE (CASE as_role
+-- WHEN ...) compares with an implicit = that, once inlined, would be looked
+-- up through the caller's search_path, where anyone may have planted one.
 CREATE FUNCTION providers.can_manage_provider(provider_id pg_catalog.uuid, as_role pg_catalog.text)
   RETURNS pg_catalog.bool
   LANGUAGE sql STABLE PARALLEL SAFE
   AS $fn$
-  SELECT CASE as_role
-    WHEN 'provider' THEN provider_id OPERATOR(pg_catalog.=) auth.provider_id()
-    WHEN 'admin' THEN true
+  SELECT CASE
+    WHEN as_role OPERATOR(pg_catalog.=) 'provider' THEN provider_id OPERATOR(pg_catalog.=) auth.provider_id()
+    WHEN as_role OPERATOR(pg_catalog.=) 'admin' THEN true
     ELSE false
   END
 $fn$;

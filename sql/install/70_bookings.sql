@@ -77,15 +77,18 @@ COMMENT ON TABLE bookings.status_history IS
 -- policies), so every name and operator in it is schema-qualified. Each
 -- role-scoped policy passes its role as a constant literal; after inlining
 -- the planner folds the CASE to one comparison for that role.
+-- A searched CASE with OPERATOR(pg_catalog.=): a simple CASE (CASE as_role
+-- WHEN ...) compares with an implicit = that, once inlined, would be looked
+-- up through the caller's search_path, where anyone may have planted one.
 CREATE FUNCTION bookings.can_access_booking(patient_id pg_catalog.uuid, provider_id pg_catalog.uuid,
                                             as_role pg_catalog.text)
   RETURNS pg_catalog.bool
   LANGUAGE sql STABLE PARALLEL SAFE
   AS $fn$
-  SELECT CASE as_role
-    WHEN 'patient' THEN patient_id OPERATOR(pg_catalog.=) auth.uid()
-    WHEN 'provider' THEN provider_id OPERATOR(pg_catalog.=) auth.provider_id()
-    WHEN 'admin' THEN true
+  SELECT CASE
+    WHEN as_role OPERATOR(pg_catalog.=) 'patient' THEN patient_id OPERATOR(pg_catalog.=) auth.uid()
+    WHEN as_role OPERATOR(pg_catalog.=) 'provider' THEN provider_id OPERATOR(pg_catalog.=) auth.provider_id()
+    WHEN as_role OPERATOR(pg_catalog.=) 'admin' THEN true
     ELSE false
   END
 $fn$;

@@ -6,14 +6,17 @@
 -- patient the inlined CASE folds to id = auth.uid() (a primary-key lookup);
 -- for the provider to a call of bookings.is_patient_of_current_provider(id),
 -- which needs EXISTS and so cannot itself be inlined.
+-- A searched CASE with OPERATOR(pg_catalog.=): a simple CASE (CASE as_role
+-- WHEN ...) compares with an implicit = that, once inlined, would be looked
+-- up through the caller's search_path, where anyone may have planted one.
 CREATE FUNCTION patients.can_access_patient(patient_id pg_catalog.uuid, as_role pg_catalog.text)
   RETURNS pg_catalog.bool
   LANGUAGE sql STABLE PARALLEL SAFE
   AS $fn$
-  SELECT CASE as_role
-    WHEN 'patient' THEN patient_id OPERATOR(pg_catalog.=) auth.uid()
-    WHEN 'provider' THEN bookings.is_patient_of_current_provider(patient_id)
-    WHEN 'admin' THEN true
+  SELECT CASE
+    WHEN as_role OPERATOR(pg_catalog.=) 'patient' THEN patient_id OPERATOR(pg_catalog.=) auth.uid()
+    WHEN as_role OPERATOR(pg_catalog.=) 'provider' THEN bookings.is_patient_of_current_provider(patient_id)
+    WHEN as_role OPERATOR(pg_catalog.=) 'admin' THEN true
     ELSE false
   END
 $fn$;

@@ -7,7 +7,8 @@
 -- and admins have well-known ids, whatever the seed, so that demos and tests
 -- can name them; every other id is md5(seed:kind:n) as a uuid.
 -- Inlinable on purpose (the seed calls it once per row): no SET clause,
--- every name schema-qualified.
+-- every name and operator schema-qualified (no simple CASE, whose implicit
+-- = would be looked up through the caller's search_path).
 CREATE FUNCTION careguard.demo_uuid(seed pg_catalog.int4, kind pg_catalog.text, n pg_catalog.int8)
   RETURNS pg_catalog.uuid
   LANGUAGE sql IMMUTABLE PARALLEL SAFE
@@ -16,8 +17,9 @@ CREATE FUNCTION careguard.demo_uuid(seed pg_catalog.int4, kind pg_catalog.text, 
     WHEN n OPERATOR(pg_catalog.<=) 2
          AND kind OPERATOR(pg_catalog.=) ANY ('{patient,provider_user,provider,admin}'::pg_catalog.text[])
     THEN pg_catalog.format('%s-0000-4000-8000-%s',
-           CASE kind WHEN 'patient' THEN 'aaaaaaaa' WHEN 'provider_user' THEN 'bbbbbbbb'
-                     WHEN 'provider' THEN 'cccccccc' ELSE 'dddddddd' END,
+           CASE WHEN kind OPERATOR(pg_catalog.=) 'patient' THEN 'aaaaaaaa'
+                WHEN kind OPERATOR(pg_catalog.=) 'provider_user' THEN 'bbbbbbbb'
+                WHEN kind OPERATOR(pg_catalog.=) 'provider' THEN 'cccccccc' ELSE 'dddddddd' END,
            pg_catalog.lpad(n::pg_catalog.text, 12, '0'))::pg_catalog.uuid
     ELSE pg_catalog.md5(pg_catalog.format('%s:%s:%s', seed, kind, n))::pg_catalog.uuid
   END
