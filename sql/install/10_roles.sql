@@ -17,6 +17,24 @@ BEGIN
   LOOP
     IF pg_catalog.to_regrole(wanted.name) IS NULL THEN
       EXECUTE pg_catalog.format('CREATE ROLE %I %s', wanted.name, wanted.options);
+      CONTINUE;
+    END IF;
+    -- An existing role is used as it is, so it must not carry powers the
+    -- model does not give it: someone with CREATEROLE could have prepared
+    -- one before the extension was installed.
+    PERFORM FROM pg_catalog.pg_roles r
+      WHERE r.rolname OPERATOR(pg_catalog.=) wanted.name
+        AND (r.rolsuper OR (r.rolbypassrls AND wanted.name OPERATOR(pg_catalog.<>) 'service_role'));
+    IF FOUND THEN
+      RAISE EXCEPTION 'role "%" already exists with SUPERUSER or BYPASSRLS', wanted.name
+        USING ERRCODE = '42501',
+              HINT = 'careguard grants data to this role; drop it or remove those attributes first.';
+    END IF;
+    PERFORM FROM pg_catalog.pg_roles r
+      WHERE r.rolname OPERATOR(pg_catalog.=) wanted.name AND r.rolcanlogin
+        AND wanted.name OPERATOR(pg_catalog.<>) 'authenticator';
+    IF FOUND THEN
+      RAISE WARNING 'role "%" already exists and can log in; careguard expects it to be NOLOGIN', wanted.name;
     END IF;
   END LOOP;
 END

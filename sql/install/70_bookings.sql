@@ -142,6 +142,14 @@ CREATE FUNCTION bookings.slot_is_available(provider_id pg_catalog.uuid, starts_a
      WHERE av.provider_id OPERATOR(pg_catalog.=) slot_is_available.provider_id
        AND av.during OPERATOR(pg_catalog.@>) pg_catalog.tstzrange(starts_at, ends_at, '[)'))
 $fn$;
+-- These run queries under RLS, so their claims decide rows, and they are
+-- PARALLEL SAFE. careguard's planner support (which loads careguard.so at
+-- plan time) makes sure the leader's claim-trust hook is in place before a
+-- parallel plan that calls them starts; see docs/architecture.md.
+ALTER FUNCTION bookings.can_access_booking(pg_catalog.uuid) SUPPORT careguard.claims_support;
+ALTER FUNCTION bookings.is_patient_of_current_provider(pg_catalog.uuid) SUPPORT careguard.claims_support;
+ALTER FUNCTION bookings.slot_is_available(pg_catalog.uuid, pg_catalog.timestamptz, pg_catalog.timestamptz)
+  SUPPORT careguard.claims_support;
 REVOKE ALL ON FUNCTION bookings.slot_is_available(pg_catalog.uuid, pg_catalog.timestamptz, pg_catalog.timestamptz)
   FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION bookings.slot_is_available(pg_catalog.uuid, pg_catalog.timestamptz, pg_catalog.timestamptz)

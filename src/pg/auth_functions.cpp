@@ -130,15 +130,17 @@ ClaimText find_claim(ArrayType* array) {
   Datum* elements = nullptr;
   bool* nulls = nullptr;
   int count = 0;
+  text** steps = nullptr;
   call_pg([&] {
     deconstruct_array(array, TEXTOID, -1, false, TYPALIGN_INT, &elements, &nulls, &count);
+    steps = static_cast<text**>(palloc0(sizeof(text*) * (count + 1)));
+    for (int i = 0; i < count; ++i) steps[i] = nulls[i] ? nullptr : DatumGetTextPP(elements[i]);
   });
   std::vector<std::string> path;
   path.reserve(static_cast<std::size_t>(count));
   for (int i = 0; i < count; ++i) {
-    if (nulls[i]) return {};
-    text* step = DatumGetTextPP(elements[i]);
-    path.emplace_back(VARDATA_ANY(step), VARSIZE_ANY_EXHDR(step));
+    if (steps[i] == nullptr) return {};
+    path.emplace_back(VARDATA_ANY(steps[i]), VARSIZE_ANY_EXHDR(steps[i]));
   }
   if (path.empty()) return {};
   if (path.size() == 1) {
@@ -233,26 +235,18 @@ Node* hoist_to_init_plan(SupportRequestSimplify* request) {
 
 }  // namespace
 
-// Planner support for the helpers: hoists zero-argument calls out of the
-// per-row path, and (being called at plan time) loads careguard.so before any
+// Planner support for the helpers (and for careguard's SQL functions that
+// query under RLS): hoists zero-argument helper calls out of the per-row
+// path, and, being called at plan time, loads careguard.so before any
 // parallel plan starts, so the executor hook that hands the leader's trust
 // decision to parallel workers is in place.
 Datum careguard_claims_support(PG_FUNCTION_ARGS) {
   Node* request = reinterpret_cast<Node*>(PG_GETARG_POINTER(0));
   Node* result = guarded("auth claims support", [&]() -> Node* {
-    if (IsA(request, SupportRequestSimplify)) {
-      return call_pg([request] {
-        return hoist_to_init_plan(reinterpret_cast<SupportRequestSimplify*>(request));
-      });
-    }
-    if (IsA(request, SupportRequestCost)) {
-      // A cache lookup and a copy: cheaper than most operators.
-      auto* cost = reinterpret_cast<SupportRequestCost*>(request);
-      cost->startup = 0;
-      cost->per_tuple = cpu_operator_cost;
-      return request;
-    }
-    return nullptr;
+    if (!IsA(request, SupportRequestSimplify)) return nullptr;
+    return call_pg([request] {
+      return hoist_to_init_plan(reinterpret_cast<SupportRequestSimplify*>(request));
+    });
   });
   PG_RETURN_POINTER(result);
 }

@@ -12,6 +12,8 @@ extern "C" {
 #include "catalog/pg_class.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
+#include "storage/lmgr.h"
+#include "utils/snapmgr.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/syscache.h"
@@ -60,18 +62,27 @@ KeyRows read_key_rows(Oid* relid_out) {
                         errhint("Run CREATE EXTENSION careguard CASCADE.")));
       }
       *relid_out = relid;
+      cached_relid = relid;  // so an invalidation during the read is recognised
       HeapTuple tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
       Oid owner = reinterpret_cast<Form_pg_class>(GETSTRUCT(tuple))->relowner;
       ReleaseSysCache(tuple);
-      // Read as the table's owner, the way a SECURITY DEFINER function would.
-      SetUserIdAndSecContext(owner, saved_context | SECURITY_LOCAL_USERID_CHANGE);
+      // Read as the table's owner, the way a SECURITY DEFINER function would,
+      // in a security-restricted context: the query can do nothing else.
+      SetUserIdAndSecContext(
+          owner, saved_context | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
       MemoryContext caller = CurrentMemoryContext;
+      // Lock first (which absorbs pending invalidations), then read with the
+      // latest snapshot, not the transaction's: a REPEATABLE READ snapshot
+      // taken before a revocation committed must not bring the key back.
+      LockRelationOid(relid, AccessShareLock);
       SPI_connect();
-      SPI_execute(
+      SPIPlanPtr plan = SPI_prepare(
           "SELECT COALESCE(private_jwk, public_jwk)::pg_catalog.text "
           "FROM auth.signing_keys WHERE state OPERATOR(pg_catalog.=) ANY "
           "('{standby,in_use}'::pg_catalog.text[]) ORDER BY kid",
-          true, 0);
+          0, nullptr);
+      SPI_execute_snapshot(plan, nullptr, nullptr, GetLatestSnapshot(), InvalidSnapshot, true,
+                           false, 0);
       rows.count = static_cast<int>(SPI_processed);
       rows.jwks = static_cast<char**>(MemoryContextAlloc(caller, sizeof(char*) * (rows.count + 1)));
       for (int i = 0; i < rows.count; ++i) {
@@ -92,13 +103,21 @@ KeyRows read_key_rows(Oid* relid_out) {
 
 const KeySet& verification_keys() {
   if (cache_valid) return cached_keys;
-  Oid relid = InvalidOid;
-  KeyRows rows = read_key_rows(&relid);
-  KeySet fresh;
-  for (int i = 0; i < rows.count; ++i) fresh.add(Key::from_jwk_json(rows.jwks[i]));
-  cached_keys = std::move(fresh);
-  cached_relid = relid;
+  // Marked valid before reading: an invalidation that arrives while the keys
+  // are read (a change committed after our snapshot) turns it off again, so
+  // the next sign-in reloads.
   cache_valid = true;
+  Oid relid = InvalidOid;
+  try {
+    KeyRows rows = read_key_rows(&relid);
+    KeySet fresh;
+    for (int i = 0; i < rows.count; ++i) fresh.add(Key::from_jwk_json(rows.jwks[i]));
+    cached_keys = std::move(fresh);
+    cached_relid = relid;
+  } catch (...) {
+    cache_valid = false;
+    throw;
+  }
   return cached_keys;
 }
 

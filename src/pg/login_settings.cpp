@@ -24,8 +24,8 @@ void define_login_settings() {
   DefineCustomStringVariable(
       "careguard.verified_claims", "The claims of the token verified by auth.login().",
       "Set transaction-locally by auth.login(); only superusers can set it otherwise.",
-      &verified_claims, "", PGC_SUSET, GUC_NOT_IN_SAMPLE | GUC_DISALLOW_IN_FILE, nullptr, nullptr,
-      nullptr);
+      &verified_claims, "", PGC_SUSET, GUC_NOT_IN_SAMPLE | GUC_DISALLOW_IN_FILE | GUC_NO_RESET_ALL,
+      nullptr, nullptr, nullptr);
   DefineCustomIntVariable(
       "careguard.jwt_leeway_seconds", "Clock skew tolerated on exp, nbf and iat, in seconds.",
       nullptr, &jwt_leeway_seconds, 30, 0, 3600, PGC_SUSET, GUC_UNIT_S, nullptr, nullptr, nullptr);

@@ -61,8 +61,8 @@ void _PG_init(void) {
       "careguard.leader_trusted_settings",
       "Internal: which claim settings a parallel leader trusts, for its workers.", nullptr,
       &leader_trusted_settings, -1, -1, (1 << static_cast<int>(ClaimSetting::kCount)) - 1,
-      PGC_SUSET, GUC_NO_SHOW_ALL | GUC_NOT_IN_SAMPLE | GUC_DISALLOW_IN_FILE, nullptr, nullptr,
-      nullptr);
+      PGC_SUSET, GUC_NO_SHOW_ALL | GUC_NOT_IN_SAMPLE | GUC_DISALLOW_IN_FILE | GUC_NO_RESET_ALL,
+      nullptr, nullptr, nullptr);
   define_login_settings();
   MarkGUCPrefixReserved("careguard");
 

@@ -266,4 +266,39 @@ TEST_F(LoginTest, RevokedKeysStopWorkingInOtherSessions) {
   EXPECT_EQ(sqlstate_of(gateway, "SELECT auth.login('" + token + "')"), "");
 }
 
+TEST_F(LoginTest, RevocationCommittedAfterTheSnapshotStillWins) {
+  // A fresh backend (no keys cached) inside a REPEATABLE READ transaction
+  // whose snapshot predates the revocation: the key must be refused anyway.
+  pqxx::connection gateway("user=authenticator");
+  careguard_test::report_sqlstates(gateway);
+  std::string token = jwt::sign(claims(kPatient, "patient"), keys_->es256);
+  pqxx::work tx(gateway, "rr");
+  tx.exec("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ");
+  tx.exec("SELECT count(*) FROM pg_catalog.pg_class");  // takes the snapshot
+  {
+    pqxx::connection admin;
+    pqxx::nontransaction(admin).exec("SELECT auth.set_key_state('es256', 'revoked')");
+  }
+  std::string state;
+  try {
+    tx.exec("SELECT auth.login(" + tx.quote(token) + ")");
+  } catch (const pqxx::sql_error& e) {
+    state = careguard_test::sqlstate_of(e);
+  }
+  EXPECT_EQ(state, "28000");
+  {
+    pqxx::connection admin;
+    pqxx::nontransaction(admin).exec("SELECT auth.set_key_state('es256', 'in_use')");
+  }
+}
+
+TEST_F(LoginTest, ResetAllKeepsTheVerifiedIdentity) {
+  pqxx::connection gateway("user=authenticator");
+  pqxx::work tx(gateway);
+  tx.exec("SELECT auth.login(" + tx.quote(db_token(claims(kPatient, "patient"))) + ")");
+  tx.exec("RESET ALL");
+  EXPECT_EQ(scalar(tx, "SELECT auth.uid()::text"), kPatient);
+  EXPECT_EQ(scalar(tx, "SELECT current_user"), "patient");
+}
+
 }  // namespace
