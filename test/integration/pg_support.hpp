@@ -22,4 +22,17 @@ inline std::string sqlstate_of(const pqxx::sql_error& e) {
   return text.substr(at + 8, 5);
 }
 
+// Seeds the small demo data set the domain tests share, unless it is there.
+// Returns false when the database holds other users (the tests need a fresh one).
+inline bool ensure_demo_data() {
+  pqxx::connection c;
+  pqxx::work tx{c};
+  if (tx.exec("SELECT 1 FROM careguard.demo_users()").size() != 5) {
+    if (!tx.exec("SELECT 1 FROM auth.users LIMIT 1").empty()) return false;
+    tx.exec("SELECT careguard.seed_demo(20, 4, 200, 42)");
+  }
+  tx.commit();
+  return true;
+}
+
 }  // namespace careguard_test

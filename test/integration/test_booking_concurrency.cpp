@@ -27,14 +27,8 @@ constexpr long kGateLock = 0x43470001;  // the advisory lock the bookers wait on
 class BookingConcurrency : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    pqxx::connection c;
-    pqxx::work tx{c};
-    if (tx.exec("SELECT 1 FROM careguard.demo_users()").size() != 5) {
-      ASSERT_EQ(tx.exec("SELECT 1 FROM auth.users LIMIT 1").size(), 0u)
-          << "the database has users but not the demo users; run the tests on a fresh database";
-      tx.exec("SELECT careguard.seed_demo(20, 4, 200, 42)");
-    }
-    tx.commit();
+    ASSERT_TRUE(careguard_test::ensure_demo_data())
+        << "the database has users but not the demo users; run the tests on a fresh database";
   }
 };
 
