@@ -301,4 +301,40 @@ TEST_F(LoginTest, ResetAllKeepsTheVerifiedIdentity) {
   EXPECT_EQ(scalar(tx, "SELECT current_user"), "patient");
 }
 
+TEST_F(LoginTest, HundredsOfThousandsOfSignInsLeaveMemoryFlat) {
+  pqxx::connection superuser;
+  {
+    pqxx::nontransaction setup(superuser);
+    setup.exec("CREATE TEMP TABLE login_tokens (token text)");
+    for (int i = 0; i < 200; ++i) {
+      std::string token = db_token(
+          R"({"sub":")" + std::string(kPatient) + R"(","role":"patient","exp":)" +
+          std::to_string(now_seconds() + 3600) + R"(,"jti":")" + std::to_string(i) + "\"}");
+      setup.exec("INSERT INTO login_tokens VALUES (" + setup.quote(token) + ")");
+    }
+  }
+  auto rss_kb = [&] {
+    pqxx::nontransaction tx(superuser);
+    return tx
+        .exec(
+            "SELECT substring(pg_read_file('/proc/self/status') "
+            "FROM 'VmRSS:\\s+(\\d+)')::int")[0][0]
+        .as<long>();
+  };
+  auto sign_in_many = [&] {
+    pqxx::work tx(superuser);
+    long n =
+        tx.exec("SELECT count(auth.login(token)) FROM login_tokens, generate_series(1, 500)")[0][0]
+            .as<long>();
+    tx.abort();
+    return n;
+  };
+  EXPECT_EQ(sign_in_many(), 100000);  // warm up
+  long before = rss_kb();
+  for (int i = 0; i < 10; ++i) EXPECT_EQ(sign_in_many(), 100000);
+  long after = rss_kb();
+  EXPECT_LT(after - before, 2048) << "RSS grew from " << before << " kB to " << after << " kB";
+  std::printf("[ memory ] backend RSS %ld kB -> %ld kB over 1,000,000 sign-ins\n", before, after);
+}
+
 }  // namespace
