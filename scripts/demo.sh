@@ -25,6 +25,7 @@ CREATE EXTENSION careguard CASCADE;
 SELECT careguard.seed_demo(500, 12, 5000, 42) AS rows_loaded;
 SQL
 
+headers="auth.users categories locations prov.profiles availability pat.profiles preferences appointments history"
 tables="auth.users public.categories public.locations providers.profiles providers.availability patients.profiles patients.preferences bookings.appointments bookings.status_history"
 # Prints one line of visible row counts (or 'denied') for the current identity.
 count_line() {
@@ -36,9 +37,9 @@ BEGIN
   FOREACH t IN ARRAY string_to_array('$tables', ' ') LOOP
     BEGIN
       EXECUTE 'SELECT count(*) FROM ' || t INTO n;
-      line := line || lpad(n::text, 13);
+      line := line || lpad(n::text, 14);
     EXCEPTION WHEN insufficient_privilege THEN
-      line := line || lpad('denied', 13);
+      line := line || lpad('denied', 14);
     END;
   END LOOP;
   RAISE NOTICE '%', line;
@@ -49,7 +50,7 @@ SQL
 log "what each role sees: visible rows per table, through a PostgREST-style gateway (SET LOCAL ROLE + request.jwt.claims)"
 {
   echo '\set VERBOSITY terse'
-  echo "DO \$\$ BEGIN RAISE NOTICE '%', rpad('context', 14) || (SELECT string_agg(lpad(left(split_part(t, '.', 2), 12), 13), '') FROM unnest(string_to_array('$tables', ' ')) t); END \$\$;"
+  echo "DO \$\$ BEGIN RAISE NOTICE '%', rpad('context', 14) || (SELECT string_agg(lpad(h, 14), '') FROM unnest(string_to_array('$headers', ' ')) h); END \$\$;"
   psql -X -At -F $'\t' -c "SELECT label, app_role, claims FROM careguard.demo_users()" |
     while IFS=$'\t' read -r label role claims; do
       echo "BEGIN; SET LOCAL ROLE $role; SELECT set_config('request.jwt.claims', '$claims', true) \\g /dev/null"
