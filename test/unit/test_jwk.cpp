@@ -11,7 +11,11 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
+#include <atomic>
 #include <functional>
+#include <string>
+#include <thread>
+#include <vector>
 
 namespace {
 
@@ -369,6 +373,242 @@ TEST(KeySet, RejectsDuplicateKidAndBadShape) {
   expect_invalid_key([] { KeySet::from_jwks_json(R"({"key":[]})"); },
                      "JWKS must be an object with a \"keys\" array");
   expect_invalid_key([] { KeySet::from_jwks_json("{"); }, "JWKS is not valid JSON");
+}
+
+// --- Verification fast paths (pre-keyed HMAC, cached verify contexts, direct
+// --- DER encoding of ECDSA signatures): same results as plain OpenSSL.
+
+std::string hex(const std::string& bytes) {
+  static const char* digits = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : bytes) {
+    out += digits[c >> 4];
+    out += digits[c & 15];
+  }
+  return out;
+}
+
+// A fresh private key of this type through PEM, as careguard imports it.
+Key generated_private_key(EVP_PKEY* pkey) {
+  BIO* bio = BIO_new(BIO_s_mem());
+  PEM_write_bio_PrivateKey(bio, pkey, nullptr, nullptr, 0, nullptr, nullptr);
+  char* data = nullptr;
+  long len = BIO_get_mem_data(bio, &data);
+  std::string pem(data, static_cast<std::size_t>(len));
+  BIO_free(bio);
+  EVP_PKEY_free(pkey);
+  return Key::from_pem(pem, "gen");
+}
+
+Key public_copy(const Key& key) {
+  return Key::from_jwk_json(key.public_jwk_json());
+}
+
+TEST(Jwk, HmacMatchesRfc4231KeysLongerThanABlock) {
+  // RFC 4231 test cases 6 and 7: a 131-byte key, hashed before use.
+  const std::string secret(131, '\xaa');
+  Key key = Key::from_secret(secret, "long");
+  const std::string data6 = "Test Using Larger Than Block-Size Key - Hash Key First";
+  const std::string data7 =
+      "This is a test using a larger than block-size key and a larger than block-size data. The "
+      "key needs to be hashed before being used by the HMAC algorithm.";
+  struct Vector {
+    Algorithm alg;
+    const std::string* data;
+    const char* mac;
+  };
+  const Vector vectors[] = {
+      {Algorithm::HS256, &data6,
+       "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54"},
+      {Algorithm::HS256, &data7,
+       "9b09ffa71b942fcb27635fbcd5b0e944bfdc63644f0713938a7f51535c3a35e2"},
+      {Algorithm::HS384, &data6,
+       "4ece084485813e9088d2c63a041bc5b44f9ef1012a2b588f3cd11f05033ac4c60c2ef6ab4030fe8296248df163f"
+       "4"
+       "4952"},
+      {Algorithm::HS384, &data7,
+       "6617178e941f020d351e2f254e8fd32c602420feb0b8fb9adccebb82461e99c5a678cc31e799176d3860e6110c4"
+       "6"
+       "523e"},
+      {Algorithm::HS512, &data6,
+       "80b24263c7c1a3ebb71493c1dd7be8b49b46d1f41b4aeec1121b013783f8f3526b56d037e05f2598bd0fd2215d6"
+       "a"
+       "1e5295e64f73f63f0aec8b915a985d786598"},
+      {Algorithm::HS512, &data7,
+       "e37b6a775dc87dbaa4dfa9f96e5e3ffddebd71f8867289865df5a32d20cdc944b6022cac3c4982b10d5eeb55c3e"
+       "4"
+       "de15134676fb6de0446065c97440fa8c6a58"},
+  };
+  for (const Vector& v : vectors) {
+    SCOPED_TRACE(std::string(careguard::jwt::algorithm_name(v.alg)) + " " + *v.data);
+    std::string mac = key.sign_bytes(v.alg, *v.data);
+    EXPECT_EQ(hex(mac), v.mac);
+    EXPECT_TRUE(key.verify_bytes(v.alg, *v.data, mac));
+    mac[mac.size() / 2] ^= 0x01;
+    EXPECT_FALSE(key.verify_bytes(v.alg, *v.data, mac));
+  }
+}
+
+TEST(Jwk, HmacMatchesOpenSslAroundBlockSizes) {
+  // SHA-256 blocks are 64 bytes, SHA-384/512 blocks 128: secrets shorter,
+  // equal and longer take different paths through the HMAC key schedule.
+  const std::vector<std::size_t> secret_sizes = {32, 48, 63, 64, 65, 127, 128, 129, 300};
+  const std::vector<std::size_t> input_sizes = {0, 1, 55, 56, 64, 111, 112, 128, 700};
+  const std::pair<Algorithm, const char*> algs[] = {
+      {Algorithm::HS256, "SHA256"}, {Algorithm::HS384, "SHA384"}, {Algorithm::HS512, "SHA512"}};
+  for (std::size_t secret_size : secret_sizes) {
+    std::string secret(secret_size, '\0');
+    for (std::size_t i = 0; i < secret_size; ++i) secret[i] = static_cast<char>(i * 7 + 3);
+    Key key = Key::from_secret(secret);
+    for (std::size_t input_size : input_sizes) {
+      std::string input(input_size, '\0');
+      for (std::size_t i = 0; i < input_size; ++i) input[i] = static_cast<char>(i * 13 + 1);
+      for (const auto& [alg, digest] : algs) {
+        SCOPED_TRACE(std::string(digest) + " secret " + std::to_string(secret_size) + " input " +
+                     std::to_string(input_size));
+        if (!key.allows(alg)) continue;  // Secret shorter than the hash output.
+        unsigned char expected[EVP_MAX_MD_SIZE];
+        std::size_t expected_len = 0;
+        ASSERT_NE(EVP_Q_mac(nullptr, "HMAC", nullptr, digest, nullptr, secret.data(), secret.size(),
+                            reinterpret_cast<const unsigned char*>(input.data()), input.size(),
+                            expected, sizeof expected, &expected_len),
+                  nullptr);
+        const std::string want(reinterpret_cast<const char*>(expected), expected_len);
+        EXPECT_EQ(hex(key.sign_bytes(alg, input)), hex(want));
+        EXPECT_TRUE(key.verify_bytes(alg, input, want));
+        EXPECT_FALSE(key.verify_bytes(alg, input + "x", want));
+        EXPECT_FALSE(key.verify_bytes(alg, input, want.substr(1)));
+      }
+    }
+  }
+}
+
+TEST(Jwk, EcdsaSignaturesWithLeadingZeroOrHighBitComponentsVerify) {
+  // R and S are fixed-size in JWS but minimal, sign-padded INTEGERs in DER:
+  // find P-256 signatures whose R or S loses a leading zero byte in DER
+  // (about 1 in 128) and has the top bit set (about 1 in 2); they verify.
+  Key key = generated_private_key(EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256"));
+  Key verifier = public_copy(key);
+  bool leading_zero = false;
+  bool high_bit = false;
+  for (int i = 0; i < 20000 && !(leading_zero && high_bit); ++i) {
+    const std::string input = "message " + std::to_string(i);
+    const std::string sig = key.sign_bytes(Algorithm::ES256, input);
+    ASSERT_EQ(sig.size(), 64u);
+    // A zero byte before one below 0x80: DER drops it (before one of 0x80
+    // or more it stays, as the sign byte).
+    const bool zero = (sig[0] == '\0' && (static_cast<unsigned char>(sig[1]) & 0x80) == 0) ||
+                      (sig[32] == '\0' && (static_cast<unsigned char>(sig[33]) & 0x80) == 0);
+    const bool high = (static_cast<unsigned char>(sig[0]) & 0x80) != 0 ||
+                      (static_cast<unsigned char>(sig[32]) & 0x80) != 0;
+    if (!(zero && !leading_zero) && !(high && !high_bit) && i > 8) continue;
+    leading_zero = leading_zero || zero;
+    high_bit = high_bit || high;
+    SCOPED_TRACE("signature " + hex(sig));
+    EXPECT_TRUE(verifier.verify_bytes(Algorithm::ES256, input, sig));
+    EXPECT_FALSE(verifier.verify_bytes(Algorithm::ES256, input + ".", sig));
+    std::string tampered = sig;
+    tampered[63] ^= 0x01;
+    EXPECT_FALSE(verifier.verify_bytes(Algorithm::ES256, input, tampered));
+  }
+  EXPECT_TRUE(leading_zero);
+  EXPECT_TRUE(high_bit);
+}
+
+TEST(Jwk, EcdsaRejectsOutOfRangeOrMisSizedComponents) {
+  Key key = Key::from_jwk_json(kEcPrivateJwk);
+  const std::string input = "input";
+  const std::string good = key.sign_bytes(Algorithm::ES256, input);
+  ASSERT_TRUE(key.verify_bytes(Algorithm::ES256, input, good));
+  // The P-256 group order n: R = n and S = n are out of range.
+  const std::string n =
+      *careguard::base64url::decode("_____wAAAAD__________7zm-q2nF56E87nKwvxjJVE");
+  ASSERT_EQ(n.size(), 32u);
+  EXPECT_FALSE(key.verify_bytes(Algorithm::ES256, input, n + good.substr(32)));
+  EXPECT_FALSE(key.verify_bytes(Algorithm::ES256, input, good.substr(0, 32) + n));
+  EXPECT_FALSE(key.verify_bytes(Algorithm::ES256, input, std::string(64, '\0')));
+  EXPECT_FALSE(
+      key.verify_bytes(Algorithm::ES256, input, good.substr(0, 32) + std::string(32, '\0')));
+  EXPECT_FALSE(key.verify_bytes(Algorithm::ES256, input, std::string(64, '\xff')));
+  EXPECT_FALSE(key.verify_bytes(Algorithm::ES256, input, good.substr(0, 63)));
+  EXPECT_FALSE(key.verify_bytes(Algorithm::ES256, input, good + '\0'));
+  EXPECT_FALSE(key.verify_bytes(Algorithm::ES256, input, ""));
+  // A P-521 signature is 132 bytes: its DER needs the long length form.
+  Key p521 = Key::from_jwk_json(kP521PrivateJwk);
+  const std::string sig521 = p521.sign_bytes(Algorithm::ES512, input);
+  ASSERT_EQ(sig521.size(), 132u);
+  EXPECT_TRUE(public_copy(p521).verify_bytes(Algorithm::ES512, input, sig521));
+  EXPECT_FALSE(public_copy(p521).verify_bytes(Algorithm::ES512, input, sig521.substr(0, 130)));
+}
+
+TEST(Jwk, RsaVerifiesEachAlgorithmOnlyWithItsOwnSignature) {
+  // One key, six algorithms, each with its own cached verification context:
+  // a signature made for one algorithm must not verify under another, in
+  // whatever order the contexts get built, and repeatedly.
+  Key signer = Key::from_pem(rsa_pem(true), "rsa");
+  Key verifier = Key::from_pem(rsa_pem(false), "rsa");
+  const Algorithm algs[] = {Algorithm::PS384, Algorithm::RS256, Algorithm::PS512,
+                            Algorithm::RS512, Algorithm::PS256, Algorithm::RS384};
+  const std::string input = "header.payload";
+  for (int round = 0; round < 2; ++round) {
+    for (Algorithm signed_with : algs) {
+      const std::string sig = signer.sign_bytes(signed_with, input);
+      for (Algorithm checked_with : algs) {
+        SCOPED_TRACE(std::string(careguard::jwt::algorithm_name(signed_with)) + " checked as " +
+                     std::string(careguard::jwt::algorithm_name(checked_with)));
+        EXPECT_EQ(verifier.verify_bytes(checked_with, input, sig), signed_with == checked_with);
+      }
+      std::string tampered = sig;
+      tampered[10] ^= 0x40;
+      EXPECT_FALSE(verifier.verify_bytes(signed_with, input, tampered));
+      EXPECT_FALSE(verifier.verify_bytes(signed_with, input, sig.substr(1)));
+      EXPECT_TRUE(verifier.verify_bytes(signed_with, input, sig));  // Unaffected by failures.
+    }
+  }
+  // A pinned key never builds or uses a context for another algorithm.
+  Key pinned = Key::from_pem(rsa_pem(false), "rsa", Algorithm::PS256);
+  EXPECT_TRUE(
+      pinned.verify_bytes(Algorithm::PS256, input, signer.sign_bytes(Algorithm::PS256, input)));
+  EXPECT_FALSE(
+      pinned.verify_bytes(Algorithm::RS256, input, signer.sign_bytes(Algorithm::RS256, input)));
+}
+
+TEST(Jwk, ConcurrentVerificationsWithFreshKeysAgree) {
+  // The per-key verification contexts are built on first use; racing first
+  // uses from several threads must each get a correct answer.
+  struct Case {
+    Algorithm alg;
+    Key signer;
+  };
+  std::vector<Case> cases;
+  cases.push_back({Algorithm::RS256, Key::from_pem(rsa_pem(true), "rsa")});
+  cases.push_back({Algorithm::PS256, Key::from_pem(rsa_pem(true), "rsa")});
+  cases.push_back({Algorithm::ES256, Key::from_jwk_json(kEcPrivateJwk)});
+  cases.push_back({Algorithm::EdDSA, Key::from_jwk_json(kEdPrivateJwk)});
+  cases.push_back({Algorithm::HS256, Key::from_jwk_json(kOctJwk)});
+  for (const Case& c : cases) {
+    SCOPED_TRACE(std::string(careguard::jwt::algorithm_name(c.alg)));
+    const std::string input = "concurrent.input";
+    const std::string sig = c.signer.sign_bytes(c.alg, input);
+    std::string bad = sig;
+    bad[bad.size() - 1] ^= 0x01;
+    for (int round = 0; round < 5; ++round) {
+      Key verifier =
+          c.alg == Algorithm::HS256 ? Key::from_jwk_json(kOctJwk) : public_copy(c.signer);
+      std::atomic<int> wrong{0};
+      std::vector<std::thread> threads;
+      for (int t = 0; t < 4; ++t) {
+        threads.emplace_back([&] {
+          for (int i = 0; i < 10; ++i) {
+            if (!verifier.verify_bytes(c.alg, input, sig)) ++wrong;
+            if (verifier.verify_bytes(c.alg, input, bad)) ++wrong;
+          }
+        });
+      }
+      for (auto& thread : threads) thread.join();
+      EXPECT_EQ(wrong.load(), 0);
+    }
+  }
 }
 
 }  // namespace

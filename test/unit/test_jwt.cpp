@@ -411,6 +411,26 @@ TEST(Jwt, TamperedPayloadOrSignatureIsSignatureMismatch) {
   }
 }
 
+TEST(Jwt, RepeatedVerificationsWithOneKeySetStayCorrect) {
+  // Keys cache ready verification state across calls: failures in between
+  // (bad signature, wrong algorithm for the key) must not affect it.
+  const KeySet set = public_keys();  // Fresh: nothing cached yet.
+  std::vector<std::string> tokens;
+  for (Algorithm alg : kAllAlgorithms) {
+    tokens.push_back(careguard::jwt::sign(claims_with(""), signing_key(kid_for(alg)), name(alg)));
+  }
+  for (int round = 0; round < 3; ++round) {
+    for (std::size_t i = 0; i < tokens.size(); ++i) {
+      SCOPED_TRACE(name(kAllAlgorithms[i]) + " round " + std::to_string(round));
+      const std::string& token = tokens[i];
+      EXPECT_EQ(careguard::jwt::verify(token, set, options_now()).alg, kAllAlgorithms[i]);
+      expect_rejected(flip_char(token, token.rfind('.') + 2), options_now(), "28P01",
+                      "signature mismatch", set);
+      EXPECT_EQ(careguard::jwt::verify(token, set, options_now()).alg, kAllAlgorithms[i]);
+    }
+  }
+}
+
 TEST(Jwt, TruncatedTokensAreMalformed) {
   std::string token = careguard::jwt::sign(claims_with(""), signing_key("hs"));
   std::size_t dot2 = token.rfind('.');
