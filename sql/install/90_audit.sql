@@ -59,6 +59,8 @@ AS $rules$
      'SECURITY DEFINER function that anon may execute'),
     ('function_mutable_search_path', 'warning', 'function',
      'SQL/plpgsql function without a pinned search_path that names relations unqualified'),
+    ('function_implicit_operator', 'error', 'function',
+     'SQL/plpgsql function without a pinned search_path whose operators (or simple CASE) the caller''s search_path resolves'),
     ('view_bypasses_rls', 'error', 'view',
      'View over a row-level-security table without security_invoker: it runs as its owner'),
     ('phi_public_grant', 'error', 'privilege',
@@ -138,6 +140,77 @@ $cols$;
 COMMENT ON FUNCTION careguard.audit_own_columns(text) IS
   'Audit internals: positive attnums of the policy table a node tree reads directly.';
 
+-- A function body with its comments blanked and its string constants
+-- ('...', E'...', U&'...', B'...', X'...', N'...', $tag$...$tag$) replaced by
+-- the placeholder '' (so an expression keeps an operand). Quoted identifiers
+-- are copied as they are, so a quote inside one starts no string. Nested
+-- /* */ comments are followed. Standard-conforming strings are assumed.
+CREATE FUNCTION careguard.audit_strip_comments_literals(body text) RETURNS text
+  LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE
+  SET search_path = pg_catalog, pg_temp
+AS $lex$
+DECLARE
+  done text := '';
+  rest text := body;
+  pos integer;
+  depth integer;
+  tok text;
+  tag text;
+BEGIN
+  LOOP
+    pos := pg_catalog.regexp_instr(rest,
+      '--|/\*|"|(?<![[:alnum:]_$])(?:[EeBbXxNn]|[Uu]&)?''|(?<![[:alnum:]_$])\$(?:[[:alpha:]_][[:alnum:]_]*)?\$');
+    IF pos OPERATOR(pg_catalog.=) 0 THEN
+      RETURN done OPERATOR(pg_catalog.||) rest;
+    END IF;
+    done := done OPERATOR(pg_catalog.||) pg_catalog.substr(rest, 1, pos OPERATOR(pg_catalog.-) 1);
+    rest := pg_catalog.substr(rest, pos);
+    IF pg_catalog.starts_with(rest, '--') THEN
+      pos := pg_catalog.strpos(rest, E'\n');
+      rest := CASE WHEN pos OPERATOR(pg_catalog.=) 0 THEN '' ELSE pg_catalog.substr(rest, pos) END;
+      done := done OPERATOR(pg_catalog.||) ' ';
+    ELSIF pg_catalog.starts_with(rest, '/*') THEN
+      depth := 1;
+      rest := pg_catalog.substr(rest, 3);
+      WHILE depth OPERATOR(pg_catalog.>) 0 LOOP
+        pos := pg_catalog.regexp_instr(rest, '/\*|\*/');
+        IF pos OPERATOR(pg_catalog.=) 0 THEN
+          rest := '';
+          EXIT;
+        END IF;
+        IF pg_catalog.substr(rest, pos, 2) OPERATOR(pg_catalog.=) '/*' THEN
+          depth := depth OPERATOR(pg_catalog.+) 1;
+        ELSE
+          depth := depth OPERATOR(pg_catalog.-) 1;
+        END IF;
+        rest := pg_catalog.substr(rest, pos OPERATOR(pg_catalog.+) 2);
+      END LOOP;
+      done := done OPERATOR(pg_catalog.||) ' ';
+    ELSIF pg_catalog.starts_with(rest, '"') THEN
+      tok := (pg_catalog.regexp_match(rest, '^("(?:[^"]|"")*"?)'))[1];
+      done := done OPERATOR(pg_catalog.||) tok;
+      rest := pg_catalog.substr(rest, pg_catalog.length(tok) OPERATOR(pg_catalog.+) 1);
+    ELSIF pg_catalog.starts_with(rest, '$') THEN
+      tag := (pg_catalog.regexp_match(rest, '^(\$(?:[[:alpha:]_][[:alnum:]_]*)?\$)'))[1];
+      rest := pg_catalog.substr(rest, pg_catalog.length(tag) OPERATOR(pg_catalog.+) 1);
+      pos := pg_catalog.strpos(rest, tag);
+      rest := CASE WHEN pos OPERATOR(pg_catalog.=) 0 THEN ''
+                   ELSE pg_catalog.substr(rest, pos OPERATOR(pg_catalog.+) pg_catalog.length(tag)) END;
+      done := done OPERATOR(pg_catalog.||) ' '''' ';
+    ELSE
+      -- E'...' takes backslash escapes; every other kind only doubled quotes.
+      tok := (pg_catalog.regexp_match(rest,
+               CASE WHEN rest OPERATOR(pg_catalog.~) '^[Ee]' THEN '^([Ee]''(?:[^''\\]|\\.|'''')*''?)'
+                    ELSE '^((?:[BbXxNn]|[Uu]&)?''(?:[^'']|'''')*''?)' END))[1];
+      rest := pg_catalog.substr(rest, pg_catalog.length(tok) OPERATOR(pg_catalog.+) 1);
+      done := done OPERATOR(pg_catalog.||) ' '''' ';
+    END IF;
+  END LOOP;
+END
+$lex$;
+COMMENT ON FUNCTION careguard.audit_strip_comments_literals(text) IS
+  'Audit internals: a SQL/plpgsql body without comments, its string constants replaced by ''''.';
+
 -- Relation names a function body uses without a schema: the words after
 -- FROM / JOIN / UPDATE / INSERT INTO that are not followed by "." or "(".
 -- A heuristic, documented as such in docs/audit-rules.md.
@@ -148,8 +221,7 @@ AS $unq$
   WITH cleaned AS (
     -- Drop comments and string literals, then lower-case.
     -- "IS DISTINCT FROM x" compares values; it names no relation.
-    SELECT pg_catalog.regexp_replace(pg_catalog.lower(pg_catalog.regexp_replace(pg_catalog.regexp_replace(
-             body, '--[^\n]*|/\*.*?\*/', ' ', 'g'), '''([^'']|'''')*''', ' ', 'g')),
+    SELECT pg_catalog.regexp_replace(pg_catalog.lower(careguard.audit_strip_comments_literals(body)),
              'distinct\s+from', ' ', 'g') AS src
   ), ctes AS (
     SELECT m[1] AS name
@@ -172,6 +244,174 @@ AS $unq$
 $unq$;
 COMMENT ON FUNCTION careguard.audit_unqualified_relations(text) IS
   'Audit internals: relation names a SQL/plpgsql body uses without a schema (heuristic).';
+
+-- Operators a SQL/plpgsql body leaves to the search_path: bare operator
+-- tokens (anything but OPERATOR(schema.op)), simple CASE (its WHEN compares
+-- with an implicit =), and IN (...), BETWEEN, LIKE/ILIKE/SIMILAR TO and NULLIF,
+-- which the parser turns into =, >=/<=, ~~/~~* and = looked up by name.
+-- Returns the offending fragments in order of appearance. A heuristic on the
+-- token stream, documented in docs/audit-rules.md with what it misses.
+CREATE FUNCTION careguard.audit_implicit_operators(body text, lang text) RETURNS text[]
+  LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE
+  SET search_path = pg_catalog, pg_temp
+AS $ops$
+DECLARE
+  src text;
+  parts text[];
+  toks text[] := '{}';
+  run text;
+  tail text;
+  frags text[];
+BEGIN
+  src := careguard.audit_strip_comments_literals(body);
+  -- A quoted identifier is an operand like any other.
+  src := pg_catalog.regexp_replace(src, '"(?:[^"]|"")*"', ' quoted_identifier ', 'g');
+  -- A schema-qualified OPERATOR(schema.op) is safe: keep only a marker that,
+  -- like any operator, leaves the next token in operand position.
+  src := pg_catalog.regexp_replace(src,
+    'operator\s*\(\s*[[:alpha:]_][[:alnum:]_$]*\s*\.\s*[-+*/<>=~!@#%^&|`?]+\s*\)', ' operator ', 'gi');
+  IF lang OPERATOR(pg_catalog.=) 'plpgsql' THEN
+    -- <<label>>, #variable_conflict and the like are no operators.
+    src := pg_catalog.regexp_replace(src, '<<\s*[[:alpha:]_][[:alnum:]_$]*\s*>>', ' ', 'g');
+    src := pg_catalog.regexp_replace(src,
+      '#\s*(?:variable_conflict|print_strict_params|option)\M[^\n;]*', ' ', 'gi');
+    -- In the DECLARE section, "name type = default" assigns: the first lone
+    -- = of each declaration becomes :=, which is dropped below.
+    parts := pg_catalog.regexp_match(src, '^(\s*declare\M)(.*?)(\mbegin\M.*)$', 'i');
+    IF parts IS NOT NULL THEN
+      src := parts[1] OPERATOR(pg_catalog.||) pg_catalog.regexp_replace(parts[2],
+               '(^|;)([^;=:]*?)(?<![-+*/<>=~!@#%^&|`?])=(?![-+*/<>=~!@#%^&|`?])', '\1\2 := ', 'g')
+             OPERATOR(pg_catalog.||) parts[3];
+    END IF;
+  END IF;
+
+  -- Tokens: words, $n, numbers, the '' placeholder, ::, :=, operator runs,
+  -- single punctuation characters.
+  FOR run IN
+    SELECT m[1] FROM pg_catalog.regexp_matches(src,
+      '([[:alpha:]_][[:alnum:]_$]*|\$[0-9]+|[0-9]+(?:\.[0-9]*)?(?:[eE][-+]?[0-9]+)?|\.[0-9]+(?:[eE][-+]?[0-9]+)?|''''|::|:=|[-+*/<>=~!@#%^&|`?]+|[^[:space:]])',
+      'g') WITH ORDINALITY AS r(m, ord)
+    ORDER BY ord
+  LOOP
+    -- The lexer's rule: a multi-character operator ends in + or - only if it
+    -- also holds one of ~ ! @ # % ^ & | ` ?; otherwise they are split off.
+    IF run OPERATOR(pg_catalog.~) '^[-+*/<>=~!@#%^&|`?]{2,}$'
+       AND run OPERATOR(pg_catalog.!~) '[~!@#%^&|`?]' THEN
+      tail := (pg_catalog.regexp_match(run, '^(.*?)([-+]*)$'))[2];
+      IF tail OPERATOR(pg_catalog.<>) '' AND pg_catalog.length(tail) OPERATOR(pg_catalog.<) pg_catalog.length(run) THEN
+        toks := toks OPERATOR(pg_catalog.||) pg_catalog.left(run, pg_catalog.length(run) OPERATOR(pg_catalog.-) pg_catalog.length(tail));
+        toks := toks OPERATOR(pg_catalog.||) pg_catalog.regexp_split_to_array(tail, '');
+        CONTINUE;
+      ELSIF tail OPERATOR(pg_catalog.<>) '' THEN
+        toks := toks OPERATOR(pg_catalog.||) pg_catalog.regexp_split_to_array(tail, '');
+        CONTINUE;
+      END IF;
+    END IF;
+    toks := toks OPERATOR(pg_catalog.||) run;
+  END LOOP;
+
+  WITH t0 AS (
+    SELECT CASE WHEN u.tok OPERATOR(pg_catalog.=) '''''' THEN '''...''' ELSE u.tok END AS tok,
+           pg_catalog.lower(u.tok) AS lt, u.i
+    FROM pg_catalog.unnest(toks) WITH ORDINALITY AS u(tok, i)
+  ), t AS (
+    -- Parenthesis depth, to find the clause a token belongs to.
+    SELECT t0.*, pg_catalog.sum(CASE WHEN t0.tok OPERATOR(pg_catalog.=) '(' THEN 1
+                                           WHEN t0.tok OPERATOR(pg_catalog.=) ')' THEN -1 ELSE 0 END)
+                   OVER (ORDER BY t0.i) AS depth
+    FROM t0
+  ), w AS (
+    SELECT t.tok, t.lt, t.i, t.depth,
+           pg_catalog.lag(t.tok, 1) OVER o AS ptok, pg_catalog.lead(t.tok, 1) OVER o AS ntok,
+           pg_catalog.lag(t.lt, 1) OVER o AS p1, pg_catalog.lag(t.lt, 2) OVER o AS p2,
+           pg_catalog.lag(t.lt, 3) OVER o AS p3, pg_catalog.lag(t.lt, 4) OVER o AS p4,
+           pg_catalog.lead(t.lt, 1) OVER o AS n1, pg_catalog.lead(t.lt, 2) OVER o AS n2
+    FROM t WINDOW o AS (ORDER BY t.i)
+  ), c AS (
+    SELECT w.*,
+           -- Whether the previous token ends an operand (so an operator here is binary).
+           COALESCE(w.p1 OPERATOR(pg_catalog.~) '^(?:[[:alpha:]_][[:alnum:]_$]*|\$[0-9]+|\.?[0-9].*|''''|\)|\])$'
+            AND w.p1 OPERATOR(pg_catalog.<>) ALL (ARRAY[
+              'select', 'distinct', 'all', 'returning', 'then', 'else', 'when', 'return', 'and', 'or',
+              'not', 'in', 'values', 'by', 'limit', 'offset', 'between', 'is', 'like', 'ilike', 'similar',
+              'to', 'case', 'where', 'having', 'on', 'using', 'into', 'default', 'set', 'operator',
+              'if', 'elsif', 'while', 'until', 'exit', 'continue', 'raise', 'perform', 'exists',
+              'loop', 'begin', 'declare', 'any', 'some', 'array', 'with', 'as', 'do', 'execute',
+              'from', 'join', 'assert', 'next', 'query', 'strict', 'over', 'filter']), false) AS after_operand,
+           -- A plpgsql statement (or SQL SET item) starts before p1 (or p1.p3).
+           COALESCE(w.p2 OPERATOR(pg_catalog.=) ANY (ARRAY['set', 'local', 'session', 'diagnostics'])
+            OR (lang OPERATOR(pg_catalog.=) 'plpgsql'
+                AND (COALESCE(w.p2, ';') OPERATOR(pg_catalog.=) ANY (ARRAY[';', 'begin', 'loop', 'then', 'else', 'declare'])
+                     OR (w.p2 OPERATOR(pg_catalog.=) '.' AND w.p3 OPERATOR(pg_catalog.~) '^[[:alpha:]_]'
+                         AND COALESCE(w.p4, ';') OPERATOR(pg_catalog.=) ANY (ARRAY[';', 'begin', 'loop', 'then', 'else']))))
+            -- RAISE ... USING ERRCODE = ..., HINT = ...
+            OR (lang OPERATOR(pg_catalog.=) 'plpgsql'
+                AND w.p2 OPERATOR(pg_catalog.=) ANY (ARRAY['using', ','])
+                AND w.p1 OPERATOR(pg_catalog.=) ANY (ARRAY['errcode', 'message', 'detail', 'hint', 'column',
+                                                           'constraint', 'datatype', 'table', 'schema']))
+            -- the second and later items of UPDATE ... SET a = x, b = y
+            OR (w.lt OPERATOR(pg_catalog.=) '=' AND w.p2 OPERATOR(pg_catalog.=) ','
+                AND (SELECT k.lt FROM t k
+                     WHERE k.i OPERATOR(pg_catalog.<) w.i AND k.depth OPERATOR(pg_catalog.=) w.depth
+                       AND k.lt OPERATOR(pg_catalog.=) ANY (ARRAY['set', 'select', 'where', 'from', 'returning',
+                             'values', 'on', 'when', 'then', 'else', 'and', 'or', ';', 'having', 'using', 'into',
+                             'if', 'elsif', 'return', 'by', 'begin', 'loop'])
+                     ORDER BY k.i DESC LIMIT 1) OPERATOR(pg_catalog.=) 'set'), false) AS assign_start
+    FROM w
+  ), hits AS (
+    SELECT c.i,
+           CASE
+             WHEN c.lt OPERATOR(pg_catalog.=) 'case'
+               -- CASE and its test expression, up to WHEN (at most eight tokens).
+               THEN (SELECT pg_catalog.string_agg(k.tok, ' ' ORDER BY k.i)
+                     FROM t k
+                     WHERE k.i OPERATOR(pg_catalog.>=) c.i AND k.i OPERATOR(pg_catalog.<) (c.i OPERATOR(pg_catalog.+) 8)
+                       AND k.i OPERATOR(pg_catalog.<=) COALESCE(
+                             (SELECT pg_catalog.min(x.i) FROM t x
+                              WHERE x.i OPERATOR(pg_catalog.>) c.i AND x.lt OPERATOR(pg_catalog.=) 'when'), c.i))
+                    OPERATOR(pg_catalog.||) ' ...'
+             -- the operator and its neighbours, with dotted names whole.
+             ELSE (SELECT pg_catalog.string_agg(k.tok, ' ' ORDER BY k.i)
+                   FROM t k
+                   WHERE k.i OPERATOR(pg_catalog.>=) (c.i OPERATOR(pg_catalog.-) CASE WHEN c.p2 OPERATOR(pg_catalog.=) '.' THEN 3 ELSE 1 END)
+                     AND k.i OPERATOR(pg_catalog.<=) (c.i OPERATOR(pg_catalog.+) CASE WHEN c.n2 OPERATOR(pg_catalog.=) '.' THEN 3 ELSE 1 END))
+           END AS frag
+    FROM c
+    WHERE
+      -- (a) simple CASE: CASE not directly followed by WHEN (END CASE ends a plpgsql CASE).
+      (c.lt OPERATOR(pg_catalog.=) 'case' AND c.p1 IS DISTINCT FROM 'end'
+       AND c.n1 IS DISTINCT FROM 'when')
+      -- (b) a bare operator token, except the non-operator uses of its characters.
+      OR (c.tok OPERATOR(pg_catalog.~) '^[-+*/<>=~!@#%^&|`?]+$'
+          AND c.tok OPERATOR(pg_catalog.<>) '=>'                    -- named argument
+          AND NOT (c.tok OPERATOR(pg_catalog.=) '*'                 -- SELECT *, t.*, count(*)
+                   AND (NOT c.after_operand
+                        OR COALESCE(c.n1, ';') OPERATOR(pg_catalog.=) ANY (ARRAY[',', ')', ';', 'from', 'into'])))
+          AND NOT (c.tok OPERATOR(pg_catalog.=) '-'                 -- a negative numeric literal
+                   AND NOT c.after_operand
+                   AND c.n1 OPERATOR(pg_catalog.~) '^\.?[0-9]'
+                   AND c.n2 IS DISTINCT FROM '::')
+          AND NOT (c.tok OPERATOR(pg_catalog.=) '%'                 -- %TYPE, %ROWTYPE
+                   AND c.n1 OPERATOR(pg_catalog.=) ANY (ARRAY['type', 'rowtype']))
+          AND NOT (c.tok OPERATOR(pg_catalog.=) '='                 -- assignment
+                   AND c.p1 OPERATOR(pg_catalog.~) '^[[:alpha:]_]' AND c.assign_start))
+      -- (c) keyword forms the parser turns into operators looked up by name.
+      OR (c.lt OPERATOR(pg_catalog.=) ANY (ARRAY['like', 'ilike', 'similar', 'between'])
+          AND (c.after_operand OR c.p1 OPERATOR(pg_catalog.=) 'not'))
+      OR (c.lt OPERATOR(pg_catalog.=) 'in' AND c.n1 OPERATOR(pg_catalog.=) '('
+          AND (c.after_operand OR c.p1 OPERATOR(pg_catalog.=) 'not')
+          AND COALESCE(c.p2, '') OPERATOR(pg_catalog.<>) ALL (ARRAY['for', 'foreach']))
+      OR (c.lt OPERATOR(pg_catalog.=) 'nullif' AND c.n1 OPERATOR(pg_catalog.=) '('
+          AND c.p1 IS DISTINCT FROM '.')
+  )
+  SELECT COALESCE(pg_catalog.array_agg(d.frag ORDER BY d.first_i), '{}'::text[]) INTO frags
+  FROM (SELECT pg_catalog.regexp_replace(h.frag, ' ?\. ?', '.', 'g') AS frag, pg_catalog.min(h.i) AS first_i
+        FROM hits h GROUP BY 1) d;
+  RETURN frags;
+END
+$ops$;
+COMMENT ON FUNCTION careguard.audit_implicit_operators(text, text) IS
+  'Audit internals: fragments of a SQL/plpgsql body whose operators the caller''s search_path resolves (heuristic).';
 
 -- Whether a role exists and holds a privilege on a table (false if no such role).
 CREATE FUNCTION careguard.audit_role_can(role_name text, rel oid, privilege text) RETURNS boolean
@@ -260,6 +500,15 @@ functions AS (
   JOIN audited_ns ns ON ns.oid OPERATOR(pg_catalog.=) f.pronamespace
   JOIN pg_catalog.pg_language l ON l.oid OPERATOR(pg_catalog.=) f.prolang
   WHERE f.prokind OPERATOR(pg_catalog.=) ANY (ARRAY['f', 'p']::"char"[])
+),
+implicit_ops AS MATERIALIZED (
+  -- Unpinned SQL/plpgsql bodies parsed at run time (or inlined) under the
+  -- caller's search_path; SECURITY DEFINER ones are secdef_mutable_search_path's.
+  SELECT f.oid, f.qname, careguard.audit_implicit_operators(f.prosrc, f.lanname::text) AS frags
+  FROM functions f
+  WHERE NOT f.prosecdef AND NOT f.pinned
+    AND f.lanname OPERATOR(pg_catalog.=) ANY (ARRAY['sql', 'plpgsql'])
+    AND f.prosqlbody IS NULL  -- BEGIN ATOMIC bodies are bound at creation time
 ),
 careguard_members AS (
   SELECT d.classid, d.objid FROM pg_catalog.pg_depend d
@@ -455,6 +704,27 @@ findings AS (
     AND f.lanname OPERATOR(pg_catalog.=) ANY (ARRAY['sql', 'plpgsql'])
     AND f.prosqlbody IS NULL  -- BEGIN ATOMIC bodies are bound at creation time
     AND pg_catalog.cardinality(careguard.audit_unqualified_relations(f.prosrc)) OPERATOR(pg_catalog.>) 0
+  UNION ALL
+  SELECT 'function_implicit_operator', io.qname,
+         pg_catalog.format('no SET search_path, and the body leaves operators to the caller''s search_path: %s%s. '
+                           'Run or inlined in a caller''s query, they resolve there, so a role that can create an '
+                           'operator in a schema on its own search_path can change the result; %s',
+           pg_catalog.array_to_string(io.frags[1:5], '; '),
+           CASE WHEN pg_catalog.cardinality(io.frags) OPERATOR(pg_catalog.>) 5
+                THEN pg_catalog.format(' (and %s more)', pg_catalog.cardinality(io.frags) OPERATOR(pg_catalog.-) 5) ELSE '' END,
+           COALESCE('policies calling it: ' OPERATOR(pg_catalog.||) (
+             SELECT pg_catalog.string_agg(pg_catalog.format('%I on %s', pol.polname, pol.polrelid::regclass), ', '
+                                          ORDER BY pol.polrelid::regclass::text, pol.polname)
+             FROM pg_catalog.pg_policy pol
+             WHERE io.oid OPERATOR(pg_catalog.=) ANY (careguard.audit_called_functions(
+                     pg_catalog.concat(pol.polqual::text, ' ', pol.polwithcheck::text)))),
+             'no policy calls it directly')),
+         pg_catalog.format('write every operator as OPERATOR(pg_catalog.op), every CASE as a searched CASE '
+                           '(CASE WHEN x OPERATOR(pg_catalog.=) ... THEN), IN (...) as OPERATOR(pg_catalog.=) ANY (ARRAY[...]); '
+                           'or, if %s need not be inlined, ALTER FUNCTION %s SET search_path = pg_catalog, pg_temp',
+           io.qname, io.qname)
+  FROM implicit_ops io
+  WHERE pg_catalog.cardinality(io.frags) OPERATOR(pg_catalog.>) 0
   -- Views -----------------------------------------------------------------
   UNION ALL
   SELECT 'view_bypasses_rls', pg_catalog.format('%I.%I', ns.nspname, v.relname),
@@ -549,7 +819,9 @@ REVOKE ALL ON FUNCTION careguard.audit_rules() FROM PUBLIC;
 REVOKE ALL ON FUNCTION careguard.audit_strip_sublinks(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION careguard.audit_called_functions(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION careguard.audit_own_columns(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION careguard.audit_strip_comments_literals(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION careguard.audit_unqualified_relations(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION careguard.audit_implicit_operators(text, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION careguard.audit_role_can(text, oid, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION careguard.audit_table_has_rows(oid) FROM PUBLIC;
 REVOKE ALL ON FUNCTION careguard.audit(text[]) FROM PUBLIC;
@@ -559,7 +831,9 @@ GRANT EXECUTE ON FUNCTION careguard.audit_rules() TO admin;
 GRANT EXECUTE ON FUNCTION careguard.audit_strip_sublinks(text) TO admin;
 GRANT EXECUTE ON FUNCTION careguard.audit_called_functions(text) TO admin;
 GRANT EXECUTE ON FUNCTION careguard.audit_own_columns(text) TO admin;
+GRANT EXECUTE ON FUNCTION careguard.audit_strip_comments_literals(text) TO admin;
 GRANT EXECUTE ON FUNCTION careguard.audit_unqualified_relations(text) TO admin;
+GRANT EXECUTE ON FUNCTION careguard.audit_implicit_operators(text, text) TO admin;
 GRANT EXECUTE ON FUNCTION careguard.audit_role_can(text, oid, text) TO admin;
 GRANT EXECUTE ON FUNCTION careguard.audit_table_has_rows(oid) TO admin;
 GRANT EXECUTE ON FUNCTION careguard.audit(text[]) TO admin;

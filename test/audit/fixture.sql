@@ -149,6 +149,23 @@ END $$;
 CREATE FUNCTION audit_fixture.count_parents_atomic() RETURNS bigint
   LANGUAGE sql STABLE BEGIN ATOMIC SELECT count(*) FROM audit_fixture.parent; END;
 
+-- function_implicit_operator: the inlinable access check the way the security
+-- review found it (simple CASE, bare =), called by a policy. No SET
+-- search_path, so both resolve through the querying role's search_path.
+CREATE FUNCTION audit_fixture.can_read_owned(row_owner uuid, as_role text) RETURNS boolean
+  LANGUAGE sql STABLE
+  AS $$ SELECT CASE as_role WHEN 'owner' THEN row_owner = auth.uid() ELSE false END $$;
+CREATE POLICY clean_read_patient ON audit_fixture.clean_owned FOR SELECT TO patient
+  USING (audit_fixture.can_read_owned(owner, 'owner'));
+-- Clean look-alike: also unpinned and inlinable, but a searched CASE and
+-- OPERATOR(pg_catalog.=) throughout (the careguard fix).
+CREATE FUNCTION audit_fixture.can_read_owned_qualified(row_owner uuid, as_role text) RETURNS boolean
+  LANGUAGE sql STABLE
+  AS $$ SELECT CASE WHEN as_role OPERATOR(pg_catalog.=) 'owner'
+                    THEN row_owner OPERATOR(pg_catalog.=) auth.uid() ELSE false END $$;
+CREATE POLICY clean_read_provider ON audit_fixture.clean_owned FOR SELECT TO provider
+  USING (audit_fixture.can_read_owned_qualified(owner, 'owner'));
+
 -- view_bypasses_rls
 CREATE VIEW audit_fixture.parent_owner_view AS SELECT id FROM audit_fixture.parent;
 -- Clean look-alike

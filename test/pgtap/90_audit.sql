@@ -2,7 +2,7 @@
 -- and nowhere else; the clean install has no error finding; and
 -- careguard.access_matrix() changes nothing while reporting who can do what.
 BEGIN;
-SELECT plan(16);
+SELECT plan(17);
 
 \ir ../audit/fixture.sql
 
@@ -26,6 +26,7 @@ SELECT set_eq(
     ('secdef_mutable_search_path', 'audit_fixture.secdef_unpinned()'),
     ('secdef_executable_by_anon', 'audit_fixture.secdef_for_anon()'),
     ('function_mutable_search_path', 'audit_fixture.count_parents()'),
+    ('function_implicit_operator', 'audit_fixture.can_read_owned(row_owner uuid, as_role text)'),
     ('view_bypasses_rls', 'audit_fixture.parent_owner_view'),
     ('phi_public_grant', 'audit_fixture.phi_granted'),
     ('extension_table_not_dumped', 'audit_fixture.ext_undumped')$$,
@@ -34,7 +35,7 @@ SELECT set_eq(
 -- 2. Each rule fires exactly once in the fixture (no duplicates hide in set_eq).
 SELECT is(
   (SELECT count(*) FROM careguard.audit(ARRAY['audit_fixture']) WHERE rule <> 'privileged_role'),
-  18::bigint, 'eighteen schema-scoped findings, one per rule');
+  19::bigint, 'nineteen schema-scoped findings, one per rule');
 
 -- 3. The BYPASSRLS fixture role appears once in the role inventory.
 SELECT is(
@@ -77,11 +78,20 @@ SELECT is_empty(
         JOIN pg_extension e ON e.oid = d.refobjid AND e.extname <> 'careguard')$$,
   'a clean install of careguard has no error finding');
 
--- 9. The view is the audit over the default schemas.
+-- 9. function_implicit_operator names the offending fragments and the policy
+-- that calls the function, and leaves the qualified look-alike alone.
+SELECT ok(
+  (SELECT detail LIKE '%CASE as_role WHEN%' AND detail LIKE '%row_owner = auth.uid%'
+          AND detail LIKE '%clean_read_patient on audit_fixture.clean_owned%'
+          AND fix LIKE '%OPERATOR(pg_catalog.op)%'
+   FROM careguard.audit(ARRAY['audit_fixture']) WHERE rule = 'function_implicit_operator'),
+  'function_implicit_operator reports the simple CASE, the bare = and the calling policy');
+
+-- 10. The view is the audit over the default schemas.
 SELECT set_eq('SELECT * FROM careguard.audit_findings', 'SELECT * FROM careguard.audit()',
   'careguard.audit_findings equals careguard.audit()');
 
--- 10-12. The access matrix on the fixture's clean table.
+-- 11-13. The access matrix on the fixture's clean table.
 CREATE TEMP TABLE matrix AS
   SELECT * FROM careguard.access_matrix($$[
       {"name": "owner_a", "role": "authenticated", "claims": {"sub": "00000000-0000-4000-8000-00000000000a"}},
@@ -103,7 +113,7 @@ SELECT is(
     WHERE c.relnamespace = 'audit_fixture'::regnamespace AND c.relkind IN ('r', 'p') AND c.relrowsecurity),
   'one row per context and RLS table');
 
--- 13-14. Nothing changes: every table's rows are identical before and after
+-- 14-15. Nothing changes: every table's rows are identical before and after
 -- the default matrix and the fixture matrix, and identity is restored.
 CREATE TEMP TABLE checksums_before AS
   SELECT c.oid::regclass AS rel,
@@ -128,11 +138,11 @@ SELECT ok(current_user = session_user
           AND current_setting('request.jwt.claims', true) = '{"sub":"00000000-0000-4000-8000-0000000000ff"}',
           'the caller''s role and claims are restored after the access matrix');
 
--- 15. A bad context is refused clearly.
+-- 16. A bad context is refused clearly.
 SELECT throws_ok($$SELECT * FROM careguard.access_matrix('[{"role": "no_such_role_xyz"}]')$$,
   '22023', NULL, 'a context naming an unknown role is rejected');
 
--- 16. Only superusers (or granted DBAs) may run the matrix.
+-- 17. Only superusers (or granted DBAs) may run the matrix.
 SET LOCAL ROLE authenticated;
 SELECT throws_ok('SELECT * FROM careguard.access_matrix()', '42501', NULL,
   'access_matrix is not executable by application roles');
