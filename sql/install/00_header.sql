@@ -1,7 +1,7 @@
 -- careguard install script, assembled by Makefile.pgxs from sql/install/*.sql.
 -- Rules (PostgreSQL "Security Considerations for Extension Scripts"):
 -- every name and operator schema-qualified, search_path pinned on functions
--- (exceptions say why), no CREATE OR REPLACE, no conditional CREATE.
+-- (exceptions say why), never a replacing or conditional CREATE.
 
 \echo Use "CREATE EXTENSION careguard CASCADE" to load this file. \quit
 
