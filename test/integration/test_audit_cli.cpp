@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <array>
+#include <cstdlib>
 #include <cstdio>
 #include <fstream>
 #include <map>
@@ -32,6 +33,17 @@ std::string cli_path() {
   return dir.substr(0, dir.rfind('/')) + "/tools/careguard-audit";
 }
 
+// A scratch directory of this test process: fixed /tmp names would clash
+// with files another user's run left behind.
+const std::string& scratch_dir() {
+  static const std::string dir = [] {
+    char pattern[] = "/tmp/careguard-audit-cli-XXXXXX";
+    const char* made = mkdtemp(pattern);
+    return std::string(made != nullptr ? made : "/tmp");
+  }();
+  return dir;
+}
+
 std::string read_file(const std::string& path) {
   std::ifstream in(path);
   std::stringstream text;
@@ -46,7 +58,7 @@ struct CliRun {
 
 // Runs the CLI with arguments (shell-quoted by the caller); stdout captured.
 CliRun run_cli(const std::string& args) {
-  std::string command = cli_path() + " -q " + args + " 2>/tmp/careguard-audit-cli-stderr";
+  std::string command = cli_path() + " -q " + args + " 2>" + scratch_dir() + "/stderr";
   FILE* pipe = popen(command.c_str(), "r");
   std::string out;
   std::array<char, 8192> buffer{};
@@ -143,7 +155,7 @@ TEST_F(AuditCli, UsageErrorsExit2) {
 TEST_F(AuditCli, WrongDsnExits3) {
   CliRun run = run_cli("--dsn 'host=127.0.0.1 port=1 connect_timeout=3'");
   EXPECT_EQ(run.exit_code, 3);
-  EXPECT_NE(read_file("/tmp/careguard-audit-cli-stderr").find("cannot connect"), std::string::npos);
+  EXPECT_NE(read_file(scratch_dir() + "/stderr").find("cannot connect"), std::string::npos);
 }
 
 TEST_F(AuditCli, MissingExtensionExits4) {
@@ -179,9 +191,9 @@ TEST_F(AuditCli, HtmlRendersInHeadlessChromium) {
   CliRun run = run_cli("--schemas audit_fixture,auth --matrix --format html --fail-on never");
   ASSERT_EQ(run.exit_code, 0);
   ASSERT_NE(run.out.find("<table class=\"grid\">"), std::string::npos);
-  const std::string html = "/tmp/careguard-audit-report.html";
+  const std::string html = scratch_dir() + "/careguard-audit-report.html";
   std::ofstream(html) << run.out;
-  const std::string png = "/tmp/careguard-audit-report.png";
+  const std::string png = scratch_dir() + "/careguard-audit-report.png";
   int status = std::system((kSourceDir + "/scripts/render-html.sh " + html + " " + png).c_str());
   EXPECT_EQ(status, 0);
 }
