@@ -42,7 +42,8 @@ CREATE TRIGGER users_touch_updated_at BEFORE UPDATE ON auth.users
 
 ALTER TABLE auth.users ENABLE ROW LEVEL SECURITY;
 ALTER TABLE auth.users FORCE ROW LEVEL SECURITY;
-CREATE POLICY users_select_admin ON auth.users FOR SELECT TO admin USING (true);
+CREATE POLICY users_select_admin ON auth.users FOR SELECT TO admin
+  USING (auth.role() OPERATOR(pg_catalog.=) 'admin');
 
 REVOKE ALL ON TABLE auth.users FROM PUBLIC;
 GRANT SELECT ON TABLE auth.users TO admin;

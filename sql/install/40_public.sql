@@ -62,14 +62,22 @@ ALTER TABLE public.locations ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.locations FORCE ROW LEVEL SECURITY;
 
 CREATE POLICY categories_select_all ON public.categories FOR SELECT TO anon, authenticated USING (true);
-CREATE POLICY categories_insert_admin ON public.categories FOR INSERT TO admin WITH CHECK (true);
-CREATE POLICY categories_update_admin ON public.categories FOR UPDATE TO admin USING (true) WITH CHECK (true);
-CREATE POLICY categories_delete_admin ON public.categories FOR DELETE TO admin USING (true);
+-- Admin writes need the admin role claim as well as the admin database role:
+-- a login role that can SET ROLE admin without a token changes nothing.
+CREATE POLICY categories_insert_admin ON public.categories FOR INSERT TO admin
+  WITH CHECK (auth.role() OPERATOR(pg_catalog.=) 'admin');
+CREATE POLICY categories_update_admin ON public.categories FOR UPDATE TO admin
+  USING (auth.role() OPERATOR(pg_catalog.=) 'admin') WITH CHECK (auth.role() OPERATOR(pg_catalog.=) 'admin');
+CREATE POLICY categories_delete_admin ON public.categories FOR DELETE TO admin
+  USING (auth.role() OPERATOR(pg_catalog.=) 'admin');
 
 CREATE POLICY locations_select_all ON public.locations FOR SELECT TO anon, authenticated USING (true);
-CREATE POLICY locations_insert_admin ON public.locations FOR INSERT TO admin WITH CHECK (true);
-CREATE POLICY locations_update_admin ON public.locations FOR UPDATE TO admin USING (true) WITH CHECK (true);
-CREATE POLICY locations_delete_admin ON public.locations FOR DELETE TO admin USING (true);
+CREATE POLICY locations_insert_admin ON public.locations FOR INSERT TO admin
+  WITH CHECK (auth.role() OPERATOR(pg_catalog.=) 'admin');
+CREATE POLICY locations_update_admin ON public.locations FOR UPDATE TO admin
+  USING (auth.role() OPERATOR(pg_catalog.=) 'admin') WITH CHECK (auth.role() OPERATOR(pg_catalog.=) 'admin');
+CREATE POLICY locations_delete_admin ON public.locations FOR DELETE TO admin
+  USING (auth.role() OPERATOR(pg_catalog.=) 'admin');
 
 REVOKE ALL ON TABLE public.categories, public.locations FROM PUBLIC;
 GRANT SELECT ON TABLE public.categories, public.locations TO anon, authenticated;

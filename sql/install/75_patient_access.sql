@@ -9,6 +9,8 @@
 -- A searched CASE with OPERATOR(pg_catalog.=): a simple CASE (CASE as_role
 -- WHEN ...) compares with an implicit = that, once inlined, would be looked
 -- up through the caller's search_path, where anyone may have planted one.
+-- The admin branch needs the admin role claim too, not only the database
+-- role: SET ROLE admin without a token (or a verified sign-in) sees nothing.
 CREATE FUNCTION patients.can_access_patient(patient_id pg_catalog.uuid, as_role pg_catalog.text)
   RETURNS pg_catalog.bool
   LANGUAGE sql STABLE PARALLEL SAFE
@@ -16,7 +18,7 @@ CREATE FUNCTION patients.can_access_patient(patient_id pg_catalog.uuid, as_role 
   SELECT CASE
     WHEN as_role OPERATOR(pg_catalog.=) 'patient' THEN patient_id OPERATOR(pg_catalog.=) auth.uid()
     WHEN as_role OPERATOR(pg_catalog.=) 'provider' THEN bookings.is_patient_of_current_provider(patient_id)
-    WHEN as_role OPERATOR(pg_catalog.=) 'admin' THEN true
+    WHEN as_role OPERATOR(pg_catalog.=) 'admin' THEN auth.role() OPERATOR(pg_catalog.=) 'admin'
     ELSE false
   END
 $fn$;
