@@ -202,17 +202,39 @@ bool reads_rows(Query* query) {
   return false;
 }
 
-// Rewrites a zero-argument helper call into `(SELECT helper())`, which the
-// planner then turns into an initPlan: evaluated once per execution instead of
-// once per row, exactly what Supabase's advice to wrap calls in (select ...)
-// achieves by hand. STABLE already promises one value per statement.
+// True when every argument is a constant (after the planner's folding), so
+// the call has one value per statement: auth.uid(), auth.claim('tenant').
+bool arguments_are_constant(FuncExpr* call) {
+  ListCell* cell;
+  foreach (cell, call->args) {
+    if (!IsA(lfirst(cell), Const)) return false;
+  }
+  return true;
+}
+
+// True for functions written in C: the claim helpers themselves.
+bool is_c_function(Oid function) {
+  HeapTuple tuple = SearchSysCache1(PROCOID, ObjectIdGetDatum(function));
+  if (!HeapTupleIsValid(tuple)) return false;
+  bool in_c = reinterpret_cast<Form_pg_proc>(GETSTRUCT(tuple))->prolang == ClanguageId;
+  ReleaseSysCache(tuple);
+  return in_c;
+}
+
+// Rewrites a helper call whose arguments are constant into
+// `(SELECT helper(...))`, which the planner then turns into an initPlan:
+// evaluated once per execution instead of once per row, exactly what
+// Supabase's advice to wrap calls in (select ...) achieves by hand. STABLE
+// already promises one value per statement.
 Node* hoist_to_init_plan(SupportRequestSimplify* request) {
   PlannerInfo* root = request->root;
   FuncExpr* call = request->fcall;
   // No FROM clause: already evaluated once. This also stops the recursion,
   // since the generated subquery has no FROM clause either.
+  // Only the C claim helpers: the SQL functions that share this support
+  // function (for its plan-time library load) are left as written.
   if (!hoist_claim_helpers || root == nullptr || root->parse == nullptr ||
-      !reads_rows(root->parse) || call->args != NIL ||
+      !reads_rows(root->parse) || !arguments_are_constant(call) || !is_c_function(call->funcid) ||
       used_as_from_function(root->parse, call->funcid)) {
     return nullptr;
   }

@@ -76,6 +76,12 @@ DROP ROLE careguard_regress_user;
 -- Zero-argument helpers are hoisted into an initPlan where rows are scanned.
 CREATE TABLE claims_plan_probe (owner uuid);
 EXPLAIN (COSTS OFF) SELECT count(*) FROM claims_plan_probe WHERE owner = auth.uid();
+-- Constant arguments hoist too; a per-row argument cannot.
+EXPLAIN (COSTS OFF) SELECT count(*) FROM claims_plan_probe WHERE owner::text = auth.claim('sub');
+EXPLAIN (COSTS OFF) SELECT count(*) FROM claims_plan_probe WHERE auth.claim(owner::text) IS NULL;
+-- careguard's SQL functions share the support function but are left as written.
+EXPLAIN (COSTS OFF) SELECT count(*) FROM claims_plan_probe
+  WHERE bookings.can_access_booking('8d0f7e6a-1111-4222-8333-944445555666'::uuid);
 SET careguard.hoist_claim_helpers = off;
 EXPLAIN (COSTS OFF) SELECT count(*) FROM claims_plan_probe WHERE owner = auth.uid();
 RESET careguard.hoist_claim_helpers;
