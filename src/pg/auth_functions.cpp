@@ -258,7 +258,7 @@ Node* hoist_to_init_plan(SupportRequestSimplify* request) {
 }  // namespace
 
 // Planner support for the helpers (and for careguard's SQL functions that
-// query under RLS): hoists zero-argument helper calls out of the per-row
+// query under RLS): hoists constant-argument helper calls out of the per-row
 // path, and, being called at plan time, loads careguard.so before any
 // parallel plan starts, so the executor hook that hands the leader's trust
 // decision to parallel workers is in place.

@@ -54,7 +54,7 @@ void _PG_init(void) {
       &trust_session_claims, false, PGC_SUSET, 0, nullptr, nullptr, nullptr);
   DefineCustomBoolVariable(
       "careguard.hoist_claim_helpers",
-      "Evaluate zero-argument claim helpers once per query (as an initPlan), not once per row.",
+      "Evaluate claim-helper calls with constant arguments once per query (as an initPlan).",
       "Changes only speed: STABLE helpers return one value per statement either way.",
       &hoist_claim_helpers, true, PGC_USERSET, 0, nullptr, nullptr, nullptr);
   DefineCustomIntVariable(

@@ -73,7 +73,7 @@ SET careguard.leader_trusted_settings = 63;
 RESET ROLE;
 DROP ROLE careguard_regress_user;
 
--- Zero-argument helpers are hoisted into an initPlan where rows are scanned.
+-- Helper calls with constant arguments are hoisted into an initPlan where rows are scanned.
 CREATE TABLE claims_plan_probe (owner uuid);
 EXPLAIN (COSTS OFF) SELECT count(*) FROM claims_plan_probe WHERE owner = auth.uid();
 -- Constant arguments hoist too; a per-row argument cannot.
