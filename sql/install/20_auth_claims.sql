@@ -3,8 +3,10 @@ CREATE SCHEMA auth;
 COMMENT ON SCHEMA auth IS 'Identity: Supabase-compatible claim helpers, users, and verified JWT sign-in';
 GRANT USAGE ON SCHEMA auth TO anon, authenticated, service_role;
 
--- Plan-time support for the helpers: loads careguard.so during planning so the
--- hook that carries claim trust into parallel workers exists before they start.
+-- Plan-time support for the helpers: hoists calls with constant arguments
+-- into an initPlan (once per query, not per row), and loads careguard.so
+-- during planning so the hook that carries claim trust into parallel workers
+-- exists before they start.
 CREATE FUNCTION careguard.claims_support(internal) RETURNS internal
   LANGUAGE c STABLE PARALLEL SAFE STRICT
   AS 'MODULE_PATHNAME', 'careguard_claims_support';
