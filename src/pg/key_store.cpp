@@ -37,7 +37,9 @@ Oid cached_relid = InvalidOid;
 // Relcache callback: any invalidation of auth.signing_keys (sent by its
 // statement trigger at commit) or a full reset makes the next login reload.
 void on_relcache_invalidation(Datum, Oid relid) {
-  if (relid == InvalidOid || relid == cached_relid) cache_valid = false;
+  contained([relid] {
+    if (relid == InvalidOid || relid == cached_relid) cache_valid = false;
+  });
 }
 
 // Rows of auth.signing_keys usable for verification, as JWK texts in

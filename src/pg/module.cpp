@@ -22,13 +22,11 @@ void on_transaction_event(XactEvent event, void*) {
       event != XACT_EVENT_PARALLEL_COMMIT && event != XACT_EVENT_PARALLEL_ABORT) {
     return;
   }
-  try {
+  contained([] {
     reset_claims_cache();
     reset_claim_settings_for_new_transaction();
     reset_login_state_for_new_transaction();
-  } catch (...) {
-    // Clearing containers does not throw; nothing may escape into COMMIT.
-  }
+  });
 }
 
 // Hands the leader's claim-trust decision to the parallel workers it starts.

@@ -42,6 +42,18 @@ auto guarded(const char* entry_point, Body&& body) -> decltype(body()) {
   raise_captured_exception();
 }
 
+// The guard for callbacks that must never raise (transaction end, cache
+// invalidation): an exception is swallowed there, never turned into an
+// ERROR, because PostgreSQL forbids errors at COMMIT and ABORT.
+template <typename Body>
+void contained(Body&& body) noexcept {
+  try {
+    body();
+  } catch (...) {
+    // Nothing to report safely here; the callbacks only reset state.
+  }
+}
+
 // Runs fn(context) under PG_TRY; returns the copied error, or nullptr.
 ErrorData* run_catching_pg_error(void (*fn)(void*), void* context);
 
