@@ -43,6 +43,12 @@ setup[provider_explicit]=$(as_role provider "$provider_claims")
 query[provider_explicit]=${query[provider_limit]}
 setup[provider_explicit_limit]=""
 query[provider_explicit_limit]=${query[provider_limit]}
+# A provider listing its patients' care fields (no key given: the policy
+# decides), against the same set written by hand.
+setup[provider_patients]=$(as_role provider "$provider_claims")
+query[provider_patients]="SELECT id, full_name FROM patients.profiles"
+setup[provider_patients_limit]=""
+query[provider_patients_limit]="SELECT id, full_name FROM patients.profiles WHERE id IN (SELECT patient_id FROM bookings.appointments WHERE provider_id = '$provider_id')"
 setup[admin]=$(as_role admin "$admin_claims")
 query[admin]="SELECT * FROM bookings.appointments WHERE id = '$booking_id'"
 setup[admin_limit]=""
@@ -68,7 +74,7 @@ SQL
 
 declare -A samples rows_of
 for ((r = 1; r <= REPS; r++)); do
-  for k in patient patient_limit provider provider_limit provider_explicit provider_explicit_limit admin admin_limit; do
+  for k in patient patient_limit provider provider_limit provider_explicit provider_explicit_limit provider_patients provider_patients_limit admin admin_limit; do
     read -r ms rows < <(loop_ms $k)
     samples[$k]+=" $ms"
     rows_of[$k]=$rows
@@ -78,13 +84,13 @@ done
 echo
 echo "== Hot queries under the policies, 1,000,000 appointments (ms per execution) =="
 printf '%-18s %14s %14s %8s %10s\n' role "under policy" "limit (hand)" ratio "rows"
-for k in patient provider provider_explicit admin; do
+for k in patient provider provider_explicit provider_patients admin; do
   m=$(median ${samples[$k]})
   l=$(median ${samples[${k}_limit]})
   rows=${rows_of[$k]}
   awk -v k="$k" -v m="$m" -v l="$l" -v r="$rows" 'BEGIN {printf "%-18s %14.4f %14.4f %8.2f %10s\n", k, m, l, m/l, r}'
 done
-for k in patient provider provider_explicit admin; do
+for k in patient provider provider_explicit provider_patients admin; do
   echo
   echo "Plan, $k under its policy:"
   plan_of "${setup[$k]}" "${query[$k]}" | sed 's/^/    /'

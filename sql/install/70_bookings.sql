@@ -116,21 +116,24 @@ GRANT EXECUTE ON FUNCTION bookings.can_access_booking(pg_catalog.uuid) TO authen
 COMMENT ON FUNCTION bookings.can_access_booking(pg_catalog.uuid) IS
   'Whether the caller can see the appointment with this id, as decided by the policies of bookings.appointments.';
 
--- The provider branch of patients.can_access_patient: not inlinable (EXISTS).
-CREATE FUNCTION bookings.is_patient_of_current_provider(patient_id pg_catalog.uuid)
-  RETURNS pg_catalog.bool
+-- The provider branch of patients.can_access_patient: the patients the
+-- caller's provider (provider_id claim) has an appointment with, any status.
+-- One query per statement, not one per row: it takes no arguments, so
+-- careguard's planner support hoists the call into an initPlan, and
+-- `id = ANY(...)` then probes the primary key.
+CREATE FUNCTION bookings.patients_of_current_provider()
+  RETURNS pg_catalog.uuid[]
   LANGUAGE sql STABLE PARALLEL SAFE
   SET search_path = pg_catalog, pg_temp
   AS $fn$
-  SELECT EXISTS (
-    SELECT 1 FROM bookings.appointments a
-     WHERE a.patient_id OPERATOR(pg_catalog.=) is_patient_of_current_provider.patient_id
-       AND a.provider_id OPERATOR(pg_catalog.=) auth.provider_id())
+  SELECT COALESCE(pg_catalog.array_agg(DISTINCT a.patient_id), '{}'::pg_catalog.uuid[])
+    FROM bookings.appointments a
+   WHERE a.provider_id OPERATOR(pg_catalog.=) auth.provider_id()
 $fn$;
-REVOKE ALL ON FUNCTION bookings.is_patient_of_current_provider(pg_catalog.uuid) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION bookings.is_patient_of_current_provider(pg_catalog.uuid) TO provider, service_role;
-COMMENT ON FUNCTION bookings.is_patient_of_current_provider(pg_catalog.uuid) IS
-  'Whether the caller''s provider (provider_id claim) has an appointment, of any status, with this patient.';
+REVOKE ALL ON FUNCTION bookings.patients_of_current_provider() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION bookings.patients_of_current_provider() TO provider, service_role;
+COMMENT ON FUNCTION bookings.patients_of_current_provider() IS
+  'The patients the caller''s provider (provider_id claim) has an appointment with, of any status.';
 
 -- A patient books only inside one of the provider's availability ranges.
 CREATE FUNCTION bookings.slot_is_available(provider_id pg_catalog.uuid, starts_at pg_catalog.timestamptz,
@@ -149,7 +152,7 @@ $fn$;
 -- plan time) makes sure the leader's claim-trust hook is in place before a
 -- parallel plan that calls them starts; see docs/architecture.md.
 ALTER FUNCTION bookings.can_access_booking(pg_catalog.uuid) SUPPORT careguard.claims_support;
-ALTER FUNCTION bookings.is_patient_of_current_provider(pg_catalog.uuid) SUPPORT careguard.claims_support;
+ALTER FUNCTION bookings.patients_of_current_provider() SUPPORT careguard.claims_support;
 ALTER FUNCTION bookings.slot_is_available(pg_catalog.uuid, pg_catalog.timestamptz, pg_catalog.timestamptz)
   SUPPORT careguard.claims_support;
 REVOKE ALL ON FUNCTION bookings.slot_is_available(pg_catalog.uuid, pg_catalog.timestamptz, pg_catalog.timestamptz)

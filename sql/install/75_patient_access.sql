@@ -4,8 +4,8 @@
 -- Inlinable on purpose: no SET clause (it would prevent inlining into the
 -- policies), so every name and operator in it is schema-qualified. For the
 -- patient the inlined CASE folds to id = auth.uid() (a primary-key lookup);
--- for the provider to a call of bookings.is_patient_of_current_provider(id),
--- which needs EXISTS and so cannot itself be inlined.
+-- for the provider to id = ANY(bookings.patients_of_current_provider()),
+-- computed once per statement (an initPlan) and probed through the key.
 -- A searched CASE with OPERATOR(pg_catalog.=): a simple CASE (CASE as_role
 -- WHEN ...) compares with an implicit = that, once inlined, would be looked
 -- up through the caller's search_path, where anyone may have planted one.
@@ -17,7 +17,8 @@ CREATE FUNCTION patients.can_access_patient(patient_id pg_catalog.uuid, as_role 
   AS $fn$
   SELECT CASE
     WHEN as_role OPERATOR(pg_catalog.=) 'patient' THEN patient_id OPERATOR(pg_catalog.=) auth.uid()
-    WHEN as_role OPERATOR(pg_catalog.=) 'provider' THEN bookings.is_patient_of_current_provider(patient_id)
+    WHEN as_role OPERATOR(pg_catalog.=) 'provider'
+      THEN patient_id OPERATOR(pg_catalog.=) ANY (bookings.patients_of_current_provider())
     WHEN as_role OPERATOR(pg_catalog.=) 'admin' THEN auth.role() OPERATOR(pg_catalog.=) 'admin'
     ELSE false
   END

@@ -212,15 +212,6 @@ bool arguments_are_constant(FuncExpr* call) {
   return true;
 }
 
-// True for functions written in C: the claim helpers themselves.
-bool is_c_function(Oid function) {
-  HeapTuple tuple = SearchSysCache1(PROCOID, ObjectIdGetDatum(function));
-  if (!HeapTupleIsValid(tuple)) return false;
-  bool in_c = reinterpret_cast<Form_pg_proc>(GETSTRUCT(tuple))->prolang == ClanguageId;
-  ReleaseSysCache(tuple);
-  return in_c;
-}
-
 // Rewrites a helper call whose arguments are constant into
 // `(SELECT helper(...))`, which the planner then turns into an initPlan:
 // evaluated once per execution instead of once per row, exactly what
@@ -231,10 +222,8 @@ Node* hoist_to_init_plan(SupportRequestSimplify* request) {
   FuncExpr* call = request->fcall;
   // No FROM clause: already evaluated once. This also stops the recursion,
   // since the generated subquery has no FROM clause either.
-  // Only the C claim helpers: the SQL functions that share this support
-  // function (for its plan-time library load) are left as written.
   if (!hoist_claim_helpers || root == nullptr || root->parse == nullptr ||
-      !reads_rows(root->parse) || !arguments_are_constant(call) || !is_c_function(call->funcid) ||
+      !reads_rows(root->parse) || !arguments_are_constant(call) ||
       used_as_from_function(root->parse, call->funcid)) {
     return nullptr;
   }

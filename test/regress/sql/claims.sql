@@ -79,7 +79,7 @@ EXPLAIN (COSTS OFF) SELECT count(*) FROM claims_plan_probe WHERE owner = auth.ui
 -- Constant arguments hoist too; a per-row argument cannot.
 EXPLAIN (COSTS OFF) SELECT count(*) FROM claims_plan_probe WHERE owner::text = auth.claim('sub');
 EXPLAIN (COSTS OFF) SELECT count(*) FROM claims_plan_probe WHERE auth.claim(owner::text) IS NULL;
--- careguard's SQL functions share the support function but are left as written.
+-- careguard's SQL functions that carry the support function hoist the same way.
 EXPLAIN (COSTS OFF) SELECT count(*) FROM claims_plan_probe
   WHERE bookings.can_access_booking('8d0f7e6a-1111-4222-8333-944445555666'::uuid);
 SET careguard.hoist_claim_helpers = off;
