@@ -49,7 +49,7 @@ struct KeyRows {
   char** jwks = nullptr;
 };
 
-KeyRows read_key_rows(Oid* relid_out) {
+KeyRows read_key_rows() {
   KeyRows rows;
   Oid saved_user = InvalidOid;
   int saved_context = 0;
@@ -63,7 +63,6 @@ KeyRows read_key_rows(Oid* relid_out) {
                         errmsg("careguard is not installed in this database"),
                         errhint("Run CREATE EXTENSION careguard CASCADE.")));
       }
-      *relid_out = relid;
       cached_relid = relid;  // so an invalidation during the read is recognised
       HeapTuple tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
       Oid owner = reinterpret_cast<Form_pg_class>(GETSTRUCT(tuple))->relowner;
@@ -109,13 +108,11 @@ const KeySet& verification_keys() {
   // are read (a change committed after our snapshot) turns it off again, so
   // the next sign-in reloads.
   cache_valid = true;
-  Oid relid = InvalidOid;
   try {
-    KeyRows rows = read_key_rows(&relid);
+    KeyRows rows = read_key_rows();
     KeySet fresh;
     for (int i = 0; i < rows.count; ++i) fresh.add(Key::from_jwk_json(rows.jwks[i]));
     cached_keys = std::move(fresh);
-    cached_relid = relid;
   } catch (...) {
     cache_valid = false;
     throw;

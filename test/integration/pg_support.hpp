@@ -1,7 +1,9 @@
 // Shared helpers for the libpqxx integration tests.
 #pragma once
 
+#include <optional>
 #include <pqxx/pqxx>
+#include <stdexcept>
 #include <string>
 
 namespace careguard_test {
@@ -20,6 +22,14 @@ inline std::string sqlstate_of(const pqxx::sql_error& e) {
   auto at = text.find("ERROR:  ");
   if (at == std::string::npos || text.size() < at + 13 || text[at + 13] != ':') return "?????";
   return text.substr(at + 8, 5);
+}
+
+// The value of a one-row, one-column query, or nullopt for NULL.
+inline std::optional<std::string> scalar(pqxx::transaction_base& tx, const std::string& sql) {
+  pqxx::result r = tx.exec(sql);
+  if (r.size() != 1) throw std::runtime_error("expected one row from: " + sql);
+  if (r[0][0].is_null()) return std::nullopt;
+  return r[0][0].as<std::string>();
 }
 
 // Seeds the small demo data set the domain tests share, unless it is there.

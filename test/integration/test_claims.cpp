@@ -22,13 +22,7 @@ std::string claims_json(const std::string& sub, const std::string& role) {
          R"(@example.org"})";
 }
 
-// The value of a one-row, one-column query, or nullopt for NULL.
-std::optional<std::string> scalar(pqxx::transaction_base& tx, const std::string& sql) {
-  pqxx::result r = tx.exec(sql);
-  if (r.size() != 1) throw std::runtime_error("expected one row from: " + sql);
-  if (r[0][0].is_null()) return std::nullopt;
-  return r[0][0].as<std::string>();
-}
+using careguard_test::scalar;
 
 // Runs a statement expected to fail; returns its SQLSTATE.
 std::string sqlstate_of(pqxx::connection& c, const std::string& sql) {

@@ -60,11 +60,7 @@ std::string sqlstate_of(pqxx::connection& c, const std::string& sql) {
   return "";
 }
 
-std::optional<std::string> scalar(pqxx::transaction_base& tx, const std::string& sql) {
-  pqxx::result r = tx.exec(sql);
-  if (r[0][0].is_null()) return std::nullopt;
-  return r[0][0].as<std::string>();
-}
+using careguard_test::scalar;
 
 class LoginTest : public ::testing::Test {
  protected:

@@ -3,6 +3,7 @@
 
 #include "careguard/core/base64url.hpp"
 #include "careguard/core/error.hpp"
+#include "pem_fixture.hpp"
 
 #include <gtest/gtest.h>
 #include <openssl/bio.h>
@@ -75,17 +76,7 @@ void expect_invalid_key(const std::function<void()>& fn, const std::string& mess
 
 std::string rsa_pem(bool private_part) {
   static EVP_PKEY* pkey = EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", std::size_t{2048});
-  BIO* bio = BIO_new(BIO_s_mem());
-  if (private_part) {
-    PEM_write_bio_PrivateKey(bio, pkey, nullptr, nullptr, 0, nullptr, nullptr);
-  } else {
-    PEM_write_bio_PUBKEY(bio, pkey);
-  }
-  char* data = nullptr;
-  long len = BIO_get_mem_data(bio, &data);
-  std::string pem(data, static_cast<std::size_t>(len));
-  BIO_free(bio);
-  return pem;
+  return careguard_test::pem_of(pkey, private_part);
 }
 
 TEST(Jwk, ParsesEcPrivateKeyAndExportsOnlyPublicPart) {

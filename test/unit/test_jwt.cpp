@@ -3,6 +3,7 @@
 
 #include "careguard/core/base64url.hpp"
 #include "careguard/core/error.hpp"
+#include "pem_fixture.hpp"
 
 #include <gtest/gtest.h>
 #include <openssl/bio.h>
@@ -27,20 +28,6 @@ constexpr std::int64_t kNow = 1700000000;  // 2023-11-14T22:13:20Z
 const std::string kSecret(64, 'k');
 const char* kUserSub = "6c9a8a1e-7b7f-4c1e-9d5a-3f0e4b8c2a11";
 
-std::string pem_of(EVP_PKEY* pkey, bool private_part) {
-  BIO* bio = BIO_new(BIO_s_mem());
-  if (private_part) {
-    PEM_write_bio_PrivateKey(bio, pkey, nullptr, nullptr, 0, nullptr, nullptr);
-  } else {
-    PEM_write_bio_PUBKEY(bio, pkey);
-  }
-  char* data = nullptr;
-  long len = BIO_get_mem_data(bio, &data);
-  std::string pem(data, static_cast<std::size_t>(len));
-  BIO_free(bio);
-  return pem;
-}
-
 // Private and public PEM of one freshly generated key.
 struct KeyPair {
   std::string private_pem;
@@ -56,7 +43,7 @@ KeyPair generate(const char* type, const char* param = nullptr) {
   } else {
     pkey = EVP_PKEY_Q_keygen(nullptr, nullptr, type);
   }
-  KeyPair pair{pem_of(pkey, true), pem_of(pkey, false)};
+  KeyPair pair{careguard_test::pem_of(pkey, true), careguard_test::pem_of(pkey, false)};
   EVP_PKEY_free(pkey);
   return pair;
 }
