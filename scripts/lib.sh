@@ -5,10 +5,12 @@
 set -euo pipefail
 
 CAREGUARD_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-PG_BINDIR="/usr/lib/postgresql/15/bin"
+# Overridable, to build and test against another PostgreSQL 15 installation.
+PG_CONFIG="${PG_CONFIG:-pg_config}"
+PG_BINDIR="${PG_BINDIR:-$("$PG_CONFIG" --bindir 2>/dev/null || echo /usr/lib/postgresql/15/bin)}"
 PACKAGES=(build-essential cmake pkg-config clang-14 llvm-14 postgresql-15 postgresql-server-dev-15
   postgresql-contrib libpqxx-dev libgtest-dev libssl-dev postgresql-15-pgtap pgtap
-  libclang-rt-14-dev chromium)
+  libclang-rt-14-dev chromium pgbouncer)
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
@@ -39,14 +41,15 @@ ensure_node() {
 # Builds and installs careguard.so and the install script with PGXS.
 build_and_install_extension() {
   log "building careguard with PGXS"
-  make -s -C "$CAREGUARD_ROOT" -f Makefile.pgxs -j2 >/dev/null
-  as_root make -s -C "$CAREGUARD_ROOT" -f Makefile.pgxs install >/dev/null
+  make -s -C "$CAREGUARD_ROOT" -f Makefile.pgxs -j2 PG_CONFIG="$PG_CONFIG" >/dev/null
+  as_root make -s -C "$CAREGUARD_ROOT" -f Makefile.pgxs install PG_CONFIG="$PG_CONFIG" >/dev/null
 }
 
 # Builds the C++ tests and tools with CMake into build/.
 build_cmake() {
   log "building tests and tools with CMake"
-  cmake -S "$CAREGUARD_ROOT" -B "$CAREGUARD_ROOT/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+  cmake -S "$CAREGUARD_ROOT" -B "$CAREGUARD_ROOT/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DPG_CONFIG="$(command -v "$PG_CONFIG" || echo pg_config)" >/dev/null
   cmake --build "$CAREGUARD_ROOT/build" -j2 -- -s >/dev/null
   log "installing careguard-audit"
   as_root cmake --install "$CAREGUARD_ROOT/build" >/dev/null
@@ -76,6 +79,8 @@ shared_buffers = 256MB
 max_worker_processes = 16
 max_parallel_workers = 8
 max_parallel_workers_per_gather = 2
+# careguard fails closed unless preloaded (docs/security-model.md).
+shared_preload_libraries = 'careguard'
 CONF
   as_cluster_owner "$PG_BINDIR/pg_ctl" -D "$CLUSTER_DIR/data" -l "$CLUSTER_DIR/server.log" -w start >/dev/null
   export PGHOST="$CLUSTER_DIR" PGPORT="$port" PGUSER=postgres PGDATABASE=postgres

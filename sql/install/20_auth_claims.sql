@@ -12,6 +12,23 @@ CREATE FUNCTION careguard.claims_support(internal) RETURNS internal
   AS 'MODULE_PATHNAME', 'careguard_claims_support';
 REVOKE ALL ON FUNCTION careguard.claims_support(internal) FROM PUBLIC;
 
+-- Whether careguard.so came from shared_preload_libraries. Loaded any later,
+-- a client's startup options may already have replaced the DBA's settings,
+-- so careguard then trusts no identity (docs/security-model.md).
+CREATE FUNCTION careguard.is_preloaded() RETURNS boolean
+  LANGUAGE c STABLE PARALLEL SAFE
+  AS 'MODULE_PATHNAME', 'careguard_is_preloaded';
+COMMENT ON FUNCTION careguard.is_preloaded() IS
+  'True when careguard was loaded through shared_preload_libraries; otherwise it trusts no identity.';
+DO $preload$
+BEGIN
+  IF NOT careguard.is_preloaded() THEN
+    RAISE WARNING 'careguard is not in shared_preload_libraries: it will trust no claims and refuse auth.login()'
+      USING HINT = 'Add careguard to shared_preload_libraries in postgresql.conf and restart the server.';
+  END IF;
+END
+$preload$;
+
 -- The helpers below are C functions without SET search_path: they look up no
 -- SQL object by name, so search_path cannot change what they do, and a SET
 -- clause would save and restore a setting on every call, once per row when a

@@ -34,6 +34,25 @@ CREATE TABLE patients.profiles (
 COMMENT ON TABLE patients.profiles IS
   'The patient record (PHI); id is the patient''s auth user id. Care fields (provider-readable): '
   'id, full_name, date_of_birth, preferred_language, allergies.';
+-- Planner statistics keep sample values (most-common values, histogram
+-- bounds), and EXPLAIN's row estimates reveal them to anyone who may plan a
+-- query on the table, whatever RLS hides. PHI columns keep none; the audit
+-- rule phi_column_statistics checks this (docs/security-model.md).
+ALTER TABLE patients.profiles
+  ALTER COLUMN full_name SET STATISTICS 0,
+  ALTER COLUMN date_of_birth SET STATISTICS 0,
+  ALTER COLUMN preferred_language SET STATISTICS 0,
+  ALTER COLUMN allergies SET STATISTICS 0,
+  ALTER COLUMN phone SET STATISTICS 0,
+  ALTER COLUMN address_line SET STATISTICS 0,
+  ALTER COLUMN city SET STATISTICS 0,
+  ALTER COLUMN postal_code SET STATISTICS 0,
+  ALTER COLUMN country SET STATISTICS 0,
+  ALTER COLUMN insurance_provider SET STATISTICS 0,
+  ALTER COLUMN insurance_member_id SET STATISTICS 0,
+  ALTER COLUMN emergency_contact_name SET STATISTICS 0,
+  ALTER COLUMN emergency_contact_phone SET STATISTICS 0,
+  ALTER COLUMN notes SET STATISTICS 0;
 
 CREATE TABLE patients.preferences (
   patient_id pg_catalog.uuid NOT NULL,

@@ -68,7 +68,11 @@ AS $rules$
     ('privileged_role', 'info', 'privilege',
      'Role with SUPERUSER or BYPASSRLS: it ignores every policy (inventory)'),
     ('extension_table_not_dumped', 'error', 'backup',
-     'Extension-owned table holding data that pg_dump will not dump')
+     'Extension-owned table holding data that pg_dump will not dump'),
+    ('phi_column_statistics', 'warning', 'privacy',
+     'Free-text PHI column with planner statistics: EXPLAIN row estimates confirm guessed values past RLS'),
+    ('careguard_not_preloaded', 'error', 'configuration',
+     'careguard is not in shared_preload_libraries, so it trusts no identity and sign-in is refused')
   ) AS r(rule, severity, category, summary)
 $rules$;
 COMMENT ON FUNCTION careguard.audit_rules() IS
@@ -784,6 +788,41 @@ findings AS (
          'confirm the role needs this; keep the list short and reviewed'
   FROM pg_catalog.pg_roles r
   WHERE r.rolsuper OR r.rolbypassrls
+  -- Privacy and configuration ----------------------------------------------
+  UNION ALL
+  SELECT 'phi_column_statistics', pg_catalog.format('%s.%I', t.qname, a.attname),
+         pg_catalog.format('PHI column of type %s %s: the planner''s row estimates (shown by EXPLAIN to anyone who may query the table) confirm guessed values that RLS hides',
+                           pg_catalog.format_type(a.atttypid, a.atttypmod),
+                           CASE WHEN a.attstattarget OPERATOR(pg_catalog.<>) 0 THEN 'collects most-common values and histograms'
+                                ELSE 'still has statistics from an ANALYZE run before SET STATISTICS 0' END),
+         pg_catalog.format('ALTER TABLE %s ALTER COLUMN %I SET STATISTICS 0; then, as a superuser, DELETE FROM pg_catalog.pg_statistic WHERE starelid OPERATOR(pg_catalog.=) %L::regclass AND staattnum OPERATOR(pg_catalog.=) %s',
+                           t.qname, a.attname, t.qname, a.attnum)
+  FROM tables t
+  JOIN pg_catalog.pg_attribute a
+    ON a.attrelid OPERATOR(pg_catalog.=) t.oid AND a.attnum OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped
+  JOIN pg_catalog.pg_type ty ON ty.oid OPERATOR(pg_catalog.=) a.atttypid
+  LEFT JOIN pg_catalog.pg_type elem ON elem.oid OPERATOR(pg_catalog.=) ty.typelem AND ty.typcategory OPERATOR(pg_catalog.=) 'A'
+  WHERE t.nspname OPERATOR(pg_catalog.=) ANY (SELECT s.schema_name FROM careguard.audit_phi_schemas s)
+    -- Free text: string types and json, or arrays of them.
+    AND (ty.typcategory OPERATOR(pg_catalog.=) 'S' OR elem.typcategory OPERATOR(pg_catalog.=) 'S'
+         OR a.atttypid OPERATOR(pg_catalog.=) ANY (ARRAY['pg_catalog.json'::regtype, 'pg_catalog.jsonb'::regtype]::oid[]))
+    -- A column a CHECK limits to a list of values is an enumeration, not free text.
+    AND NOT EXISTS (
+      SELECT 1 FROM pg_catalog.pg_constraint c
+      WHERE c.conrelid OPERATOR(pg_catalog.=) t.oid AND c.contype OPERATOR(pg_catalog.=) 'c'
+        AND c.conkey OPERATOR(pg_catalog.=) ARRAY[a.attnum]
+        AND pg_catalog.pg_get_constraintdef(c.oid) LIKE '%= ANY (ARRAY[%')
+    AND (a.attstattarget OPERATOR(pg_catalog.<>) 0
+         OR EXISTS (SELECT 1 FROM pg_catalog.pg_stats st
+                    WHERE st.schemaname OPERATOR(pg_catalog.=) t.nspname
+                      AND st.tablename OPERATOR(pg_catalog.=) t.relname
+                      AND st.attname OPERATOR(pg_catalog.=) a.attname
+                      AND (st.most_common_vals IS NOT NULL OR st.histogram_bounds IS NOT NULL)))
+  UNION ALL
+  SELECT 'careguard_not_preloaded', 'shared_preload_libraries',
+         'careguard was loaded after this session started: it trusts no claims and refuses auth.login(), because a client could have chosen its settings',
+         'add careguard to shared_preload_libraries in postgresql.conf and restart the server'
+  WHERE NOT careguard.is_preloaded()
   -- Backups ---------------------------------------------------------------
   UNION ALL
   SELECT 'extension_table_not_dumped', t.qname,

@@ -3,6 +3,7 @@
 
 #include "careguard/core/error.hpp"
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 
@@ -23,6 +24,7 @@ UuidClaim uuid_from_text(std::string_view text) {
 Claims::Claims(std::string source, std::string_view setting_name)
     : source_(std::move(source)),
       root_(json::parse(source_, "setting \"" + std::string(setting_name) + "\"")) {
+  footprint_ = sizeof(Claims) + source_.capacity() + json::footprint(root_) - sizeof(json::Value);
   sub_ = uuid_claim("sub");
   provider_id_ = uuid_claim("provider_id");
   role_ = text("role");
@@ -84,15 +86,31 @@ const Claims& ClaimsCache::get(std::string_view text, std::string_view setting_n
   for (std::size_t i = 0; i < entries_.size(); ++i) {
     const std::string& key = entries_[i]->source();
     if (key.size() == text.size() && std::memcmp(key.data(), text.data(), text.size()) == 0) {
-      if (i != 0) std::swap(entries_[0], entries_[i]);
+      // Move to the front, keeping the others in recency order.
+      std::rotate(entries_.begin(), entries_.begin() + static_cast<std::ptrdiff_t>(i),
+                  entries_.begin() + static_cast<std::ptrdiff_t>(i) + 1);
+      evict_beyond_budget();
       return *entries_[0];
     }
   }
   auto parsed = std::make_unique<Claims>(std::string(text), setting_name);
   ++parse_count_;
-  if (entries_.size() >= capacity_) entries_.pop_back();
   entries_.insert(entries_.begin(), std::move(parsed));
+  evict_beyond_budget();
   return *entries_[0];
+}
+
+std::size_t ClaimsCache::bytes() const {
+  std::size_t total = 0;
+  for (const auto& entry : entries_) total += entry->footprint();
+  return total;
+}
+
+void ClaimsCache::evict_beyond_budget() {
+  // Scratch renderings grow after insertion, so the budget is re-checked on hits too.
+  while (entries_.size() > 1 && (entries_.size() > capacity_ || bytes() > byte_budget_)) {
+    entries_.pop_back();
+  }
 }
 
 }  // namespace careguard

@@ -337,6 +337,25 @@ Value parse(std::string_view source, std::string_view what, const Limits& limits
   return Parser(source, what, limits).parse_document();
 }
 
+namespace {
+// A std::string's own heap block, if it outgrew the small-string buffer.
+std::size_t heap_bytes(const std::string& text) {
+  return text.capacity() > std::string().capacity() ? text.capacity() + 1 : 0;
+}
+}  // namespace
+
+std::size_t footprint(const Value& value) {
+  std::size_t total = sizeof(Value) + heap_bytes(value.text);
+  total += (value.items.capacity() - value.items.size()) * sizeof(Value);
+  for (const Value& item : value.items) total += footprint(item);
+  using Member = std::pair<std::string, Value>;
+  total += (value.members.capacity() - value.members.size()) * sizeof(Member);
+  for (const Member& member : value.members) {
+    total += sizeof(Member) - sizeof(Value) + heap_bytes(member.first) + footprint(member.second);
+  }
+  return total;
+}
+
 std::string quote(std::string_view text) {
   static const char kHex[] = "0123456789abcdef";
   std::string out;

@@ -924,6 +924,12 @@ bool Key::verify_bytes(Algorithm alg, std::string_view signing_input,
     // RSA and ECDSA: hash with the prefetched digest, then check the hash
     // with a duplicate of the key's ready context for alg. This is exactly
     // what EVP_DigestVerify does inside the provider, minus the fetches.
+    // RFC 8017 8.2.2 and 8.1.2: an RSA signature is exactly as long as the
+    // modulus. OpenSSL also accepts one with a leading zero byte dropped.
+    if (impl_->type == KeyType::Rsa &&
+        sig_len != static_cast<std::size_t>(EVP_PKEY_get_size(pkey))) {
+      return false;
+    }
     std::array<unsigned char, kMaxEcdsaDerBytes> der{};
     if (impl_->type == KeyType::Ec) {
       sig_len = ecdsa_raw_to_der(signature, impl_->curve->coordinate_bytes, der);
@@ -982,6 +988,16 @@ const Key* KeySet::find(std::string_view kid) const {
   for (const Key& key : keys_)
     if (key.kid() == kid) return &key;
   return nullptr;
+}
+
+void KeySet::add_revoked(std::string kid) {
+  if (!kid.empty()) revoked_.push_back(std::move(kid));
+}
+
+bool KeySet::is_revoked(std::string_view kid) const {
+  for (const std::string& revoked : revoked_)
+    if (revoked == kid) return true;
+  return false;
 }
 
 const Key* KeySet::sole_key() const {

@@ -146,6 +146,9 @@ const Key& select_key(const json::Value& header, const KeySet& keys, std::string
     if (kid->kind != json::Kind::String) malformed("kid header is not a string");
     kid_out = kid->text;
     const Key* key = keys.find(kid->text);
+    if (key == nullptr && keys.is_revoked(kid->text)) {
+      reject("key " + quote_untrusted(kid->text) + " is revoked");
+    }
     if (key == nullptr) reject("unknown key id " + quote_untrusted(kid->text));
     return *key;
   }

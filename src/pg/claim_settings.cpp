@@ -4,6 +4,7 @@
 
 #include "careguard/pg/guard.hpp"
 #include "careguard/pg/login_settings.hpp"
+#include "careguard/pg/security_settings.hpp"
 
 namespace careguard::pg {
 
@@ -50,6 +51,8 @@ int guc_name_order(const char* a, const char* b) {
   return 0;
 }
 
+bool identity_read = false;
+
 config_generic* slot_or_null(config_generic** array, int count, int slot) {
   return (slot >= 0 && slot < count) ? array[slot] : nullptr;
 }
@@ -92,6 +95,12 @@ config_generic* find_setting(ClaimSetting which) {
   return nullptr;
 }
 
+// A value set in this transaction with SET LOCAL / set_config(..., true).
+bool set_locally(const config_generic* setting) {
+  const GucStack* top = setting == nullptr ? nullptr : setting->stack;
+  return top != nullptr && (top->state == GUC_LOCAL || top->state == GUC_SET_LOCAL);
+}
+
 // A value set by SET LOCAL / set_config(..., true), or by a function's SET
 // clause, ends with its transaction or function. Anything else is session
 // state that a pooler hands to the next client.
@@ -116,6 +125,20 @@ bool is_trusted(ClaimSetting which, const config_generic* setting) {
            (leader_trusted_settings & (1 << static_cast<int>(which))) != 0;
   }
   return value_is_transaction_bound(setting);
+}
+
+// Loaded after the session started, careguard cannot know that its settings
+// are the DBA's: a client's startup option may have replaced them.
+void warn_not_preloaded() {
+  if (warned_this_transaction || IsParallelWorker()) return;
+  warned_this_transaction = true;
+  call_pg([] {
+    ereport(WARNING,
+            (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+             errmsg("careguard ignores claims because it is not in shared_preload_libraries"),
+             errhint("Add careguard to shared_preload_libraries in postgresql.conf and restart "
+                     "the server.")));
+  });
 }
 
 void warn_untrusted(ClaimSetting which) {
@@ -147,8 +170,45 @@ const char* trusted_setting_value(ClaimSetting which) {
   if (setting == nullptr) return nullptr;
   const char* value = raw_value(setting);
   if (value == nullptr) return nullptr;
-  if (is_trusted(which, setting)) return value;
+  if (!loaded_by_preload) {
+    warn_not_preloaded();
+    return nullptr;
+  }
+  if (is_trusted(which, setting)) {
+    check_claims_size(value, kSettingNames[static_cast<int>(which)]);
+    identity_read = true;
+    return value;
+  }
   warn_untrusted(which);
+  return nullptr;
+}
+
+void note_identity_read() {
+  identity_read = true;
+}
+
+bool per_request_identity_in_force() {
+  if (identity_read || verified_claims_value() != nullptr) return true;
+  for (int i = 0; i < static_cast<int>(ClaimSetting::kCount); ++i) {
+    if (set_locally(find_setting(static_cast<ClaimSetting>(i)))) return true;
+  }
+  return set_locally(find_config("role"));
+}
+
+config_generic* find_config(const char* name) {
+  config_generic** array = get_guc_variables();
+  int low = 0;
+  int high = GetNumConfigOptions();
+  while (low < high) {
+    int middle = low + (high - low) / 2;
+    int order = guc_name_order(array[middle]->name, name);
+    if (order == 0) return array[middle];
+    if (order < 0) {
+      low = middle + 1;
+    } else {
+      high = middle;
+    }
+  }
   return nullptr;
 }
 
@@ -177,6 +237,7 @@ void publish_trust_for_parallel_workers() {
 
 void reset_claim_settings_for_new_transaction() {
   warned_this_transaction = false;
+  identity_read = false;
 }
 
 }  // namespace careguard::pg

@@ -5,17 +5,24 @@
 #include "careguard/pg/claim_settings.hpp"
 #include "careguard/pg/guard.hpp"
 #include "careguard/pg/login_settings.hpp"
+#include "careguard/pg/security_settings.hpp"
 
 namespace careguard::pg {
 
 namespace {
-ClaimsCache claims_cache;
+// Bounded by count and by bytes: a transaction may set many distinct
+// documents, each up to careguard.max_claims_bytes.
+ClaimsCache claims_cache(8, 1u << 20);
 UuidClaim legacy_claim;  // Holds a one-claim setting's parse between calls.
 const UuidClaim kAbsent;
 }  // namespace
 
 const Claims* current_claims(bool prefer_claim_document) {
   if (const char* verified = verified_claims_value()) {
+    // Without the preload, trust nothing, not even a signed-in identity.
+    if (!loaded_by_preload) return nullptr;
+    note_identity_read();
+    check_claims_size(verified, "careguard.verified_claims");
     return &claims_cache.get(verified, "careguard.verified_claims");
   }
   if (prefer_claim_document) {

@@ -46,7 +46,8 @@ void on_relcache_invalidation(Datum, Oid relid) {
 // palloc'd memory (the SPI work owns no C++ objects).
 struct KeyRows {
   int count = 0;
-  char** jwks = nullptr;
+  char** jwks = nullptr;  // NULL for a revoked key
+  char** kids = nullptr;
 };
 
 KeyRows read_key_rows() {
@@ -78,17 +79,20 @@ KeyRows read_key_rows() {
       LockRelationOid(relid, AccessShareLock);
       SPI_connect();
       SPIPlanPtr plan = SPI_prepare(
-          "SELECT COALESCE(private_jwk, public_jwk)::pg_catalog.text "
-          "FROM auth.signing_keys WHERE state OPERATOR(pg_catalog.=) ANY "
-          "('{standby,in_use}'::pg_catalog.text[]) ORDER BY kid",
+          "SELECT CASE WHEN state OPERATOR(pg_catalog.=) 'revoked' THEN NULL "
+          "ELSE COALESCE(private_jwk, public_jwk)::pg_catalog.text END, kid "
+          "FROM auth.signing_keys ORDER BY kid",
           0, nullptr);
       SPI_execute_snapshot(plan, nullptr, nullptr, GetLatestSnapshot(), InvalidSnapshot, true,
                            false, 0);
       rows.count = static_cast<int>(SPI_processed);
       rows.jwks = static_cast<char**>(MemoryContextAlloc(caller, sizeof(char*) * (rows.count + 1)));
+      rows.kids = static_cast<char**>(MemoryContextAlloc(caller, sizeof(char*) * (rows.count + 1)));
       for (int i = 0; i < rows.count; ++i) {
         char* value = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
-        rows.jwks[i] = MemoryContextStrdup(caller, value);
+        rows.jwks[i] = value == nullptr ? nullptr : MemoryContextStrdup(caller, value);
+        rows.kids[i] = MemoryContextStrdup(
+            caller, SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2));
       }
       SPI_finish();
     });
@@ -111,7 +115,13 @@ const KeySet& verification_keys() {
   try {
     KeyRows rows = read_key_rows();
     KeySet fresh;
-    for (int i = 0; i < rows.count; ++i) fresh.add(Key::from_jwk_json(rows.jwks[i]));
+    for (int i = 0; i < rows.count; ++i) {
+      if (rows.jwks[i] == nullptr) {
+        fresh.add_revoked(rows.kids[i]);
+      } else {
+        fresh.add(Key::from_jwk_json(rows.jwks[i]));
+      }
+    }
     cached_keys = std::move(fresh);
   } catch (...) {
     cache_valid = false;

@@ -9,6 +9,7 @@
 #include "careguard/pg/guard.hpp"
 #include "careguard/pg/key_store.hpp"
 #include "careguard/pg/login_settings.hpp"
+#include "careguard/pg/security_settings.hpp"
 
 extern "C" {
 #include "executor/spi.h"
@@ -188,6 +189,7 @@ void reset_login_state_for_new_transaction() {
 Datum careguard_auth_login(PG_FUNCTION_ARGS) {
   text* token = PG_GETARG_TEXT_PP(0);
   return guarded("auth.login", [&]() -> Datum {
+    require_preload("auth.login()");
     jwt::VerifiedToken verified =
         jwt::verify(text_view(token), verification_keys(), verify_options());
     std::string role = role_to_assume(verified.claims);

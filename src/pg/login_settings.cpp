@@ -2,6 +2,7 @@
 #include "careguard/pg/login_settings.hpp"
 
 #include "careguard/pg/guard.hpp"
+#include "careguard/pg/security_settings.hpp"
 
 namespace careguard::pg {
 
@@ -34,18 +35,19 @@ void define_login_settings() {
                            nullptr);
   DefineCustomStringVariable("careguard.jwt_issuer",
                              "The required iss claim; empty means iss is not checked.", nullptr,
-                             &jwt_issuer, "", PGC_SUSET, 0, nullptr, nullptr, nullptr);
+                             &jwt_issuer, "", PGC_SUSET, 0, check_issuer, nullptr, nullptr);
   DefineCustomStringVariable("careguard.jwt_audience",
                              "Accepted audiences, comma-separated; empty means aud is not checked.",
-                             nullptr, &jwt_audience, "", PGC_SUSET, 0, nullptr, nullptr, nullptr);
+                             nullptr, &jwt_audience, "", PGC_SUSET, 0, check_audiences, nullptr,
+                             nullptr);
   DefineCustomIntVariable("careguard.jwt_max_token_bytes", "Longer tokens are rejected unread.",
                           nullptr, &jwt_max_token_bytes, 16384, 256, 1 << 20, PGC_SUSET, 0, nullptr,
                           nullptr, nullptr);
   DefineCustomStringVariable(
       "careguard.login_roles", "Database roles a token's role claim may name, comma-separated.",
       "service_role is left out by default: a token naming it would bypass row-level security.",
-      &login_roles, "anon,authenticated,patient,provider,admin", PGC_SUSET, GUC_LIST_INPUT, nullptr,
-      nullptr, nullptr);
+      &login_roles, "anon,authenticated,patient,provider,admin", PGC_SUSET, GUC_LIST_INPUT,
+      check_login_roles, nullptr, nullptr);
 }
 
 }  // namespace careguard::pg

@@ -4,6 +4,8 @@
 #include "careguard/pg/guard.hpp"
 #include "careguard/pg/key_store.hpp"
 #include "careguard/pg/login_settings.hpp"
+#include "careguard/pg/pooled_state.hpp"
+#include "careguard/pg/security_settings.hpp"
 
 using namespace careguard::pg;
 
@@ -17,7 +19,12 @@ namespace {
 ExecutorStart_hook_type previous_executor_start = nullptr;
 
 // Clears per-transaction state; must never raise an ERROR at COMMIT/ABORT.
+// PRE_COMMIT, which may raise, refuses state that would outlive the identity.
 void on_transaction_event(XactEvent event, void*) {
+  if (event == XACT_EVENT_PRE_COMMIT) {
+    refuse_state_outliving_identity();
+    return;
+  }
   if (event != XACT_EVENT_COMMIT && event != XACT_EVENT_ABORT && event != XACT_EVENT_PREPARE &&
       event != XACT_EVENT_PARALLEL_COMMIT && event != XACT_EVENT_PARALLEL_ABORT) {
     return;
@@ -26,6 +33,7 @@ void on_transaction_event(XactEvent event, void*) {
     reset_claims_cache();
     reset_claim_settings_for_new_transaction();
     reset_login_state_for_new_transaction();
+    reset_pooled_state_for_new_transaction();
   });
 }
 
@@ -44,7 +52,9 @@ void on_executor_start(QueryDesc* query, int eflags) {
 }  // namespace
 
 // Defines careguard's settings and installs its hooks, once per backend.
+// Loaded any later than shared_preload_libraries, careguard fails closed.
 void _PG_init(void) {
+  loaded_by_preload = process_shared_preload_libraries_in_progress;
   DefineCustomBoolVariable(
       "careguard.trust_session_claims",
       "Trust claim settings that outlive their transaction (plain SET, set_config(..., false)).",
@@ -62,10 +72,12 @@ void _PG_init(void) {
       PGC_SUSET, GUC_NO_SHOW_ALL | GUC_NOT_IN_SAMPLE | GUC_DISALLOW_IN_FILE | GUC_NO_RESET_ALL,
       nullptr, nullptr, nullptr);
   define_login_settings();
+  define_security_settings();
   MarkGUCPrefixReserved("careguard");
 
   RegisterXactCallback(on_transaction_event, nullptr);
   register_key_store_invalidation();
+  install_pooled_state_hooks();
   previous_executor_start = ExecutorStart_hook;
   ExecutorStart_hook = on_executor_start;
 }

@@ -22,6 +22,7 @@ CREATE TABLE audit_fixture.clean_owned (
   owner uuid NOT NULL,
   note text);
 CREATE INDEX ON audit_fixture.clean_owned (owner);
+ALTER TABLE audit_fixture.clean_owned ALTER COLUMN note SET STATISTICS 0;
 ALTER TABLE audit_fixture.clean_owned ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY;
 CREATE POLICY clean_read ON audit_fixture.clean_owned FOR SELECT TO authenticated
   USING (owner = auth.uid());
@@ -36,6 +37,21 @@ INSERT INTO audit_fixture.clean_owned VALUES
   (1, '00000000-0000-4000-8000-00000000000a', 'a1'),
   (2, '00000000-0000-4000-8000-00000000000a', 'a2'),
   (3, '00000000-0000-4000-8000-00000000000b', 'b1');
+
+-- phi_column_statistics: free text in a PHI table, analysed with the default
+-- statistics target; the enumerated column next to it is not free text.
+CREATE TABLE audit_fixture.free_text_stats (
+  id bigint PRIMARY KEY,
+  diagnosis text,
+  channel text CHECK (channel = ANY (ARRAY['email', 'sms'])));
+ALTER TABLE audit_fixture.free_text_stats ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY;
+CREATE POLICY free_text_stats_admin ON audit_fixture.free_text_stats FOR SELECT TO admin USING (true);
+GRANT SELECT ON audit_fixture.free_text_stats TO admin;
+INSERT INTO audit_fixture.free_text_stats
+  SELECT i, CASE WHEN i % 3 = 0 THEN 'HIV viral load review' ELSE 'checkup ' || i END,
+         CASE WHEN i % 2 = 0 THEN 'email' ELSE 'sms' END
+  FROM generate_series(1, 300) i;
+ANALYZE audit_fixture.free_text_stats;
 
 -- rls_disabled_exposed: authenticated can read, RLS off.
 CREATE TABLE audit_fixture.exposed (id bigint PRIMARY KEY);

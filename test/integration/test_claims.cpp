@@ -302,4 +302,57 @@ TEST_F(ClaimsTest, MillionsOfCallsLeaveMemoryFlat) {
               after);
 }
 
+TEST_F(ClaimsTest, OversizedClaimsAreRefusedUnreadAndMemoryStaysBounded) {
+  pqxx::connection c;
+  careguard_test::report_sqlstates(c);
+  int pid = pqxx::nontransaction(c).exec("SELECT pg_backend_pid()")[0][0].as<int>();
+  pqxx::nontransaction(c).exec("SELECT auth.role()");  // warm up
+  long before = backend_rss_kb(pid);
+  ASSERT_GT(before, 0);
+  // The attack: 8 MB of claims grew a 0.1.0 backend by about 890 MB.
+  std::string state;
+  try {
+    pqxx::work tx(c);
+    tx.exec(
+        "SELECT set_config('request.jwt.claims', '{\"role\":\"anon\",\"x\":[' || "
+        "repeat('0,', 4194304) || '0]}', true)");
+    tx.exec("SELECT auth.role()");
+  } catch (const pqxx::sql_error& e) {
+    state = careguard_test::sqlstate_of(e);
+    EXPECT_NE(std::string(e.what()).find("careguard.max_claims_bytes"), std::string::npos);
+  }
+  EXPECT_EQ(state, "54000");
+  long after_attack = backend_rss_kb(pid);
+  // 1,000 distinct documents of about 16 kB, each the worst shape for a
+  // parsed form (one small number per two bytes), in one transaction.
+  {
+    pqxx::work tx(c);
+    tx.exec(R"SQL(
+      DO $$ DECLARE r text; BEGIN
+        FOR i IN 1..1000 LOOP
+          PERFORM set_config('request.jwt.claims',
+            '{"role":"anon","n":' || i || ',"x":[' || repeat('0,', 8150) || '0]}', true);
+          r := auth.role();
+          IF r IS DISTINCT FROM 'anon' THEN RAISE EXCEPTION 'wrong role %', r; END IF;
+          PERFORM auth.jwt();
+        END LOOP;
+      END $$)SQL");
+    EXPECT_GT(std::stol(*scalar(tx, "SELECT length(current_setting('request.jwt.claims'))")),
+              16000);
+    tx.commit();
+  }
+  long after_documents = backend_rss_kb(pid);
+  EXPECT_LT(after_attack - before, 10 * 1024) << before << " kB -> " << after_attack << " kB";
+  EXPECT_LT(after_documents - before, 10 * 1024) << before << " kB -> " << after_documents << " kB";
+  std::printf(
+      "[ memory ] backend RSS %ld kB -> %ld kB after the 8 MB claims attack -> %ld kB after "
+      "1,000 distinct 16 kB documents\n",
+      before, after_attack, after_documents);
+  // Below the limit, a document is read as before.
+  pqxx::work tx(c);
+  tx.exec("SELECT set_config('request.jwt.claims', '" + claims_json(kPatient, "patient") +
+          "', true)");
+  EXPECT_EQ(scalar(tx, "SELECT auth.uid()::text"), kPatient);
+}
+
 }  // namespace

@@ -112,4 +112,39 @@ TEST_F(DumpRoundTrip, RowsChecksumsSequenceAndPoliciesSurvive) {
   std::remove(dump_file.c_str());
 }
 
+// Dumps hold key material unless told not to: the documented way to dump
+// without it is --exclude-table-data=auth.signing_keys (docs/security-model.md).
+TEST_F(DumpRoundTrip, KeyMaterialStaysOutOfADumpThatExcludesIt) {
+  const std::string secret = "dump-test-secret-material-0123456789abcdef";
+  // base64url of the secret's first 30 bytes, as it stands in the JWK's "k".
+  {
+    pqxx::connection admin;
+    pqxx::nontransaction tx(admin);
+    tx.exec("DELETE FROM auth.signing_keys WHERE kid = 'dump_secret'");
+    tx.exec("SELECT auth.import_hmac_secret('dump_secret', " + tx.quote(secret) + ")");
+  }
+  std::string encoded;
+  {
+    pqxx::connection admin;
+    pqxx::nontransaction tx(admin);
+    encoded =
+        tx.exec("SELECT private_jwk ->> 'k' FROM auth.signing_keys WHERE kid = 'dump_secret'")[0][0]
+            .as<std::string>();
+  }
+  ASSERT_GT(encoded.size(), 20u);
+  char dir_template[] = "/tmp/careguard-keydump-XXXXXX";
+  ASSERT_NE(mkdtemp(dir_template), nullptr);
+  const std::string dir = dir_template;
+  auto count_in_dump = [&](const std::string& options) {
+    std::string file = dir + "/dump.sql";
+    EXPECT_EQ(run(kBinDir + "pg_dump " + options + " -f " + file + " 2>/dev/null"), 0);
+    return run("grep -q -- '" + encoded.substr(0, 24) + "' " + file) == 0;
+  };
+  EXPECT_TRUE(count_in_dump("")) << "a plain dump carries the secret: backups are secrets";
+  EXPECT_FALSE(count_in_dump("--exclude-table-data=auth.signing_keys"));
+  run("rm -rf " + dir);
+  pqxx::connection admin;
+  pqxx::nontransaction(admin).exec("DELETE FROM auth.signing_keys WHERE kid = 'dump_secret'");
+}
+
 }  // namespace

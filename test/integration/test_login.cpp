@@ -218,12 +218,14 @@ TEST_F(LoginTest, VerifiedIdentityCannotBeForged) {
   EXPECT_EQ(jwks.find("hs256"), std::string::npos);
 }
 
-TEST_F(LoginTest, PlaceholderSetBeforeTheLibraryLoadsIsDiscarded) {
-  // A fresh session: careguard.so is not loaded until a helper is called.
+TEST_F(LoginTest, VerifiedClaimsCannotBeSetByTheSession) {
+  // Preloaded, the setting exists before any client connects, so a session
+  // (or its startup packet) cannot plant a placeholder value.
   pqxx::connection gateway("user=authenticator");
+  EXPECT_EQ(
+      sqlstate_of(gateway, "SET careguard.verified_claims = '" + claims(kAdmin, "admin") + "'"),
+      "42501");
   pqxx::nontransaction tx(gateway);
-  tx.exec("SET careguard.verified_claims = '" + claims(kAdmin, "admin") + "'");
-  tx.exec("SET ROLE patient");
   EXPECT_EQ(scalar(tx, "SELECT auth.uid()"), std::nullopt);
   EXPECT_EQ(scalar(tx, "SELECT auth.role()"), std::nullopt);
   EXPECT_EQ(scalar(tx, "SELECT current_setting('careguard.verified_claims')"), "");
@@ -260,6 +262,15 @@ TEST_F(LoginTest, RevokedKeysStopWorkingInOtherSessions) {
     pqxx::nontransaction(admin).exec("SELECT auth.set_key_state('eddsa', 'revoked')");
   }
   EXPECT_EQ(sqlstate_of(gateway, "SELECT auth.login('" + token + "')"), "28000");
+  // Said as it is, not as an unknown key.
+  try {
+    pqxx::work tx(gateway);
+    tx.exec("SELECT auth.login('" + token + "')");
+    ADD_FAILURE() << "a revoked key signed in";
+  } catch (const pqxx::sql_error& e) {
+    EXPECT_NE(std::string(e.what()).find("key \"eddsa\" is revoked"), std::string::npos)
+        << e.what();
+  }
   {
     pqxx::connection admin;
     pqxx::nontransaction(admin).exec("SELECT auth.set_key_state('eddsa', 'standby')");

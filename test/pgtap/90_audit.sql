@@ -2,7 +2,7 @@
 -- and nowhere else; the clean install has no error finding; and
 -- careguard.access_matrix() changes nothing while reporting who can do what.
 BEGIN;
-SELECT plan(17);
+SELECT plan(19);
 
 \ir ../audit/fixture.sql
 
@@ -29,13 +29,14 @@ SELECT set_eq(
     ('function_implicit_operator', 'audit_fixture.can_read_owned(row_owner uuid, as_role text)'),
     ('view_bypasses_rls', 'audit_fixture.parent_owner_view'),
     ('phi_public_grant', 'audit_fixture.phi_granted'),
-    ('extension_table_not_dumped', 'audit_fixture.ext_undumped')$$,
+    ('extension_table_not_dumped', 'audit_fixture.ext_undumped'),
+    ('phi_column_statistics', 'audit_fixture.free_text_stats.diagnosis')$$,
   'each planted flaw is found, and nothing else in the fixture');
 
 -- 2. Each rule fires exactly once in the fixture (no duplicates hide in set_eq).
 SELECT is(
   (SELECT count(*) FROM careguard.audit(ARRAY['audit_fixture']) WHERE rule <> 'privileged_role'),
-  19::bigint, 'nineteen schema-scoped findings, one per rule');
+  20::bigint, 'twenty schema-scoped findings, one per rule');
 
 -- 3. The BYPASSRLS fixture role appears once in the role inventory.
 SELECT is(
@@ -43,11 +44,26 @@ SELECT is(
    WHERE rule = 'privileged_role' AND object = 'audit_fixture_bypass'),
   1::bigint, 'privileged_role lists the BYPASSRLS fixture role once');
 
--- 4. Every catalogued rule is exercised by the fixture.
+-- 4. Every catalogued rule is exercised by the fixture, except the preload
+-- rule, which only a server without the preload can show
+-- (test/shell/preload_paths.sh does).
 SELECT set_eq(
   $$SELECT DISTINCT rule FROM careguard.audit(ARRAY['audit_fixture'])$$,
-  $$SELECT rule FROM careguard.audit_rules()$$,
+  $$SELECT rule FROM careguard.audit_rules() WHERE rule <> 'careguard_not_preloaded'$$,
   'the fixture exercises every rule of the catalogue');
+SELECT ok(careguard.is_preloaded() AND NOT EXISTS (
+            SELECT 1 FROM careguard.audit() WHERE rule = 'careguard_not_preloaded'),
+  'a preloaded server has no careguard_not_preloaded finding');
+
+-- 4b. The statistics rule: SET STATISTICS 0 alone leaves the sample values
+-- ANALYZE already stored; the finding stays until they are gone.
+ALTER TABLE audit_fixture.free_text_stats ALTER COLUMN diagnosis SET STATISTICS 0;
+SELECT ok(EXISTS (SELECT 1 FROM careguard.audit(ARRAY['audit_fixture'])
+                  WHERE rule = 'phi_column_statistics' AND detail LIKE '%still has statistics%'),
+  'phi_column_statistics still fires while old statistics remain after SET STATISTICS 0');
+DELETE FROM pg_statistic WHERE starelid = 'audit_fixture.free_text_stats'::regclass
+  AND staattnum = (SELECT attnum FROM pg_attribute WHERE attrelid = 'audit_fixture.free_text_stats'::regclass
+                   AND attname = 'diagnosis');
 
 -- 5. Severities come from the catalogue and are valid.
 SELECT is_empty(

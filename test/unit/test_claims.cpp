@@ -2,6 +2,9 @@
 // cache parses each distinct value once and never serves a stale value.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cstdio>
+
 #include <string>
 
 #include "careguard/core/claims.hpp"
@@ -117,6 +120,46 @@ TEST(ClaimsCache, IsBoundedAndClears) {
   EXPECT_EQ(cache.size(), 0u);
   cache.get("{\"n\":1}", "s");
   EXPECT_EQ(cache.parse_count(), 101u);
+}
+
+TEST(ClaimsCache, EvictsTheLeastRecentlyUsed) {
+  ClaimsCache cache(3);
+  auto doc = [](int n) { return "{\"n\":" + std::to_string(n) + "}"; };
+  cache.get(doc(1), "s");
+  cache.get(doc(2), "s");
+  cache.get(doc(3), "s");
+  cache.get(doc(1), "s");  // 1 is now the most recent; 2 the least
+  cache.get(doc(4), "s");  // evicts 2
+  EXPECT_EQ(cache.parse_count(), 4u);
+  cache.get(doc(1), "s");
+  cache.get(doc(3), "s");
+  EXPECT_EQ(cache.parse_count(), 4u);
+  cache.get(doc(2), "s");
+  EXPECT_EQ(cache.parse_count(), 5u);
+}
+
+TEST(ClaimsCache, StaysWithinItsByteBudgetButKeepsTheLatest) {
+  // The worst shape for a parsed form: one small value per two bytes.
+  auto big = [](int n) {
+    std::string doc = "{\"n\":" + std::to_string(n) + ",\"x\":[";
+    for (int i = 0; i < 8000; ++i) doc += "0,";
+    return doc + "0]}";
+  };
+  ClaimsCache cache(8, 1u << 20);
+  std::size_t largest = 0;
+  for (int i = 0; i < 50; ++i) {
+    const careguard::Claims& claims = cache.get(big(i), "s");
+    EXPECT_EQ(claims.root().find("n")->text, std::to_string(i));
+    largest = std::max(largest, claims.footprint());
+    EXPECT_LE(cache.bytes(), std::max<std::size_t>(1u << 20, largest));
+  }
+  EXPECT_GE(cache.size(), 1u);
+  // The parsed form costs a bounded multiple of its text; the figure is
+  // printed so the note can report it.
+  double ratio = static_cast<double>(largest) / static_cast<double>(big(0).size());
+  EXPECT_LT(ratio, 160.0);
+  std::printf("[ memory ] worst-case parsed claims: %zu bytes for %zu bytes of text (%.0fx)\n",
+              largest, big(0).size(), ratio);
 }
 
 TEST(ClaimsCache, MalformedValueIsNotCached) {

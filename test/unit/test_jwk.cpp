@@ -564,6 +564,24 @@ TEST(Jwk, RsaVerifiesEachAlgorithmOnlyWithItsOwnSignature) {
       pinned.verify_bytes(Algorithm::RS256, input, signer.sign_bytes(Algorithm::RS256, input)));
 }
 
+// A PSS signature starts with a zero byte once in 256; OpenSSL then also
+// accepts it with that byte dropped. RFC 8017 allows only the modulus length.
+TEST(Jwk, RsaSignatureShorterThanTheModulusIsRejected) {
+  Key signer = Key::from_pem(rsa_pem(true), "rsa");
+  const std::string input = "header.payload";
+  std::string sig;
+  for (int attempt = 0; attempt < 5000; ++attempt) {
+    sig = signer.sign_bytes(Algorithm::PS256, input + std::to_string(attempt));
+    if (sig[0] == '\0') {
+      EXPECT_TRUE(signer.verify_bytes(Algorithm::PS256, input + std::to_string(attempt), sig));
+      EXPECT_FALSE(
+          signer.verify_bytes(Algorithm::PS256, input + std::to_string(attempt), sig.substr(1)));
+      return;
+    }
+  }
+  FAIL() << "no signature with a leading zero byte in 5000 attempts";
+}
+
 TEST(Jwk, ConcurrentVerificationsWithFreshKeysAgree) {
   // The per-key verification contexts are built on first use; racing first
   // uses from several threads must each get a correct answer.

@@ -50,6 +50,10 @@ class Claims {
   const ClaimText& role() const { return role_; }
   const ClaimText& email() const { return email_; }
 
+  // Bytes this object holds (source, parsed form, scratch), for the cache's
+  // budget. The scratch space is counted when it is filled, by the caller.
+  std::size_t footprint() const { return footprint_ + adapter_cache_.capacity(); }
+
   // Scratch space where an adapter may keep a rendering of this document
   // (the jsonb image, say), so it is built once per distinct value.
   std::string& adapter_cache() const { return adapter_cache_; }
@@ -64,29 +68,37 @@ class Claims {
   UuidClaim provider_id_;
   ClaimText role_;
   ClaimText email_;
+  std::size_t footprint_ = 0;
   mutable std::string adapter_cache_;
 };
 
 // Parses one uuid-valued text the way `text::uuid` would.
 UuidClaim uuid_from_text(std::string_view text);
 
-// A small most-recently-used cache of parsed claims, keyed on the exact text
-// of the setting. The text can change mid-transaction (set_config, savepoint
-// rollback), so the key is the value itself, never a pointer or a counter.
+// A small least-recently-used cache of parsed claims, keyed on the exact
+// text of the setting. The text can change mid-transaction (set_config,
+// savepoint rollback), so the key is the value itself, never a pointer or a
+// counter. It is bounded by entries and by bytes: the least recently used
+// entries go first, but the entry just returned always stays.
 class ClaimsCache {
  public:
-  explicit ClaimsCache(std::size_t capacity = 8) : capacity_(capacity == 0 ? 1 : capacity) {}
+  explicit ClaimsCache(std::size_t capacity = 8, std::size_t byte_budget = 1u << 20)
+      : capacity_(capacity == 0 ? 1 : capacity), byte_budget_(byte_budget) {}
 
   // The parsed claims for this text; parses on a miss. Malformed text throws
-  // and is not cached.
+  // and is not cached. The reference is valid until the next call.
   const Claims& get(std::string_view text, std::string_view setting_name);
 
   void clear() { entries_.clear(); }
   std::size_t size() const { return entries_.size(); }
+  std::size_t bytes() const;
   std::uint64_t parse_count() const { return parse_count_; }
 
  private:
+  void evict_beyond_budget();
+
   std::size_t capacity_;
+  std::size_t byte_budget_;
   std::vector<std::unique_ptr<Claims>> entries_;  // Front is most recently used.
   std::uint64_t parse_count_ = 0;
 };

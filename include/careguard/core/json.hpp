@@ -36,6 +36,10 @@ struct Limits {
 // `what` names the input in error messages, e.g. the setting it came from.
 Value parse(std::string_view source, std::string_view what = "input", const Limits& limits = {});
 
+// Bytes a parsed document holds on the heap, itself included: what a cache
+// of parsed documents must count against its budget.
+std::size_t footprint(const Value& value);
+
 // Escapes a string as a JSON string literal, quotes included.
 std::string quote(std::string_view text);
 

@@ -133,6 +133,11 @@ class KeySet {
   // The key with exactly this kid, or nullptr. An empty kid never matches.
   const Key* find(std::string_view kid) const;
 
+  // Records the kid of a revoked key: it never verifies, but a token naming
+  // it is told so instead of "unknown key id".
+  void add_revoked(std::string kid);
+  bool is_revoked(std::string_view kid) const;
+
   // The only key of the set, or nullptr when there are zero or several.
   // Tokens without a "kid" header verify only against this.
   const Key* sole_key() const;
@@ -146,6 +151,7 @@ class KeySet {
 
  private:
   std::vector<Key> keys_;
+  std::vector<std::string> revoked_;
 };
 
 }  // namespace careguard::jwt

@@ -2,6 +2,8 @@
 // with the trust rule that keeps session-level (pooled, leaked) claims out.
 #pragma once
 
+#include "careguard/pg/postgres.hpp"
+
 namespace careguard::pg {
 
 // The settings the helpers read, in the order Supabase's helpers consult them.
@@ -20,6 +22,17 @@ const char* setting_name(ClaimSetting which);
 // The setting's value when it is set, non-empty and trusted; else nullptr.
 // The pointer is into GUC storage: use it before anything can change the setting.
 const char* trusted_setting_value(ClaimSetting which);
+
+// True when this transaction runs for one client: it signed in, read trusted
+// claims, or set claims or the role transaction-locally.
+bool per_request_identity_in_force();
+
+// Records that a verified identity was read in this transaction.
+void note_identity_read();
+
+// The record of a setting by name (binary search of guc.c's sorted array),
+// or nullptr when it is not defined.
+config_generic* find_config(const char* name);
 
 // Which settings this backend trusts now, as a bitmask (bit = ClaimSetting).
 int trusted_settings_mask();

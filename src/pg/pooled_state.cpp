@@ -1,0 +1,229 @@
+// careguard adapter: refuses state that would outlive a per-request identity
+// on a pooled connection. A transaction pooler hands the server connection to
+// the next client without a reset, so a holdable cursor, a temporary table or
+// a session-level role left by client A is read or used by client B.
+#include "careguard/pg/pooled_state.hpp"
+
+#include <cstring>
+
+#include "careguard/pg/claim_settings.hpp"
+#include "careguard/pg/guard.hpp"
+#include "careguard/pg/security_settings.hpp"
+
+extern "C" {
+#include "catalog/namespace.h"
+#include "catalog/pg_class.h"
+#include "commands/portalcmds.h"
+#include "nodes/parsenodes.h"
+#include "tcop/utility.h"
+#include "utils/portal.h"
+}
+
+namespace careguard::pg {
+
+namespace {
+
+ProcessUtility_hook_type previous_process_utility = nullptr;
+ExecutorCheckPerms_hook_type previous_check_perms = nullptr;
+
+// What this transaction created or wrote, in TopTransactionContext: names of
+// holdable cursors, oids of temporary tables whose rows survive COMMIT, and
+// oids of temporary tables dropped at COMMIT (writing those is harmless).
+List* holdable_cursors = NIL;
+List* surviving_temp_tables = NIL;
+List* dropped_at_commit = NIL;
+
+void remember_name(List** list, const char* name) {
+  MemoryContext old = MemoryContextSwitchTo(TopTransactionContext);
+  *list = lappend(*list, pstrdup(name));
+  MemoryContextSwitchTo(old);
+}
+
+void remember_oid(List** list, Oid relid) {
+  MemoryContext old = MemoryContextSwitchTo(TopTransactionContext);
+  *list = list_append_unique_oid(*list, relid);
+  MemoryContextSwitchTo(old);
+}
+
+bool is_role_setting(const char* name) {
+  return name != nullptr &&
+         (pg_strcasecmp(name, "role") == 0 || pg_strcasecmp(name, "session_authorization") == 0);
+}
+
+// A gateway login serves many clients: a role it sets for the session would
+// pass to whichever client the pooler hands the connection to next.
+void refuse_session_role_change(const VariableSetStmt* set) {
+  if (set->is_local || !is_role_setting(set->name)) return;
+  if (set->kind == VAR_SET_MULTI || set->kind == VAR_RESET_ALL) return;
+  if (!session_user_is_gateway()) return;
+  const char* name = set->name;
+  call_pg([name] {
+    ereport(ERROR,
+            (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+             errmsg("gateway login \"%s\" may not change %s for the session",
+                    GetUserNameFromId(GetSessionUserId(), false), name),
+             errdetail("On a pooled connection a session-level role passes to the next client."),
+             errhint("Use SET LOCAL ROLE inside a transaction; it ends with the transaction.")));
+  });
+}
+
+// A temporary table created by this statement: its oid once it exists.
+void remember_created_temp_table(const RangeVar* relation, OnCommitAction on_commit) {
+  if (relation == nullptr || relation->relpersistence != RELPERSISTENCE_TEMP) return;
+  Oid relid = RangeVarGetRelid(relation, NoLock, true);
+  if (!OidIsValid(relid)) return;
+  remember_oid(on_commit == ONCOMMIT_DROP ? &dropped_at_commit : &surviving_temp_tables, relid);
+}
+
+void before_utility(Node* statement) {
+  if (IsA(statement, VariableSetStmt)) {
+    refuse_session_role_change(reinterpret_cast<VariableSetStmt*>(statement));
+  }
+}
+
+void after_utility(Node* statement) {
+  if (IsA(statement, DeclareCursorStmt)) {
+    auto* declare = reinterpret_cast<DeclareCursorStmt*>(statement);
+    if ((declare->options & CURSOR_OPT_HOLD) != 0) {
+      remember_name(&holdable_cursors, declare->portalname);
+    }
+  } else if (IsA(statement, CreateStmt)) {
+    auto* create = reinterpret_cast<CreateStmt*>(statement);
+    remember_created_temp_table(create->relation, create->oncommit);
+  } else if (IsA(statement, CreateTableAsStmt)) {
+    auto* create = reinterpret_cast<CreateTableAsStmt*>(statement);
+    if (create->into != nullptr)
+      remember_created_temp_table(create->into->rel, create->into->onCommit);
+  }
+}
+
+// Owns no C++ objects: standard_ProcessUtility may longjmp through it.
+void on_process_utility(PlannedStmt* planned, const char* query, bool read_only_tree,
+                        ProcessUtilityContext context, ParamListInfo params,
+                        QueryEnvironment* environment, DestReceiver* dest,
+                        QueryCompletion* completion) {
+  Node* statement = planned->utilityStmt;
+  guarded("ProcessUtility hook", [statement] { before_utility(statement); });
+  if (previous_process_utility != nullptr) {
+    previous_process_utility(planned, query, read_only_tree, context, params, environment, dest,
+                             completion);
+  } else {
+    standard_ProcessUtility(planned, query, read_only_tree, context, params, environment, dest,
+                            completion);
+  }
+  guarded("ProcessUtility hook",
+          [statement] { call_pg([statement] { after_utility(statement); }); });
+}
+
+// Rows written into a temporary table (INSERT, UPDATE, COPY ... FROM) stay
+// with the session; remember the table so COMMIT can judge it.
+void remember_temp_table_writes(List* range_table) {
+  ListCell* cell;
+  foreach (cell, range_table) {
+    auto* entry = static_cast<RangeTblEntry*>(lfirst(cell));
+    if (entry->rtekind != RTE_RELATION) continue;
+    if ((entry->requiredPerms & (ACL_INSERT | ACL_UPDATE)) == 0) continue;
+    if (get_rel_persistence(entry->relid) != RELPERSISTENCE_TEMP) continue;
+    if (list_member_oid(dropped_at_commit, entry->relid)) continue;
+    remember_oid(&surviving_temp_tables, entry->relid);
+  }
+}
+
+bool on_check_permissions(List* range_table, bool report_violation) {
+  if (!IsParallelWorker()) {
+    guarded("ExecutorCheckPerms hook",
+            [range_table] { call_pg([range_table] { remember_temp_table_writes(range_table); }); });
+  }
+  if (previous_check_perms != nullptr) return previous_check_perms(range_table, report_violation);
+  return true;
+}
+
+// The role a session-level SET in this transaction leaves after COMMIT, or
+// nullptr when none does (SET LOCAL, or no change).
+const char* role_surviving_commit() {
+  config_generic* setting = find_config("role");
+  if (setting == nullptr || setting->stack == nullptr) return nullptr;
+  const GucStack* top = setting->stack;
+  const char* value = nullptr;
+  if (top->state == GUC_SET) {
+    value = *reinterpret_cast<config_string*>(setting)->variable;
+  } else if (top->state == GUC_SET_LOCAL) {
+    value = top->masked.val.stringval;
+  } else {
+    return nullptr;
+  }
+  if (value == nullptr || value[0] == '\0' || pg_strcasecmp(value, "none") == 0) return nullptr;
+  return value;
+}
+
+[[noreturn]] void refuse(const char* kind, const char* name) {
+  ereport(ERROR,
+          (errcode(ERRCODE_INVALID_TRANSACTION_STATE),
+           errmsg("%s \"%s\" cannot outlive a transaction that ran with a per-request identity",
+                  kind, name),
+           errdetail("On a pooled connection the next client would read it. The transaction is "
+                     "rolled back."),
+           errhint("Close it before COMMIT or create it ON COMMIT DROP; where every connection "
+                   "serves one client, a superuser can set careguard.allow_session_state.")));
+  pg_unreachable();
+}
+
+void refuse_surviving_role(const char* role) {
+  ereport(ERROR,
+          (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+           errmsg("gateway login \"%s\" may not keep role \"%s\" past COMMIT",
+                  GetUserNameFromId(GetSessionUserId(), false), role),
+           errdetail("The role was set for the session (set_config('role', ..., false)); on a "
+                     "pooled connection it would pass to the next client."),
+           errhint("Use SET LOCAL ROLE inside a transaction.")));
+}
+
+// Runs under call_pg. Holdable cursors were already materialised (under the
+// identity) when this runs, and no longer count as this transaction's, so an
+// ERROR alone would keep them: they are closed first.
+void refuse_held_state() {
+  const char* held = nullptr;
+  ListCell* cell;
+  foreach (cell, holdable_cursors) {
+    const char* name = static_cast<const char*>(lfirst(cell));
+    Portal portal = GetPortalByName(name);
+    if (portal == nullptr || (portal->cursorOptions & CURSOR_OPT_HOLD) == 0) continue;
+    PerformPortalClose(name);
+    if (held == nullptr) held = name;
+  }
+  if (held != nullptr) refuse("holdable cursor", held);
+  foreach (cell, surviving_temp_tables) {
+    const char* name = get_rel_name(lfirst_oid(cell));
+    if (name != nullptr) refuse("temporary table", name);
+  }
+}
+
+}  // namespace
+
+void install_pooled_state_hooks() {
+  previous_process_utility = ProcessUtility_hook;
+  ProcessUtility_hook = on_process_utility;
+  previous_check_perms = ExecutorCheckPerms_hook;
+  ExecutorCheckPerms_hook = on_check_permissions;
+}
+
+void refuse_state_outliving_identity() {
+  if (IsParallelWorker()) return;
+  guarded("transaction pre-commit", [] {
+    const char* role = role_surviving_commit();
+    if (role != nullptr && session_user_is_gateway()) {
+      call_pg([role] { refuse_surviving_role(role); });
+    }
+    if (allow_session_state || !per_request_identity_in_force()) return;
+    call_pg([] { refuse_held_state(); });
+  });
+}
+
+void reset_pooled_state_for_new_transaction() {
+  // The lists lived in TopTransactionContext, which is gone or going.
+  holdable_cursors = NIL;
+  surviving_temp_tables = NIL;
+  dropped_at_commit = NIL;
+}
+
+}  // namespace careguard::pg

@@ -1,0 +1,205 @@
+// Integration tests: nothing one client's transaction leaves on a server
+// connection (a holdable cursor, a temporary table with rows, a session-level
+// role) survives a transaction that ran with a per-request identity. The
+// PgBouncer shell test (test/shell/pgbouncer_pooled_state.sh) shows the same
+// through a real pooler; these pin down each path on one connection.
+#include <gtest/gtest.h>
+
+#include <pqxx/pqxx>
+#include <string>
+
+#include "pg_support.hpp"
+
+namespace {
+
+using careguard_test::scalar;
+
+const char* kPatientA = "aaaaaaaa-0000-4000-8000-000000000001";
+
+std::string patient_claims(const std::string& sub) {
+  return R"({"sub":")" + sub + R"(","role":"patient"})";
+}
+
+// Runs statements in one transaction (COMMIT included); returns the
+// SQLSTATE and message of the first error, or "" when all succeeded.
+std::string outcome(pqxx::connection& c, const std::string& sql) {
+  careguard_test::report_sqlstates(c);
+  try {
+    pqxx::nontransaction tx(c);
+    tx.exec(sql);
+  } catch (const pqxx::sql_error& e) {
+    try {
+      pqxx::nontransaction(c).exec("ROLLBACK");
+    } catch (...) {
+    }
+    return careguard_test::sqlstate_of(e) + " " + e.what();
+  }
+  return "";
+}
+
+std::string gateway_begin(const std::string& sub) {
+  return "BEGIN; SET LOCAL ROLE patient; SELECT set_config('request.jwt.claims', '" +
+         patient_claims(sub) + "', true); ";
+}
+
+class PooledStateTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    ASSERT_TRUE(careguard_test::ensure_demo_data());
+    pqxx::connection admin;
+    pqxx::nontransaction tx(admin);
+    tx.exec("ALTER ROLE authenticator LOGIN");
+    tx.exec("ALTER ROLE authenticator RESET careguard.allow_session_state");
+  }
+  long cursors(pqxx::connection& c) {
+    pqxx::nontransaction tx(c);
+    return tx.exec("SELECT count(*) FROM pg_catalog.pg_cursors")[0][0].as<long>();
+  }
+};
+
+TEST_F(PooledStateTest, HoldableCursorUnderGatewayClaimsIsRefusedAtCommitAndGone) {
+  pqxx::connection gateway("user=authenticator");
+  std::string result =
+      outcome(gateway, gateway_begin(kPatientA) +
+                           "DECLARE c CURSOR WITH HOLD FOR SELECT patient_id, reason FROM "
+                           "bookings.appointments; COMMIT;");
+  EXPECT_EQ(result.substr(0, 5), "25000") << result;
+  EXPECT_NE(result.find("holdable cursor \"c\" cannot outlive"), std::string::npos) << result;
+  EXPECT_EQ(cursors(gateway), 0);
+  EXPECT_EQ(outcome(gateway, "FETCH ALL FROM c").substr(0, 5), "34000");
+}
+
+TEST_F(PooledStateTest, HoldableCursorUnderSignInIsRefusedAtCommit) {
+  pqxx::connection admin;
+  std::string secret_set =
+      pqxx::nontransaction(admin)
+          .exec("SELECT count(*) FROM auth.signing_keys WHERE kid = 'pooled'")[0][0]
+          .as<std::string>();
+  if (secret_set == "0") {
+    pqxx::nontransaction(admin).exec(
+        "SELECT auth.import_hmac_secret('pooled', "
+        "'pooled-state-test-secret-long-enough-for-hs256')");
+  }
+  std::string token =
+      pqxx::nontransaction(admin)
+          .exec(
+              "SELECT auth.sign(jsonb_build_object('sub', '" + std::string(kPatientA) +
+              "', 'role', 'patient', 'exp', extract(epoch FROM now())::int + 600), 'pooled')")[0][0]
+          .as<std::string>();
+  pqxx::connection gateway("user=authenticator");
+  std::string result = outcome(gateway, "BEGIN; SELECT auth.login('" + token +
+                                            "'); DECLARE c CURSOR WITH HOLD FOR SELECT "
+                                            "patient_id FROM bookings.appointments; COMMIT;");
+  EXPECT_EQ(result.substr(0, 5), "25000") << result;
+  EXPECT_EQ(cursors(gateway), 0);
+  pqxx::nontransaction(admin).exec("DELETE FROM auth.signing_keys WHERE kid = 'pooled'");
+}
+
+TEST_F(PooledStateTest, HoldableCursorWithoutIdentityOrClosedInTimeIsAllowed) {
+  pqxx::connection gateway("user=authenticator");
+  EXPECT_EQ(outcome(gateway, "BEGIN; DECLARE c CURSOR WITH HOLD FOR SELECT 1; COMMIT;"), "");
+  EXPECT_EQ(cursors(gateway), 1);
+  EXPECT_EQ(outcome(gateway, "CLOSE c"), "");
+  EXPECT_EQ(outcome(gateway, gateway_begin(kPatientA) +
+                                 "DECLARE d CURSOR WITH HOLD FOR SELECT patient_id FROM "
+                                 "bookings.appointments; CLOSE d; COMMIT;"),
+            "");
+  EXPECT_EQ(cursors(gateway), 0);
+}
+
+TEST_F(PooledStateTest, TemporaryTablesWithRowsAreRefusedOnCommitDropIsAllowed) {
+  pqxx::connection gateway("user=authenticator");
+  std::string created = outcome(gateway, gateway_begin(kPatientA) +
+                                             "CREATE TEMP TABLE t AS SELECT patient_id, reason "
+                                             "FROM bookings.appointments; COMMIT;");
+  EXPECT_EQ(created.substr(0, 5), "25000") << created;
+  EXPECT_NE(created.find("temporary table \"t\""), std::string::npos) << created;
+  EXPECT_EQ(outcome(gateway, "SELECT 1 FROM t").substr(0, 5), "42P01");
+
+  // A temporary table made earlier, without identity, then filled under one.
+  EXPECT_EQ(outcome(gateway, "CREATE TEMP TABLE t2 (p uuid, r text); GRANT ALL ON t2 TO PUBLIC"),
+            "");
+  std::string filled = outcome(gateway, gateway_begin(kPatientA) +
+                                            "INSERT INTO t2 SELECT patient_id, reason FROM "
+                                            "bookings.appointments; COMMIT;");
+  EXPECT_EQ(filled.substr(0, 5), "25000") << filled;
+  {
+    pqxx::nontransaction tx(gateway);
+    EXPECT_EQ(scalar(tx, "SELECT count(*) FROM t2"), "0");
+  }
+
+  EXPECT_EQ(outcome(gateway, gateway_begin(kPatientA) +
+                                 "CREATE TEMP TABLE t3 ON COMMIT DROP AS SELECT patient_id FROM "
+                                 "bookings.appointments; INSERT INTO t3 SELECT patient_id FROM "
+                                 "bookings.appointments; COMMIT;"),
+            "");
+}
+
+TEST_F(PooledStateTest, SuperuserSettingAllowsSessionStateForUnpooledDeployments) {
+  pqxx::connection admin;
+  pqxx::nontransaction(admin).exec(
+      "ALTER ROLE authenticator SET careguard.allow_session_state = on");
+  {
+    pqxx::connection gateway("user=authenticator");
+    EXPECT_EQ(outcome(gateway, gateway_begin(kPatientA) +
+                                   "DECLARE c CURSOR WITH HOLD FOR SELECT patient_id FROM "
+                                   "bookings.appointments; COMMIT;"),
+              "");
+    {
+      pqxx::nontransaction tx(gateway);
+      // The rows are the patient's own: what the setting allows is real.
+      long rows = static_cast<long>(tx.exec("FETCH ALL FROM c").size());
+      EXPECT_GT(rows, 0);
+    }
+    EXPECT_EQ(outcome(gateway, "SET careguard.allow_session_state = off").substr(0, 5), "42501");
+  }
+  pqxx::nontransaction(admin).exec("ALTER ROLE authenticator RESET careguard.allow_session_state");
+}
+
+TEST_F(PooledStateTest, GatewaySessionRoleChangesAreRefusedSetLocalRoleWorks) {
+  pqxx::connection gateway("user=authenticator");
+  for (const char* statement :
+       {"SET ROLE service_role", "RESET ROLE", "SET SESSION AUTHORIZATION postgres",
+        "SET SESSION ROLE service_role", "BEGIN; SET ROLE service_role; COMMIT"}) {
+    std::string result = outcome(gateway, statement);
+    EXPECT_EQ(result.substr(0, 5), "42501") << statement << ": " << result;
+    EXPECT_NE(result.find("SET LOCAL ROLE"), std::string::npos) << result;
+  }
+  // set_config(..., false) bypasses the statement path: refused at COMMIT.
+  std::string via_function = outcome(gateway, "SELECT set_config('role', 'service_role', false)");
+  EXPECT_EQ(via_function.substr(0, 5), "42501") << via_function;
+  std::string in_block =
+      outcome(gateway, "BEGIN; SELECT set_config('role', 'service_role', false); COMMIT;");
+  EXPECT_EQ(in_block.substr(0, 5), "42501") << in_block;
+  {
+    pqxx::nontransaction tx(gateway);
+    EXPECT_EQ(scalar(tx, "SELECT current_user"), "authenticator");
+    EXPECT_EQ(scalar(tx,
+                     "SELECT count(*) FROM pg_catalog.pg_roles WHERE rolname = current_user "
+                     "AND rolbypassrls"),
+              "0");
+  }
+  pqxx::work tx(gateway);
+  tx.exec("SET LOCAL ROLE service_role");
+  EXPECT_EQ(scalar(tx, "SELECT current_user"), "service_role");
+  tx.commit();
+  pqxx::nontransaction after(gateway);
+  EXPECT_EQ(scalar(after, "SELECT current_user"), "authenticator");
+}
+
+TEST_F(PooledStateTest, OtherLoginsKeepSessionRolesAndGatewayListIsChecked) {
+  pqxx::connection admin;
+  EXPECT_EQ(outcome(admin, "SET ROLE patient; RESET ROLE"), "");
+  // A typo in the list is rejected, never kept.
+  EXPECT_EQ(outcome(admin, "SET careguard.gateway_roles = 'authenticatr'").substr(0, 5), "22023");
+  EXPECT_EQ(outcome(admin, "SET careguard.login_roles = 'patient,admn'").substr(0, 5), "22023");
+  EXPECT_EQ(outcome(admin, "SET careguard.jwt_audience = 'a,,b'").substr(0, 5), "22023");
+  EXPECT_EQ(outcome(admin, "SET careguard.jwt_audience = 'a, b'").substr(0, 5), "22023");
+  EXPECT_EQ(outcome(admin, "SET careguard.jwt_issuer = ' https://x'").substr(0, 5), "22023");
+  EXPECT_EQ(outcome(admin, "SET careguard.login_roles = 'patient, admin'"), "");
+  EXPECT_EQ(
+      outcome(admin, "ALTER ROLE authenticator SET careguard.login_roles = 'patinet'").substr(0, 5),
+      "22023");
+}
+
+}  // namespace
