@@ -92,4 +92,7 @@ BEGIN;
 SELECT auth.login(regexp_replace(:'token', '.....$', 'AAAAA'));
 ROLLBACK;
 SQL
+
+log "booking without the service role: patient A finds a free slot and books it"
+psql -X -q -f "$CAREGUARD_ROOT/scripts/demo_booking.sql" 2>&1 | sed 's/^/    /'
 log "done"

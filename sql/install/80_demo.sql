@@ -66,6 +66,11 @@ DECLARE
   insurers pg_catalog.text[] := '{Aetna,"Blue Cross","Cigna",Humana,Kaiser,UnitedHealthcare,Medicare,Medicaid,"Self-pay"}';
   allergy_list pg_catalog.text[] := '{penicillin,peanuts,latex,shellfish,sulfa,pollen,"bee stings",ibuprofen}';
   streets pg_catalog.text[] := '{"Oak St","Maple Ave","Cedar Rd","Pine St","Elm St","Lakeview Dr","Hillcrest Ave","Main St","Park Ave","River Rd"}';
+  -- Progress: a full-size seed runs for a minute or more, so each phase
+  -- reports its rows and the time since the start (clock_timestamp(): now()
+  -- is fixed for the transaction).
+  started pg_catalog.timestamptz := pg_catalog.clock_timestamp();
+  done pg_catalog.int8;
 BEGIN
   IF n_patients OPERATOR(pg_catalog.<) 2 OR n_providers OPERATOR(pg_catalog.<) 2
      OR n_appointments OPERATOR(pg_catalog.<) 0 THEN
@@ -103,6 +108,9 @@ BEGIN
       ('cardiology', 'specialty-care', 'Cardiology', 'Heart and circulation'),
       ('womens-health', 'specialty-care', 'Women''s health', 'Gynecology and prenatal care')
     ) AS c(slug, parent, name, description);
+  GET DIAGNOSTICS done = ROW_COUNT;
+  RAISE NOTICE 'seed_demo: % categories after % s', done,
+    pg_catalog.round(pg_catalog.extract('epoch', pg_catalog.clock_timestamp() OPERATOR(pg_catalog.-) started), 1);
 
   INSERT INTO public.locations (id, city, region, country, timezone)
   SELECT pg_catalog.md5(pg_catalog.concat('location:', l.country, ':', l.city))::pg_catalog.uuid,
@@ -118,6 +126,9 @@ BEGIN
       ('London', 'England', 'GB', 'Europe/London'), ('Madrid', 'Madrid', 'ES', 'Europe/Madrid'),
       ('Berlin', 'Berlin', 'DE', 'Europe/Berlin'), ('Sydney', 'New South Wales', 'AU', 'Australia/Sydney')
     ) AS l(city, region, country, tz);
+  GET DIAGNOSTICS done = ROW_COUNT;
+  RAISE NOTICE 'seed_demo: % locations after % s', done,
+    pg_catalog.round(pg_catalog.extract('epoch', pg_catalog.clock_timestamp() OPERATOR(pg_catalog.-) started), 1);
 
   -- Users: patients, provider users and three admins.
   CREATE TEMPORARY TABLE demo_people ON COMMIT DROP AS
@@ -143,6 +154,9 @@ BEGIN
    CROSS JOIN LATERAL (SELECT (v_anchor::pg_catalog.timestamptz OPERATOR(pg_catalog.-)
                                pg_catalog.make_interval(days => (400 OPERATOR(pg_catalog.+) pg_catalog.mod(careguard.demo_hex(p.digest, 13, 4), 700))::pg_catalog.int4))
                               AS created) AS t;
+  GET DIAGNOSTICS done = ROW_COUNT;
+  RAISE NOTICE 'seed_demo: % users after % s', done,
+    pg_catalog.round(pg_catalog.extract('epoch', pg_catalog.clock_timestamp() OPERATOR(pg_catalog.-) started), 1);
 
   -- Provider profiles: specialty (a leaf category) and city by hash.
   INSERT INTO providers.profiles (id, user_id, display_name, category_id, location_id, bio, languages,
@@ -167,6 +181,9 @@ BEGIN
             FROM public.locations l1) AS l
       ON l.i OPERATOR(pg_catalog.=) pg_catalog.mod(careguard.demo_hex(p.digest, 29, 4), (SELECT pg_catalog.count(*) FROM public.locations))
    WHERE p.kind OPERATOR(pg_catalog.=) 'provider';
+  GET DIAGNOSTICS done = ROW_COUNT;
+  RAISE NOTICE 'seed_demo: % provider profiles after % s', done,
+    pg_catalog.round(pg_catalog.extract('epoch', pg_catalog.clock_timestamp() OPERATOR(pg_catalog.-) started), 1);
 
   INSERT INTO patients.profiles (id, full_name, date_of_birth, preferred_language, allergies, phone, address_line,
                                  city, postal_code, country, insurance_provider, insurance_member_id,
@@ -193,6 +210,9 @@ BEGIN
             FROM public.locations l1) AS l
       ON l.i OPERATOR(pg_catalog.=) pg_catalog.mod(careguard.demo_hex(p.digest, 9, 4), (SELECT pg_catalog.count(*) FROM public.locations))
    WHERE p.kind OPERATOR(pg_catalog.=) 'patient';
+  GET DIAGNOSTICS done = ROW_COUNT;
+  RAISE NOTICE 'seed_demo: % patient profiles after % s', done,
+    pg_catalog.round(pg_catalog.extract('epoch', pg_catalog.clock_timestamp() OPERATOR(pg_catalog.-) started), 1);
 
   INSERT INTO patients.preferences (patient_id, contact_channel, reminders_enabled, reminder_minutes_before,
                                     share_with_family, marketing_opt_in, updated_at)
@@ -206,6 +226,9 @@ BEGIN
     FROM demo_people p
     JOIN auth.users u ON u.id OPERATOR(pg_catalog.=) p.user_id
    WHERE p.kind OPERATOR(pg_catalog.=) 'patient';
+  GET DIAGNOSTICS done = ROW_COUNT;
+  RAISE NOTICE 'seed_demo: % patient preferences after % s', done,
+    pg_catalog.round(pg_catalog.extract('epoch', pg_catalog.clock_timestamp() OPERATOR(pg_catalog.-) started), 1);
 
   -- Availability: 09:00-17:00 local time on working days, enough days for
   -- about three in four of the 16 half-hour slots a day to be booked; half
@@ -237,6 +260,9 @@ BEGIN
      SELECT s.d, first_day OPERATOR(pg_catalog.+) ((s.d OPERATOR(pg_catalog./) 5) OPERATOR(pg_catalog.*) 7
                                                    OPERATOR(pg_catalog.+) pg_catalog.mod(s.d, 5)) AS day
        FROM pg_catalog.generate_series(0, working_days OPERATOR(pg_catalog.-) 1) AS s(d)) AS d;
+  GET DIAGNOSTICS done = ROW_COUNT;
+  RAISE NOTICE 'seed_demo: % availability ranges after % s', done,
+    pg_catalog.round(pg_catalog.extract('epoch', pg_catalog.clock_timestamp() OPERATOR(pg_catalog.-) started), 1);
 
   -- Appointments: the j-th of a provider's per_provider appointments takes
   -- half-hour slot j * slots / per_provider of its working days (spread
@@ -274,6 +300,9 @@ BEGIN
                   OPERATOR(pg_catalog.+) '09:00'::pg_catalog.time
                   OPERATOR(pg_catalog.+) pg_catalog.make_interval(mins => (30 OPERATOR(pg_catalog.*) pg_catalog.mod(sl.slot, 16))::pg_catalog.int4)) AS starts_at) AS t
     ) AS a;
+  GET DIAGNOSTICS done = ROW_COUNT;
+  RAISE NOTICE 'seed_demo: % appointments after % s', done,
+    pg_catalog.round(pg_catalog.extract('epoch', pg_catalog.clock_timestamp() OPERATOR(pg_catalog.-) started), 1);
 
   -- The status history these appointments would have: confirmations,
   -- outcomes (by the provider's user) and cancellations (by the patient),
@@ -297,6 +326,9 @@ BEGIN
           AND a.status OPERATOR(pg_catalog.=) ANY ('{completed,no_show}'::bookings.appointment_status[]))
       OR (st.step OPERATOR(pg_catalog.=) 3 AND a.status OPERATOR(pg_catalog.=) 'cancelled'::bookings.appointment_status)
    ORDER BY a.id, st.step;
+  GET DIAGNOSTICS done = ROW_COUNT;
+  RAISE NOTICE 'seed_demo: % status history rows after % s', done,
+    pg_catalog.round(pg_catalog.extract('epoch', pg_catalog.clock_timestamp() OPERATOR(pg_catalog.-) started), 1);
 
   RETURN pg_catalog.jsonb_build_object(
     'seed', v_seed, 'anchor', v_anchor,

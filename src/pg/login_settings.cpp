@@ -46,7 +46,7 @@ void define_login_settings() {
   DefineCustomStringVariable(
       "careguard.login_roles", "Database roles a token's role claim may name, comma-separated.",
       "service_role is left out by default: a token naming it would bypass row-level security.",
-      &login_roles, "anon,authenticated,patient,provider,admin", PGC_SUSET, GUC_LIST_INPUT,
+      &login_roles, "anon,authenticated,patient,provider,admin,analyst", PGC_SUSET, GUC_LIST_INPUT,
       check_login_roles, nullptr, nullptr);
 }
 
