@@ -16,7 +16,7 @@ build_cmake
 start_cluster "${BENCH_PORT:-55490}"
 psql -X -q -v ON_ERROR_STOP=1 -c "CREATE DATABASE careguard_bench"
 export PGDATABASE=careguard_bench
-psql -X -q -v ON_ERROR_STOP=1 -c "CREATE EXTENSION careguard CASCADE"
+psql -X -q -v ON_ERROR_STOP=1 -c "CREATE SCHEMA IF NOT EXISTS extensions; CREATE EXTENSION careguard_booking SCHEMA extensions CASCADE"
 mkdir -p "$CAREGUARD_ROOT/bench/results"
 out="$CAREGUARD_ROOT/bench/results/$(date -u +%Y%m%dT%H%M%SZ).txt"
 {

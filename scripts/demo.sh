@@ -18,9 +18,10 @@ fi
 export PGDATABASE=careguard_demo
 psql -X -q -d postgres -c "CREATE DATABASE careguard_demo"
 
-log "CREATE EXTENSION careguard CASCADE, then careguard.seed_demo(500, 12, 5000, 42)"
+log "CREATE EXTENSION careguard_booking SCHEMA extensions CASCADE, then careguard.seed_demo(500, 12, 5000, 42)"
 psql -X -q -v ON_ERROR_STOP=1 <<'SQL'
-CREATE EXTENSION careguard CASCADE;
+CREATE SCHEMA extensions;
+CREATE EXTENSION careguard_booking SCHEMA extensions CASCADE;
 \timing on
 SELECT careguard.seed_demo(500, 12, 5000, 42) AS rows_loaded;
 SQL

@@ -41,8 +41,8 @@ ensure_node() {
 # Builds and installs careguard.so and the install script with PGXS.
 build_and_install_extension() {
   log "building careguard with PGXS"
-  make -s -C "$CAREGUARD_ROOT" -f Makefile.pgxs -j2 PG_CONFIG="$PG_CONFIG" >/dev/null
-  as_root make -s -C "$CAREGUARD_ROOT" -f Makefile.pgxs install PG_CONFIG="$PG_CONFIG" >/dev/null
+  make -s -C "$CAREGUARD_ROOT" -j2 PG_CONFIG="$PG_CONFIG" >/dev/null
+  as_root make -s -C "$CAREGUARD_ROOT" install PG_CONFIG="$PG_CONFIG" >/dev/null
 }
 
 # Builds the C++ tests and tools with CMake into build/.
@@ -79,6 +79,7 @@ shared_buffers = 256MB
 max_worker_processes = 16
 max_parallel_workers = 8
 max_parallel_workers_per_gather = 2
+max_prepared_transactions = 4
 # careguard fails closed unless preloaded (docs/security-model.md).
 shared_preload_libraries = 'careguard'
 CONF

@@ -18,7 +18,9 @@ start_cluster "${CAREGUARD_TEST_PORT:-55433}"
 
 log "creating the integration database"
 psql -X -q -v ON_ERROR_STOP=1 -c "CREATE DATABASE careguard_test"
-psql -X -q -v ON_ERROR_STOP=1 -d careguard_test -c "CREATE EXTENSION careguard CASCADE"
+psql -X -q -v ON_ERROR_STOP=1 -d careguard_test \
+  -c "CREATE SCHEMA extensions" -c "CREATE EXTENSION careguard_booking SCHEMA extensions CASCADE" \
+  -c "CREATE EXTENSION pgtap" -c "CREATE EXTENSION careguard_test"
 export PGDATABASE=careguard_test
 
 log "running every test layer with ctest"

@@ -62,7 +62,7 @@ KeyRows read_key_rows() {
       if (!OidIsValid(relid)) {
         ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
                         errmsg("careguard is not installed in this database"),
-                        errhint("Run CREATE EXTENSION careguard CASCADE.")));
+                        errhint("Run CREATE EXTENSION careguard.")));
       }
       cached_relid = relid;  // so an invalidation during the read is recognised
       HeapTuple tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));

@@ -21,7 +21,7 @@ ExecutorStart_hook_type previous_executor_start = nullptr;
 // Clears per-transaction state; must never raise an ERROR at COMMIT/ABORT.
 // PRE_COMMIT, which may raise, refuses state that would outlive the identity.
 void on_transaction_event(XactEvent event, void*) {
-  if (event == XACT_EVENT_PRE_COMMIT) {
+  if (event == XACT_EVENT_PRE_COMMIT || event == XACT_EVENT_PRE_PREPARE) {
     refuse_state_outliving_identity();
     return;
   }
@@ -37,8 +37,10 @@ void on_transaction_event(XactEvent event, void*) {
   });
 }
 
-// Hands the leader's claim-trust decision to the parallel workers it starts.
+// Hands the leader's claim-trust decision to the parallel workers it starts,
+// and refuses to run anything for a gateway session born with another role.
 void on_executor_start(QueryDesc* query, int eflags) {
+  guarded("ExecutorStart hook", [] { refuse_gateway_default_role(); });
   if (query->plannedstmt->parallelModeNeeded && !IsParallelWorker() && !IsInParallelMode()) {
     guarded("ExecutorStart hook", [] { publish_trust_for_parallel_workers(); });
   }

@@ -75,9 +75,28 @@ void remember_created_temp_table(const RangeVar* relation, OnCommitAction on_com
   remember_oid(on_commit == ONCOMMIT_DROP ? &dropped_at_commit : &surviving_temp_tables, relid);
 }
 
+// ALTER ROLE ... SET role = service_role by the gateway itself would start
+// every later server connection of the pool as that role: a gateway login
+// has no business changing any login's or database's defaults.
+void refuse_default_changes(const char* what) {
+  if (!session_user_is_gateway()) return;
+  call_pg([what] {
+    ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+                    errmsg("gateway login \"%s\" may not run %s",
+                           GetUserNameFromId(GetSessionUserId(), false), what),
+                    errdetail("Its settings would apply to every later session of the pool."),
+                    errhint("Have a DBA change role and database settings.")));
+  });
+}
+
 void before_utility(Node* statement) {
+  refuse_gateway_default_role();
   if (IsA(statement, VariableSetStmt)) {
     refuse_session_role_change(reinterpret_cast<VariableSetStmt*>(statement));
+  } else if (IsA(statement, AlterRoleSetStmt)) {
+    refuse_default_changes("ALTER ROLE ... SET");
+  } else if (IsA(statement, AlterDatabaseSetStmt)) {
+    refuse_default_changes("ALTER DATABASE ... SET");
   }
 }
 
@@ -94,6 +113,15 @@ void after_utility(Node* statement) {
     auto* create = reinterpret_cast<CreateTableAsStmt*>(statement);
     if (create->into != nullptr)
       remember_created_temp_table(create->into->rel, create->into->onCommit);
+  } else if (IsA(statement, AlterTableStmt)) {
+    // ALTER TABLE can fill rows too (ADD COLUMN ... DEFAULT f()).
+    auto* alter = reinterpret_cast<AlterTableStmt*>(statement);
+    Oid relid =
+        alter->relation == nullptr ? InvalidOid : RangeVarGetRelid(alter->relation, NoLock, true);
+    if (OidIsValid(relid) && get_rel_persistence(relid) == RELPERSISTENCE_TEMP &&
+        !list_member_oid(dropped_at_commit, relid)) {
+      remember_oid(&surviving_temp_tables, relid);
+    }
   }
 }
 
@@ -156,11 +184,48 @@ const char* role_surviving_commit() {
   return value;
 }
 
+// Whether the value a session-level SET in this transaction leaves after
+// COMMIT differs from the session's default (RESET, RESET ALL leave none).
+bool leaves_session_value(const config_generic* setting) {
+  const GucStack* top = setting->stack;
+  if (top == nullptr || (top->state != GUC_SET && top->state != GUC_SET_LOCAL)) return false;
+  bool masked = top->state == GUC_SET_LOCAL;
+  switch (setting->vartype) {
+    case PGC_BOOL: {
+      const auto* b = reinterpret_cast<const config_bool*>(setting);
+      return (masked ? top->masked.val.boolval : *b->variable) != b->reset_val;
+    }
+    case PGC_INT: {
+      const auto* i = reinterpret_cast<const config_int*>(setting);
+      return (masked ? top->masked.val.intval : *i->variable) != i->reset_val;
+    }
+    case PGC_REAL: {
+      const auto* r = reinterpret_cast<const config_real*>(setting);
+      return (masked ? top->masked.val.realval : *r->variable) != r->reset_val;
+    }
+    case PGC_ENUM: {
+      const auto* e = reinterpret_cast<const config_enum*>(setting);
+      return (masked ? top->masked.val.enumval : *e->variable) != e->reset_val;
+    }
+    case PGC_STRING: {
+      const auto* t = reinterpret_cast<const config_string*>(setting);
+      const char* value = masked ? top->masked.val.stringval : *t->variable;
+      const char* reset = t->reset_val;
+      return std::strcmp(value == nullptr ? "" : value, reset == nullptr ? "" : reset) != 0;
+    }
+  }
+  return false;
+}
+
+// Why this transaction may leave nothing behind, for the messages, and
+// whether an identity was in force.
+const char* refusal_reason = "";
+bool identity_in_force = false;
+
 [[noreturn]] void refuse(const char* kind, const char* name) {
   ereport(ERROR,
           (errcode(ERRCODE_INVALID_TRANSACTION_STATE),
-           errmsg("%s \"%s\" cannot outlive a transaction that ran with a per-request identity",
-                  kind, name),
+           errmsg("%s \"%s\" cannot outlive %s", kind, name, refusal_reason),
            errdetail("On a pooled connection the next client would read it. The transaction is "
                      "rolled back."),
            errhint("Close it before COMMIT or create it ON COMMIT DROP; where every connection "
@@ -196,6 +261,18 @@ void refuse_held_state() {
     const char* name = get_rel_name(lfirst_oid(cell));
     if (name != nullptr) refuse("temporary table", name);
   }
+  // A session-level SET (set_config(..., false)) made now would carry a value
+  // computed under this identity to the next client (app.cache = <PHI>).
+  // Without an identity a gateway's SETs are the pooler's own (PgBouncer sets
+  // application_name and friends between transactions).
+  if (!identity_in_force) return;
+  config_generic** all = get_guc_variables();
+  for (int i = 0, count = GetNumConfigOptions(); i < count; ++i) {
+    // GUC_NO_RESET_ALL marks the transaction_* settings and the identity
+    // settings (role, session_authorization), which have their own rules.
+    if (all[i]->stack == nullptr || (all[i]->flags & GUC_NO_RESET_ALL) != 0) continue;
+    if (leaves_session_value(all[i])) refuse("session-level setting", all[i]->name);
+  }
 }
 
 }  // namespace
@@ -214,8 +291,45 @@ void refuse_state_outliving_identity() {
     if (role != nullptr && session_user_is_gateway()) {
       call_pg([role] { refuse_surviving_role(role); });
     }
-    if (allow_session_state || !per_request_identity_in_force()) return;
+    // A gateway login serves many clients, so nothing it holds may survive,
+    // with or without an identity careguard could see (a function's SET role
+    // clause reads rows without any claim).
+    if (allow_session_state) return;
+    identity_in_force = per_request_identity_in_force();
+    if (identity_in_force) {
+      refusal_reason = "a transaction that ran with a per-request identity";
+    } else if (session_user_is_gateway()) {
+      refusal_reason = "a transaction of a gateway login";
+    } else {
+      return;
+    }
     call_pg([] { refuse_held_state(); });
+  });
+}
+
+void refuse_gateway_default_role() {
+  // The role's session default comes from ALTER ROLE/DATABASE ... SET role or a
+  // startup option, and cannot change later in the session: decide once.
+  static int verdict = -1;  // -1 undecided, 0 fine, 1 refused
+  if (verdict == 0 || IsParallelWorker()) return;
+  if (verdict < 0) {
+    const auto* role = reinterpret_cast<const config_string*>(find_config("role"));
+    const char* reset = role == nullptr ? nullptr : role->reset_val;
+    bool defaults_to_role =
+        reset != nullptr && reset[0] != '\0' && pg_strcasecmp(reset, "none") != 0;
+    verdict = defaults_to_role && session_user_is_gateway() ? 1 : 0;
+    if (verdict == 0) return;
+  }
+  call_pg([] {
+    const auto* role = reinterpret_cast<const config_string*>(find_config("role"));
+    ereport(ERROR,
+            (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+             errmsg("gateway login \"%s\" starts its sessions as role \"%s\"",
+                    GetUserNameFromId(GetSessionUserId(), false), role->reset_val),
+             errdetail("The default comes from ALTER ROLE/DATABASE ... SET role or a startup "
+                       "option; on a pooled connection every client would act as that role."),
+             errhint("A superuser must remove it: ALTER ROLE %s RESET role.",
+                     quote_identifier(GetUserNameFromId(GetSessionUserId(), false)))));
   });
 }
 

@@ -138,20 +138,32 @@ void require_preload(const char* what) {
 }
 
 bool session_user_is_gateway() {
+  // Asked on every statement of some paths: the answer is kept per session
+  // user and per value of the list (a superuser may change it).
+  static Oid cached_user = InvalidOid;
+  static std::string cached_list;
+  static bool cached_answer = false;
   const char* list = gateway_roles == nullptr ? "" : gateway_roles;
-  if (list[0] == '\0') return false;
-  return call_pg([list] {
-    const char* session_name = GetUserNameFromId(GetSessionUserId(), true);
-    if (session_name == nullptr) return false;
-    char* copy = pstrdup(list);
-    List* items = NIL;
-    if (!SplitGUCList(copy, ',', &items)) return true;  // Unparsable: assume the worst.
-    ListCell* cell;
-    foreach (cell, items) {
-      if (std::strcmp(static_cast<const char*>(lfirst(cell)), session_name) == 0) return true;
-    }
-    return false;
-  });
+  Oid session_user = GetSessionUserId();
+  if (session_user == cached_user && cached_list == list) return cached_answer;
+  bool answer = list[0] != '\0' && call_pg([list, session_user] {
+                  const char* session_name = GetUserNameFromId(session_user, true);
+                  if (session_name == nullptr) return false;
+                  char* copy = pstrdup(list);
+                  List* items = NIL;
+                  if (!SplitGUCList(copy, ',', &items))
+                    return true;  // Unparsable: assume the worst.
+                  ListCell* cell;
+                  foreach (cell, items) {
+                    if (std::strcmp(static_cast<const char*>(lfirst(cell)), session_name) == 0)
+                      return true;
+                  }
+                  return false;
+                });
+  cached_user = session_user;
+  cached_list = list;
+  cached_answer = answer;
+  return answer;
 }
 
 void check_claims_size(const char* value, const char* setting) {

@@ -208,3 +208,16 @@ CREATE TABLE audit_fixture.ext_empty (id bigint PRIMARY KEY);
 ALTER TABLE audit_fixture.ext_empty ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY;
 CREATE POLICY ext_empty_read ON audit_fixture.ext_empty FOR SELECT TO authenticated USING (true);
 ALTER EXTENSION careguard ADD TABLE audit_fixture.ext_empty;
+
+-- The owner columns identify people in a PHI schema: they keep no planner
+-- statistics, so phi_column_statistics fires only on its own plant above.
+DO $$
+DECLARE col record;
+BEGIN
+  FOR col IN SELECT a.attrelid::regclass AS rel, a.attname FROM pg_attribute a
+      JOIN pg_class c ON c.oid = a.attrelid
+      WHERE c.relnamespace = 'audit_fixture'::regnamespace AND c.relkind = 'r'
+        AND a.atttypid = 'uuid'::regtype AND a.attnum > 0 AND NOT a.attisdropped LOOP
+    EXECUTE format('ALTER TABLE %s ALTER COLUMN %I SET STATISTICS 0', col.rel, col.attname);
+  END LOOP;
+END $$;

@@ -76,6 +76,7 @@ class AuditCli : public ::testing::Test {
     drop_fixture(conn);
     pqxx::work txn(conn);
     txn.exec(read_file(kSourceDir + "/test/audit/fixture.sql"));
+    txn.exec("CREATE SCHEMA IF NOT EXISTS audit_cli_empty");
     txn.commit();
   }
   static void TearDownTestSuite() {
@@ -142,7 +143,12 @@ TEST_F(AuditCli, FailOnSetsTheExitCode) {
   EXPECT_EQ(run_cli("--schemas audit_fixture --fail-on warning").exit_code, 1);
   EXPECT_EQ(run_cli("--schemas audit_fixture --fail-on never").exit_code, 0);
   // Only the info-level role inventory: passes even --fail-on warning.
-  EXPECT_EQ(run_cli("--schemas no_such_schema --fail-on warning").exit_code, 0);
+  EXPECT_EQ(run_cli("--schemas audit_cli_empty --fail-on warning").exit_code, 0);
+  // A mistyped schema is an error, never a clean report.
+  CliRun mistyped = run_cli("--schemas no_such_schema --fail-on warning");
+  EXPECT_EQ(mistyped.exit_code, 2);
+  std::string errors = read_file(scratch_dir() + "/stderr");
+  EXPECT_NE(errors.find("schema \"no_such_schema\" does not exist"), std::string::npos) << errors;
 }
 
 TEST_F(AuditCli, UsageErrorsExit2) {

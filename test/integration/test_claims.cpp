@@ -237,11 +237,11 @@ TEST_F(ClaimsTest, ErrorsThroughEveryEntryPointLeaveMemoryFlat) {
         $p$SELECT set_config('request.jwt.claims', '{"email":"\x"}', true), auth.email()$p$,
         $p$SELECT set_config('request.jwt.claims', '[1,2', true), auth.jwt()$p$,
         $p$SELECT set_config('request.jwt.claims', '{"a":}', true), auth.claim('a', 'b')$p$,
-        $p$SELECT careguard.guard_selftest('careguard')$p$,
-        $p$SELECT careguard.guard_selftest('bad_alloc')$p$,
-        $p$SELECT careguard.guard_selftest('std')$p$,
-        $p$SELECT careguard.guard_selftest('unknown')$p$,
-        $p$SELECT careguard.guard_selftest('postgres')$p$];
+        $p$SELECT careguard_test.guard_selftest('careguard')$p$,
+        $p$SELECT careguard_test.guard_selftest('bad_alloc')$p$,
+        $p$SELECT careguard_test.guard_selftest('std')$p$,
+        $p$SELECT careguard_test.guard_selftest('unknown')$p$,
+        $p$SELECT careguard_test.guard_selftest('postgres')$p$];
       probe text;
       failures int := 0;
     BEGIN

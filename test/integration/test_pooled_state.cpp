@@ -95,16 +95,83 @@ TEST_F(PooledStateTest, HoldableCursorUnderSignInIsRefusedAtCommit) {
   pqxx::nontransaction(admin).exec("DELETE FROM auth.signing_keys WHERE kid = 'pooled'");
 }
 
-TEST_F(PooledStateTest, HoldableCursorWithoutIdentityOrClosedInTimeIsAllowed) {
+TEST_F(PooledStateTest, GatewayHoldsNothingOtherLoginsOnlyWithoutIdentity) {
+  // A gateway serves many clients: even without an identity careguard could
+  // see (a function's SET role clause reads rows without claims), its
+  // holdable cursors are refused.
   pqxx::connection gateway("user=authenticator");
-  EXPECT_EQ(outcome(gateway, "BEGIN; DECLARE c CURSOR WITH HOLD FOR SELECT 1; COMMIT;"), "");
-  EXPECT_EQ(cursors(gateway), 1);
-  EXPECT_EQ(outcome(gateway, "CLOSE c"), "");
+  EXPECT_EQ(
+      outcome(gateway, "BEGIN; DECLARE c CURSOR WITH HOLD FOR SELECT 1; COMMIT;").substr(0, 5),
+      "25000");
+  EXPECT_EQ(cursors(gateway), 0);
   EXPECT_EQ(outcome(gateway, gateway_begin(kPatientA) +
                                  "DECLARE d CURSOR WITH HOLD FOR SELECT patient_id FROM "
                                  "bookings.appointments; CLOSE d; COMMIT;"),
             "");
   EXPECT_EQ(cursors(gateway), 0);
+  // A login of its own (a DBA, a single-user client) keeps them without an identity.
+  pqxx::connection own;
+  EXPECT_EQ(outcome(own, "BEGIN; DECLARE c CURSOR WITH HOLD FOR SELECT 1; COMMIT;"), "");
+  EXPECT_EQ(cursors(own), 1);
+  EXPECT_EQ(
+      outcome(own, gateway_begin(kPatientA) + "DECLARE e CURSOR WITH HOLD FOR SELECT 1; COMMIT;")
+          .substr(0, 5),
+      "25000");
+}
+
+TEST_F(PooledStateTest, SessionSettingsAndTempTableRewritesUnderIdentityAreRefused) {
+  pqxx::connection gateway("user=authenticator");
+  std::string cached = outcome(gateway, gateway_begin(kPatientA) +
+                                            "SELECT set_config('app.cache', (SELECT "
+                                            "string_agg(reason, '|') FROM bookings.appointments), "
+                                            "false); COMMIT;");
+  EXPECT_EQ(cached.substr(0, 5), "25000") << cached;
+  EXPECT_NE(cached.find("session-level setting \"app.cache\""), std::string::npos) << cached;
+  {
+    pqxx::nontransaction tx(gateway);
+    EXPECT_EQ(scalar(tx, "SELECT coalesce(current_setting('app.cache', true), '')"), "");
+  }
+  // Going back to the defaults leaves nothing behind.
+  EXPECT_EQ(outcome(gateway, gateway_begin(kPatientA) + "RESET ALL; COMMIT;"), "");
+  pqxx::connection own;
+  EXPECT_EQ(outcome(own, "CREATE TEMP TABLE pre (id int); INSERT INTO pre VALUES (1); "
+                         "ALTER TABLE pre OWNER TO patient"),
+            "");
+  std::string rewritten = outcome(
+      own, gateway_begin(kPatientA) + "ALTER TABLE pre ADD COLUMN r text DEFAULT 'x'; COMMIT;");
+  EXPECT_EQ(rewritten.substr(0, 5), "25000") << rewritten;
+}
+
+TEST_F(PooledStateTest, GatewayCannotChangeDefaultsNorRunWithADefaultRole) {
+  pqxx::connection gateway("user=authenticator");
+  EXPECT_EQ(outcome(gateway, "ALTER ROLE authenticator SET role = 'service_role'").substr(0, 5),
+            "42501");
+  EXPECT_EQ(outcome(gateway, "ALTER ROLE authenticator SET work_mem = '1GB'").substr(0, 5),
+            "42501");
+  // Planted by someone else (or before careguard): every statement is refused.
+  pqxx::connection admin;
+  pqxx::nontransaction(admin).exec("ALTER ROLE authenticator SET role = 'service_role'");
+  {
+    pqxx::connection born_bypassing("user=authenticator");
+    std::string read = outcome(born_bypassing, "SELECT count(*) FROM bookings.appointments");
+    EXPECT_EQ(read.substr(0, 5), "42501") << read;
+    EXPECT_NE(read.find("starts its sessions as role \"service_role\""), std::string::npos) << read;
+    EXPECT_EQ(outcome(born_bypassing, "SET LOCAL ROLE patient").substr(0, 5), "42501");
+  }
+  pqxx::nontransaction(admin).exec("ALTER ROLE authenticator RESET role");
+  pqxx::connection fixed("user=authenticator");
+  EXPECT_EQ(outcome(fixed, "SELECT 1"), "");
+}
+
+TEST_F(PooledStateTest, PreparedTransactionsGetTheSameChecks) {
+  pqxx::connection gateway("user=authenticator");
+  std::string prepared =
+      outcome(gateway,
+              "BEGIN; SELECT set_config('role', 'service_role', false); PREPARE TRANSACTION 'p1';");
+  EXPECT_EQ(prepared.substr(0, 5), "42501") << prepared;
+  pqxx::nontransaction tx(gateway);
+  EXPECT_EQ(scalar(tx, "SELECT current_user"), "authenticator");
+  EXPECT_EQ(scalar(tx, "SELECT count(*) FROM pg_prepared_xacts WHERE gid = 'p1'"), "0");
 }
 
 TEST_F(PooledStateTest, TemporaryTablesWithRowsAreRefusedOnCommitDropIsAllowed) {
@@ -116,15 +183,18 @@ TEST_F(PooledStateTest, TemporaryTablesWithRowsAreRefusedOnCommitDropIsAllowed) 
   EXPECT_NE(created.find("temporary table \"t\""), std::string::npos) << created;
   EXPECT_EQ(outcome(gateway, "SELECT 1 FROM t").substr(0, 5), "42P01");
 
-  // A temporary table made earlier, without identity, then filled under one.
-  EXPECT_EQ(outcome(gateway, "CREATE TEMP TABLE t2 (p uuid, r text); GRANT ALL ON t2 TO PUBLIC"),
-            "");
-  std::string filled = outcome(gateway, gateway_begin(kPatientA) +
-                                            "INSERT INTO t2 SELECT patient_id, reason FROM "
-                                            "bookings.appointments; COMMIT;");
+  // A gateway may not even keep an empty one.
+  EXPECT_EQ(outcome(gateway, "CREATE TEMP TABLE t2 (p uuid, r text)").substr(0, 5), "25000");
+  // Another login: a temporary table made earlier, without identity, then
+  // filled under one.
+  pqxx::connection own;
+  EXPECT_EQ(outcome(own, "CREATE TEMP TABLE t2 (p uuid, r text); GRANT ALL ON t2 TO PUBLIC"), "");
+  std::string filled = outcome(own, gateway_begin(kPatientA) +
+                                        "INSERT INTO t2 SELECT patient_id, reason FROM "
+                                        "bookings.appointments; COMMIT;");
   EXPECT_EQ(filled.substr(0, 5), "25000") << filled;
   {
-    pqxx::nontransaction tx(gateway);
+    pqxx::nontransaction tx(own);
     EXPECT_EQ(scalar(tx, "SELECT count(*) FROM t2"), "0");
   }
 

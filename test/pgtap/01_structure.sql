@@ -5,6 +5,8 @@
 -- and every function pinned or deliberately inlinable.
 -- Run: pg_prove -d <db> test/pgtap/*.sql (careguard and pgtap installed).
 BEGIN;
+-- seed_demo reports its progress as NOTICEs; the TAP output stays clean.
+SET LOCAL client_min_messages = warning;
 SELECT plan(181);
 
 SELECT has_schema(s) FROM unnest(ARRAY['auth', 'careguard', 'providers', 'patients', 'bookings']) AS s;
@@ -27,7 +29,8 @@ SELECT ok(EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conrelid = t.t AND k.con
 SELECT ok(ARRAY['auth.users', 'public.categories', 'public.locations', 'providers.profiles', 'providers.availability',
                 'patients.profiles', 'patients.preferences', 'bookings.appointments', 'bookings.status_history',
                 'bookings.status_history_id_seq']::regclass[]
-          <@ (SELECT extconfig::regclass[] FROM pg_extension WHERE extname = 'careguard'),
+          <@ (SELECT array_agg(c) FROM pg_extension e, unnest(e.extconfig::regclass[]) AS c
+              WHERE e.extname IN ('careguard', 'careguard_booking')),
           'every table (and the history sequence) is registered with pg_extension_config_dump');
 
 -- Every foreign key column leads some index.
@@ -146,9 +149,10 @@ SELECT ok(NOT has_column_privilege(r, 'bookings.appointments', c, 'UPDATE'), for
 SELECT set_eq($$SELECT p.oid::regprocedure::text FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
                  WHERE (n.nspname IN ('providers', 'patients', 'bookings', 'public')
                         OR p.proname IN ('touch_updated_at', 'demo_users', 'seed_demo', 'demo_uuid', 'demo_hex'))
-                   AND p.proowner = (SELECT extowner FROM pg_extension WHERE extname = 'careguard')
+                   AND p.proowner = (SELECT extowner FROM pg_extension WHERE extname = 'careguard_booking')
                    AND EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = p.oid AND d.deptype = 'e'
-                               AND d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'careguard'))
+                               AND d.refobjid IN (SELECT oid FROM pg_extension
+                                                  WHERE extname IN ('careguard', 'careguard_booking')))
                    AND p.prolang <> (SELECT oid FROM pg_language WHERE lanname = 'c')
                    AND NOT coalesce('search_path=pg_catalog, pg_temp' = ANY (p.proconfig), false)$$,
               ARRAY['bookings.can_access_booking(uuid,uuid,text)', 'patients.can_access_patient(uuid,text)',

@@ -102,9 +102,9 @@ SELECT throws_ok('SELECT auth.role()', '54000', NULL, 'absurd nesting: 54000, no
 DO $$ BEGIN PERFORM set_config('request.jwt.claims', '', true); END $$;
 
 -- The guard turns every C++ failure into an ERROR with a fitting SQLSTATE.
-SELECT throws_ok($$SELECT careguard.guard_selftest('bad_alloc')$$, '53200', NULL, 'std::bad_alloc becomes 53200');
-SELECT throws_ok($$SELECT careguard.guard_selftest('unknown')$$, 'XX000', NULL, 'an unknown exception becomes XX000');
-SELECT throws_ok($$SELECT careguard.guard_selftest('postgres')$$, '22012', NULL, 'a PostgreSQL error raised under C++ keeps its SQLSTATE');
+SELECT throws_ok($$SELECT careguard_test.guard_selftest('bad_alloc')$$, '53200', NULL, 'std::bad_alloc becomes 53200');
+SELECT throws_ok($$SELECT careguard_test.guard_selftest('unknown')$$, 'XX000', NULL, 'an unknown exception becomes XX000');
+SELECT throws_ok($$SELECT careguard_test.guard_selftest('postgres')$$, '22012', NULL, 'a PostgreSQL error raised under C++ keeps its SQLSTATE');
 
 SELECT * FROM finish();
 ROLLBACK;

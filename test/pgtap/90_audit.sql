@@ -2,7 +2,7 @@
 -- and nowhere else; the clean install has no error finding; and
 -- careguard.access_matrix() changes nothing while reporting who can do what.
 BEGIN;
-SELECT plan(19);
+SELECT plan(21);
 
 \ir ../audit/fixture.sql
 
@@ -78,20 +78,25 @@ SELECT is_empty(
   $$SELECT rule FROM careguard.audit(ARRAY['audit_fixture']) WHERE coalesce(fix, '') = '' OR coalesce(detail, '') = ''$$,
   'every finding has a detail and a fix');
 
--- 7. Only named schemas are inspected.
+-- 7. Only named schemas are inspected, and a schema that does not exist is an
+-- error, never a clean report; by default every non-system schema is.
 SELECT is_empty(
-  $$SELECT rule FROM careguard.audit(ARRAY['no_such_schema']) WHERE rule <> 'privileged_role'$$,
-  'a schema list without the fixture finds nothing schema-scoped');
+  $$SELECT rule FROM careguard.audit(ARRAY['auth']) WHERE object LIKE 'audit_fixture.%'$$,
+  'a schema list without the fixture finds nothing in it');
+SELECT throws_ok($$SELECT * FROM careguard.audit(ARRAY['audit_fixtrue'])$$, '3F000',
+  'schema "audit_fixtrue" does not exist', 'a mistyped schema is an error');
+SELECT ok((SELECT count(*) FROM careguard.audit() WHERE object LIKE 'audit_fixture.%') > 0,
+  'the default audit covers the fixture''s schema, which no list names');
 
 -- 8. The clean install: no error outside objects other extensions (pgTAP) own.
 SELECT is_empty(
   $$SELECT a.rule, a.object FROM careguard.audit() a
-    WHERE a.severity = 'error'
+    WHERE a.severity = 'error' AND a.object NOT LIKE '%audit\_fixture.%'
       AND a.object NOT IN (
         SELECT format('%I.%I(%s)', n.nspname, p.proname, pg_get_function_identity_arguments(p.oid))
         FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
         JOIN pg_depend d ON d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e'
-        JOIN pg_extension e ON e.oid = d.refobjid AND e.extname <> 'careguard')$$,
+        JOIN pg_extension e ON e.oid = d.refobjid AND e.extname NOT LIKE 'careguard%')$$,
   'a clean install of careguard has no error finding');
 
 -- 9. function_implicit_operator names the offending fragments and the policy

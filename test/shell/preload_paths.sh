@@ -58,7 +58,7 @@ trap cleanup EXIT
 
 setup_database() {
   admin -d postgres -c "CREATE DATABASE $DB"
-  admin -d "$DB" -c "SET client_min_messages = error" -c "CREATE EXTENSION careguard CASCADE" \
+  admin -d "$DB" -c "SET client_min_messages = error" -c "CREATE SCHEMA IF NOT EXISTS extensions; CREATE EXTENSION careguard_booking SCHEMA extensions CASCADE" \
     -c "SELECT careguard.seed_demo(20, 4, 200, 42) IS NOT NULL" >/dev/null
   admin -d postgres -c "CREATE ROLE $ATTACKER LOGIN" -c "GRANT patient TO $ATTACKER" \
     -c "GRANT CREATE ON DATABASE $DB TO $ATTACKER" 2>/dev/null || true
@@ -116,7 +116,7 @@ CONF
 as_cluster_owner "$PG_BINDIR/pg_ctl" -D "$SECOND_DIR/data" -l "$SECOND_DIR/server.log" -w start >/dev/null
 export PGHOST="$SECOND_DIR" PGPORT="$SECOND_PORT"
 out="$(psql -X -q -d postgres -c "CREATE DATABASE $DB" -d postgres 2>&1 &&
-  psql -X -q -d "$DB" -c 'CREATE EXTENSION careguard CASCADE' 2>&1)"
+  psql -X -q -d "$DB" -c 'CREATE SCHEMA IF NOT EXISTS extensions; CREATE EXTENSION careguard_booking SCHEMA extensions CASCADE' 2>&1)"
 check_contains "CREATE EXTENSION warns that careguard is not preloaded" 'not in shared_preload_libraries' "$out"
 admin -d "$DB" -c "SELECT careguard.seed_demo(20, 4, 200, 42) IS NOT NULL" >/dev/null
 admin -d postgres -c "CREATE ROLE $ATTACKER LOGIN" -c "GRANT patient TO $ATTACKER"

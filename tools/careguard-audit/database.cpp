@@ -7,8 +7,6 @@ namespace careguard::audit_cli {
 
 namespace {
 
-const char* const kDefaultSchemas[] = {"public", "providers", "patients", "bookings", "auth"};
-
 std::string join_schemas(const std::vector<std::string>& schemas) {
   std::string out;
   for (const auto& s : schemas) out += (out.empty() ? "" : ",") + s;
@@ -38,7 +36,7 @@ void require_extension(pqxx::transaction_base& txn) {
   if (rows.empty())
     throw CliError(kExtensionMissing,
                    "the careguard extension is not installed in this database "
-                   "(CREATE EXTENSION careguard CASCADE)");
+                   "(CREATE EXTENSION careguard)");
 }
 
 // Fails with exit code 5 unless the current user may run the function.
@@ -101,8 +99,6 @@ std::vector<audit::MatrixCell> read_matrix(pqxx::transaction_base& txn, const Op
 
 audit::Report load_report(const Options& given, const Progress& progress) {
   Options options = given;
-  if (options.schemas.empty())
-    options.schemas.assign(std::begin(kDefaultSchemas), std::end(kDefaultSchemas));
   std::unique_ptr<pqxx::connection> conn;
   try {
     progress("connecting");
@@ -113,13 +109,19 @@ audit::Report load_report(const Options& given, const Progress& progress) {
   audit::Report report;
   report.tool_version = CAREGUARD_VERSION;
   report.database = describe(*conn);
-  report.schemas = options.schemas;
   try {
     // Never committed: the matrix's probes roll back anyway, and the audit
     // only reads.
     pqxx::work txn(*conn);
     require_extension(txn);
-    require_execute(txn, "careguard.audit(text[])", "GRANT admin (or EXECUTE on it) to this user");
+    require_execute(txn, "careguard.audit(text[])",
+                    "GRANT careguard_auditor (or EXECUTE on it) to this user");
+    // No --schemas: every schema but PostgreSQL's own, as careguard.audit() does.
+    if (options.schemas.empty()) {
+      for (const auto& r : txn.exec("SELECT pg_catalog.unnest(careguard.audited_schemas(NULL))"))
+        options.schemas.push_back(r[0].as<std::string>());
+    }
+    report.schemas = options.schemas;
     report.rules = read_rules(txn);
     progress("auditing schemas " + join_schemas(options.schemas));
     report.findings = read_findings(txn, options);
@@ -138,6 +140,8 @@ audit::Report load_report(const Options& given, const Progress& progress) {
   } catch (const pqxx::insufficient_privilege& e) {
     throw CliError(kInsufficientPrivilege, std::string("insufficient privilege: ") + e.what());
   } catch (const pqxx::sql_error& e) {
+    // A --schemas entry that names no schema is the command line's fault.
+    if (e.sqlstate() == "3F000") throw CliError(kUsage, e.what());
     throw CliError(kDatabaseError, "database error " + e.sqlstate() + ": " + e.what());
   }
   return report;

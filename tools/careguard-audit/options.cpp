@@ -11,7 +11,7 @@ const char* const kUsageText =
     "and backups of a database with careguard installed.\n"
     "\n"
     "  --dsn DSN            libpq connection string or URI (default: PG* environment)\n"
-    "  --schemas a,b        schemas to audit (default: public,providers,patients,bookings,auth)\n"
+    "  --schemas a,b        schemas to audit (default: every schema but PostgreSQL's own)\n"
     "  --format FORMAT      text (default), json, sarif, markdown, html\n"
     "  --matrix             add the access matrix (needs a superuser)\n"
     "  --fail-on LEVEL      error (default), warning or never: exit 1 when a finding\n"

@@ -12,6 +12,10 @@ void install_pooled_state_hooks();
 // that ran with a per-request identity. May raise an ERROR.
 void refuse_state_outliving_identity();
 
+// Refuses every statement of a gateway session whose role defaults to
+// something other than its login (ALTER ROLE authenticator SET role = ...).
+void refuse_gateway_default_role();
+
 // Forgets what this transaction created; at COMMIT and ABORT.
 void reset_pooled_state_for_new_transaction();
 

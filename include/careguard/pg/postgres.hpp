@@ -29,3 +29,9 @@ extern "C" {
 #include "utils/memutils.h"
 #include "utils/uuid.h"
 }
+
+// careguard reads guc.c's internal records (utils/guc_tables.h: the GUC
+// stack, config_generic) whose layout changes between major versions.
+#if PG_VERSION_NUM < 150000 || PG_VERSION_NUM >= 160000
+#error "careguard is built for PostgreSQL 15 only: it relies on the layout of utils/guc_tables.h"
+#endif

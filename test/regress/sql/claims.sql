@@ -1,5 +1,6 @@
 -- Claim helpers: Supabase semantics, trust rules, savepoints, errors, plans.
-CREATE EXTENSION careguard CASCADE;
+CREATE SCHEMA extensions;
+CREATE EXTENSION careguard_booking SCHEMA extensions CASCADE;
 
 -- Nothing set: every helper is NULL.
 SELECT auth.uid(), auth.role(), auth.email(), auth.jwt(), auth.provider_id(), auth.claim('sub');

@@ -48,9 +48,12 @@ CREATE INDEX appointments_provider_confirmed_idx ON bookings.appointments (provi
   WHERE (status OPERATOR(pg_catalog.=) 'confirmed'::bookings.appointment_status);
 COMMENT ON TABLE bookings.appointments IS
   'Appointments. patient_id is the patient''s auth uid, provider_id the provider profile id; reason is PHI.';
--- reason is free-text PHI: no sample values for EXPLAIN to reveal (see
--- patients.profiles).
-ALTER TABLE bookings.appointments ALTER COLUMN reason SET STATISTICS 0;
+-- reason is free-text PHI, patient_id and id identify patients and visits:
+-- no sample values for EXPLAIN to reveal (see patients.profiles).
+ALTER TABLE bookings.appointments
+  ALTER COLUMN reason SET STATISTICS 0,
+  ALTER COLUMN patient_id SET STATISTICS 0,
+  ALTER COLUMN id SET STATISTICS 0;
 
 CREATE TABLE bookings.status_history (
   id pg_catalog.int8 GENERATED ALWAYS AS IDENTITY,
@@ -72,7 +75,12 @@ CREATE TABLE bookings.status_history (
 CREATE INDEX status_history_appointment_id_idx ON bookings.status_history (appointment_id, id);
 CREATE INDEX status_history_patient_id_idx ON bookings.status_history (patient_id);
 CREATE INDEX status_history_provider_id_idx ON bookings.status_history (provider_id);
-ALTER TABLE bookings.status_history ALTER COLUMN changed_by_role SET STATISTICS 0;
+ALTER TABLE bookings.status_history
+  ALTER COLUMN changed_by_role SET STATISTICS 0,
+  ALTER COLUMN appointment_id SET STATISTICS 0,
+  ALTER COLUMN patient_id SET STATISTICS 0,
+  ALTER COLUMN provider_id SET STATISTICS 0,
+  ALTER COLUMN changed_by SET STATISTICS 0;
 COMMENT ON TABLE bookings.status_history IS
   'Every status change of an appointment (to_status NULL: deleted). '
   'Written only by the SECURITY DEFINER trigger bookings.record_status_history().';

@@ -6,30 +6,7 @@
 -- SECURITY DEFINER with search_path pinned and every name and operator
 -- qualified. Nothing here is inlinable, so every function pins search_path.
 
--- The analyst role: aggregates only, no row of any table. Created the way
--- 10_roles.sql creates the model's roles, and held to the same refusals.
-DO $analyst$
-BEGIN
-  IF pg_catalog.to_regrole('analyst') IS NULL THEN
-    CREATE ROLE analyst NOLOGIN NOINHERIT;
-  ELSE
-    PERFORM FROM pg_catalog.pg_roles r
-      WHERE r.rolname OPERATOR(pg_catalog.=) 'analyst' AND (r.rolsuper OR r.rolbypassrls);
-    IF FOUND THEN
-      RAISE EXCEPTION 'role "analyst" already exists with SUPERUSER or BYPASSRLS'
-        USING ERRCODE = '42501',
-              HINT = 'careguard grants aggregates to this role; drop it or remove those attributes first.';
-    END IF;
-    PERFORM FROM pg_catalog.pg_roles r
-      WHERE r.rolname OPERATOR(pg_catalog.=) 'analyst' AND r.rolcanlogin;
-    IF FOUND THEN
-      RAISE WARNING 'role "analyst" already exists and can log in; careguard expects it to be NOLOGIN';
-    END IF;
-  END IF;
-END
-$analyst$;
--- The gateway switches to it like to the other roles (SET LOCAL ROLE).
-GRANT analyst TO authenticator;
+-- The analyst role is made in 10_roles.sql.
 
 -- ---------------------------------------------------------------------------
 -- Free slots

@@ -77,12 +77,3 @@ CREATE FUNCTION auth.claim(VARIADIC path text[]) RETURNS text
   AS 'MODULE_PATHNAME', 'careguard_auth_claim';
 COMMENT ON FUNCTION auth.claim(text[]) IS
   'One claim as text, by name (auth.claim(''role'')) or path (auth.claim(''app_metadata'', ''tier'')), rendered as ->> / #>> would.';
-
--- Diagnostic for the guard's soak test; not for applications.
-CREATE FUNCTION careguard.guard_selftest(kind text) RETURNS integer
-  LANGUAGE c VOLATILE PARALLEL UNSAFE STRICT
-  SET search_path = pg_catalog, pg_temp
-  AS 'MODULE_PATHNAME', 'careguard_guard_selftest';
-REVOKE ALL ON FUNCTION careguard.guard_selftest(text) FROM PUBLIC;
-COMMENT ON FUNCTION careguard.guard_selftest(text) IS
-  'Diagnostic: raises the named failure (careguard, bad_alloc, std, unknown, postgres) through the C++ guard.';

@@ -1,5 +1,6 @@
-// careguard adapter: a diagnostic entry point that raises each kind of
-// failure the guard must contain, for the crash-and-memory soak test.
+// careguard_test.so: a diagnostic entry point that raises each kind of
+// failure the guard must contain, for the crash-and-memory soak test. It is
+// a library of its own, so the production careguard.so carries no test code.
 #include <new>
 #include <stdexcept>
 #include <string>
@@ -11,6 +12,7 @@
 using namespace careguard::pg;
 
 extern "C" {
+PG_MODULE_MAGIC;
 PG_FUNCTION_INFO_V1(careguard_guard_selftest);
 }
 

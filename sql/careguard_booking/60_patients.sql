@@ -36,9 +36,11 @@ COMMENT ON TABLE patients.profiles IS
   'id, full_name, date_of_birth, preferred_language, allergies.';
 -- Planner statistics keep sample values (most-common values, histogram
 -- bounds), and EXPLAIN's row estimates reveal them to anyone who may plan a
--- query on the table, whatever RLS hides. PHI columns keep none; the audit
--- rule phi_column_statistics checks this (docs/security-model.md).
+-- query on the table, whatever RLS hides: a guessed diagnosis, or a patient's
+-- id and how many visits it has. PHI text and patient identifiers keep none;
+-- the audit rule phi_column_statistics checks this (docs/security-model.md).
 ALTER TABLE patients.profiles
+  ALTER COLUMN id SET STATISTICS 0,
   ALTER COLUMN full_name SET STATISTICS 0,
   ALTER COLUMN date_of_birth SET STATISTICS 0,
   ALTER COLUMN preferred_language SET STATISTICS 0,
@@ -72,6 +74,7 @@ CREATE TABLE patients.preferences (
            AND reminder_minutes_before OPERATOR(pg_catalog.<=) 10080)
 );
 COMMENT ON TABLE patients.preferences IS 'A patient''s notification and sharing preferences: the patient and admin only.';
+ALTER TABLE patients.preferences ALTER COLUMN patient_id SET STATISTICS 0;
 
 CREATE TRIGGER profiles_touch_updated_at BEFORE UPDATE ON patients.profiles
   FOR EACH ROW EXECUTE FUNCTION careguard.touch_updated_at();
