@@ -106,7 +106,7 @@ CREATE FUNCTION test_overrides.now() RETURNS timestamptz
   LANGUAGE sql STABLE PARALLEL SAFE
   SET search_path = pg_catalog, pg_temp
 AS $now$
-  SELECT COALESCE(pg_catalog.nullif(pg_catalog.current_setting('tests.frozen_time', true), '')::timestamptz,
+  SELECT COALESCE(NULLIF(pg_catalog.current_setting('tests.frozen_time', true), '')::timestamptz,
                   pg_catalog.now())
 $now$;
 
