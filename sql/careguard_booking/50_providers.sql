@@ -56,15 +56,7 @@ COMMENT ON TABLE providers.availability IS
 CREATE TRIGGER profiles_touch_updated_at BEFORE UPDATE ON providers.profiles
   FOR EACH ROW EXECUTE FUNCTION careguard.touch_updated_at();
 
--- Inlinable on purpose: no SET clause (a SET clause would stop the planner
--- from inlining it into policies), so every name in it is schema-qualified.
--- Each policy passes its role as a constant; after inlining the CASE folds to
--- one index-friendly comparison for that role.
--- A searched CASE with OPERATOR(pg_catalog.=): a simple CASE (CASE as_role
--- WHEN ...) compares with an implicit = that, once inlined, would be looked
--- up through the caller's search_path, where anyone may have planted one.
--- The admin branch needs the admin role claim too, not only the database
--- role: SET ROLE admin without a token (or a verified sign-in) sees nothing.
+-- An access function: inlinable, qualified, folded per role (00_header.sql).
 CREATE FUNCTION providers.can_manage_provider(provider_id pg_catalog.uuid, as_role pg_catalog.text)
   RETURNS pg_catalog.bool
   LANGUAGE sql STABLE PARALLEL SAFE

@@ -85,15 +85,7 @@ COMMENT ON TABLE bookings.status_history IS
   'Every status change of an appointment (to_status NULL: deleted). '
   'Written only by the SECURITY DEFINER trigger bookings.record_status_history().';
 
--- Inlinable on purpose: no SET clause (it would prevent inlining into the
--- policies), so every name and operator in it is schema-qualified. Each
--- role-scoped policy passes its role as a constant literal; after inlining
--- the planner folds the CASE to one comparison for that role.
--- A searched CASE with OPERATOR(pg_catalog.=): a simple CASE (CASE as_role
--- WHEN ...) compares with an implicit = that, once inlined, would be looked
--- up through the caller's search_path, where anyone may have planted one.
--- The admin branch needs the admin role claim too, not only the database
--- role: SET ROLE admin without a token (or a verified sign-in) sees nothing.
+-- An access function: inlinable, qualified, folded per role (00_header.sql).
 CREATE FUNCTION bookings.can_access_booking(patient_id pg_catalog.uuid, provider_id pg_catalog.uuid,
                                             as_role pg_catalog.text)
   RETURNS pg_catalog.bool

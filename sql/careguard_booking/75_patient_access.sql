@@ -1,16 +1,10 @@
 -- Access to patient records, on the pattern of bookings.can_access_booking:
 -- one function, called by role-scoped policies with the role as a constant.
 
--- Inlinable on purpose: no SET clause (it would prevent inlining into the
--- policies), so every name and operator in it is schema-qualified. For the
--- patient the inlined CASE folds to id = auth.uid() (a primary-key lookup);
--- for the provider to id = ANY(bookings.patients_of_current_provider()),
--- computed once per statement (an initPlan) and probed through the key.
--- A searched CASE with OPERATOR(pg_catalog.=): a simple CASE (CASE as_role
--- WHEN ...) compares with an implicit = that, once inlined, would be looked
--- up through the caller's search_path, where anyone may have planted one.
--- The admin branch needs the admin role claim too, not only the database
--- role: SET ROLE admin without a token (or a verified sign-in) sees nothing.
+-- An access function: inlinable, qualified, folded per role (00_header.sql).
+-- For the patient it folds to id = auth.uid() (a primary-key lookup); for the
+-- provider to id = ANY(bookings.patients_of_current_provider()), computed once
+-- per statement (an initPlan) and probed through the key.
 CREATE FUNCTION patients.can_access_patient(patient_id pg_catalog.uuid, as_role pg_catalog.text)
   RETURNS pg_catalog.bool
   LANGUAGE sql STABLE PARALLEL SAFE

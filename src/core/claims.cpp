@@ -24,6 +24,15 @@ UuidClaim uuid_from_text(std::string_view text) {
 Claims::Claims(std::string source, std::string_view setting_name)
     : source_(std::move(source)),
       root_(json::parse(source_, "setting \"" + std::string(setting_name) + "\"")) {
+  precompute();
+}
+
+Claims::Claims(std::string source, json::Value root)
+    : source_(std::move(source)), root_(std::move(root)) {
+  precompute();
+}
+
+void Claims::precompute() {
   footprint_ = sizeof(Claims) + source_.capacity() + json::footprint(root_) - sizeof(json::Value);
   sub_ = uuid_claim("sub");
   provider_id_ = uuid_claim("provider_id");
@@ -95,7 +104,21 @@ const Claims& ClaimsCache::get(std::string_view text, std::string_view setting_n
   }
   auto parsed = std::make_unique<Claims>(std::string(text), setting_name);
   ++parse_count_;
-  entries_.insert(entries_.begin(), std::move(parsed));
+  return insert_front(std::move(parsed));
+}
+
+const Claims& ClaimsCache::adopt(std::string_view text, json::Value root) {
+  for (std::size_t i = 0; i < entries_.size(); ++i) {
+    if (entries_[i]->source() == text) {
+      entries_.erase(entries_.begin() + static_cast<std::ptrdiff_t>(i));
+      break;
+    }
+  }
+  return insert_front(std::make_unique<Claims>(std::string(text), std::move(root)));
+}
+
+const Claims& ClaimsCache::insert_front(std::unique_ptr<Claims> claims) {
+  entries_.insert(entries_.begin(), std::move(claims));
   evict_beyond_budget();
   return *entries_[0];
 }

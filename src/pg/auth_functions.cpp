@@ -2,13 +2,13 @@
 // Each is a thin shell: find the claims, ask the core, copy the answer into
 // palloc'd memory. Allocation happens in frames that own no C++ objects.
 #include <string>
-#include <utility>
 #include <vector>
 
 #include "careguard/core/error.hpp"
 #include "careguard/pg/claim_settings.hpp"
 #include "careguard/pg/claims_source.hpp"
 #include "careguard/pg/guard.hpp"
+#include "careguard/pg/jsonb_build.hpp"
 
 using careguard::ClaimText;
 using careguard::UuidClaim;
@@ -27,18 +27,26 @@ PG_FUNCTION_INFO_V1(careguard_claims_support);
 namespace {
 
 // Returns a uuid claim as a Datum, or SQL NULL; a non-uuid value is an error.
-Datum uuid_claim_datum(FunctionCallInfo fcinfo, UuidClaimName name, const char* claim_name) {
-  const char* from_setting = nullptr;
-  const UuidClaim& claim = current_uuid_claim(name, &from_setting);
-  if (claim.state == UuidClaim::State::Absent) PG_RETURN_NULL();
-  if (claim.state == UuidClaim::State::Invalid) {
+Datum uuid_claim_datum(FunctionCallInfo fcinfo, NamedClaim name) {
+  ClaimSource source = resolve_claim(name);
+  UuidClaim one_claim;
+  const UuidClaim* claim = &one_claim;
+  if (source.one_claim_value != nullptr) {
+    one_claim = careguard::uuid_from_text(source.one_claim_value);
+  } else if (source.document != nullptr) {
+    claim = name == NamedClaim::kSub ? &source.document->sub() : &source.document->provider_id();
+  }
+  if (claim->state == UuidClaim::State::Absent) PG_RETURN_NULL();
+  if (claim->state == UuidClaim::State::Invalid) {
+    // Quote at most a little of what was found: the claim may be long.
+    std::string found = claim->invalid_text.substr(0, 80);
+    if (claim->invalid_text.size() > found.size()) found += "...";
     throw careguard::Error(careguard::sqlstate::kInvalidTextRepresentation,
-                           std::string("claim \"") + claim_name + "\" in setting \"" +
-                               from_setting + "\" is not a valid uuid: \"" + claim.invalid_text +
-                               "\"");
+                           std::string("claim \"") + claim_key(name) + "\" in setting \"" +
+                               source.setting + "\" is not a valid uuid: \"" + found + "\"");
   }
   auto* result = static_cast<pg_uuid_t*>(palloc(sizeof(pg_uuid_t)));
-  memcpy(result->data, claim.value.data(), UUID_LEN);
+  memcpy(result->data, claim->value.data(), UUID_LEN);
   PG_RETURN_UUID_P(result);
 }
 
@@ -65,40 +73,40 @@ Datum claim_text_datum(FunctionCallInfo fcinfo, const ClaimText& claim) {
   PG_RETURN_NULL();
 }
 
-// A text claim: its one-claim setting first, then the claims document.
-Datum text_claim_datum(FunctionCallInfo fcinfo, ClaimSetting legacy,
+// A text claim, from wherever resolve_claim() says it comes from.
+Datum text_claim_datum(FunctionCallInfo fcinfo, NamedClaim name,
                        const ClaimText& (careguard::Claims::*field)() const) {
-  if (const char* raw = trusted_setting_value(legacy)) PG_RETURN_TEXT_P(cstring_to_text(raw));
-  const careguard::Claims* claims = current_claims(false);
-  if (claims == nullptr) PG_RETURN_NULL();
-  return claim_text_datum(fcinfo, (claims->*field)());
+  ClaimSource source = resolve_claim(name);
+  if (source.one_claim_value != nullptr) PG_RETURN_TEXT_P(cstring_to_text(source.one_claim_value));
+  if (source.document == nullptr) PG_RETURN_NULL();
+  return claim_text_datum(fcinfo, (source.document->*field)());
 }
 
 }  // namespace
 
 // auth.uid(): the sub claim as uuid.
 Datum careguard_auth_uid(PG_FUNCTION_ARGS) {
-  return guarded("auth.uid", [&] { return uuid_claim_datum(fcinfo, UuidClaimName::kSub, "sub"); });
+  return guarded("auth.uid", [&] { return uuid_claim_datum(fcinfo, NamedClaim::kSub); });
 }
 
 // auth.provider_id(): the provider profile id claim as uuid.
 Datum careguard_auth_provider_id(PG_FUNCTION_ARGS) {
   return guarded("auth.provider_id", [&] {
-    return uuid_claim_datum(fcinfo, UuidClaimName::kProviderId, "provider_id");
+    return uuid_claim_datum(fcinfo, NamedClaim::kProviderId);
   });
 }
 
 // auth.role(): the role claim as text.
 Datum careguard_auth_role(PG_FUNCTION_ARGS) {
   return guarded("auth.role", [&] {
-    return text_claim_datum(fcinfo, ClaimSetting::kRole, &careguard::Claims::role);
+    return text_claim_datum(fcinfo, NamedClaim::kRole, &careguard::Claims::role);
   });
 }
 
 // auth.email(): the email claim as text.
 Datum careguard_auth_email(PG_FUNCTION_ARGS) {
   return guarded("auth.email", [&] {
-    return text_claim_datum(fcinfo, ClaimSetting::kEmail, &careguard::Claims::email);
+    return text_claim_datum(fcinfo, NamedClaim::kEmail, &careguard::Claims::email);
   });
 }
 
@@ -109,11 +117,10 @@ Datum careguard_auth_jwt(PG_FUNCTION_ARGS) {
     if (claims == nullptr) PG_RETURN_NULL();
     std::string& image = claims->adapter_cache();
     if (image.empty()) {
-      // Built once per distinct document; later calls copy the bytes.
-      const char* source = claims->source().c_str();
-      Jsonb* document = call_pg([source] {
-        return DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(source)));
-      });
+      // Built once per distinct document, from the DOM already parsed (a
+      // sign-in leaves it built); later calls copy the bytes.
+      const careguard::json::Value* root = &claims->root();
+      Jsonb* document = call_pg([root] { return jsonb_from_dom(*root); });
       image.assign(reinterpret_cast<const char*>(document), VARSIZE(document));
       pfree(document);
     }
@@ -144,17 +151,15 @@ ClaimText find_claim(ArrayType* array) {
   }
   if (path.empty()) return {};
   if (path.size() == 1) {
-    // The one-claim settings of older gateways win, as in auth.uid().
-    static const std::pair<const char*, ClaimSetting> kLegacy[] = {
-        {"sub", ClaimSetting::kSub},
-        {"role", ClaimSetting::kRole},
-        {"email", ClaimSetting::kEmail},
-        {"provider_id", ClaimSetting::kProviderId}};
-    for (const auto& [claim, setting] : kLegacy) {
-      if (path[0] != claim) continue;
-      if (const char* raw = trusted_setting_value(setting)) {
-        return ClaimText{ClaimText::Kind::Text, raw};
+    // A named claim comes from where auth.uid() and friends take it.
+    for (NamedClaim name :
+         {NamedClaim::kSub, NamedClaim::kRole, NamedClaim::kEmail, NamedClaim::kProviderId}) {
+      if (path[0] != claim_key(name)) continue;
+      ClaimSource source = resolve_claim(name);
+      if (source.one_claim_value != nullptr) {
+        return ClaimText{ClaimText::Kind::Text, source.one_claim_value};
       }
+      break;
     }
   }
   const careguard::Claims* claims = current_claims(true);

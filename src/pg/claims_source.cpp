@@ -1,5 +1,5 @@
 // careguard adapter: turns claim settings into parsed claims through the
-// core's value-keyed cache.
+// core's value-keyed cache, and decides, in one place, where a claim comes from.
 #include "careguard/pg/claims_source.hpp"
 
 #include "careguard/pg/claim_settings.hpp"
@@ -13,8 +13,21 @@ namespace {
 // Bounded by count and by bytes: a transaction may set many distinct
 // documents, each up to careguard.max_claims_bytes.
 ClaimsCache claims_cache(8, 1u << 20);
-UuidClaim legacy_claim;  // Holds a one-claim setting's parse between calls.
-const UuidClaim kAbsent;
+const char* const kVerifiedSetting = "careguard.verified_claims";
+
+ClaimSetting one_claim_setting(NamedClaim name) {
+  switch (name) {
+    case NamedClaim::kSub:
+      return ClaimSetting::kSub;
+    case NamedClaim::kRole:
+      return ClaimSetting::kRole;
+    case NamedClaim::kEmail:
+      return ClaimSetting::kEmail;
+    case NamedClaim::kProviderId:
+      return ClaimSetting::kProviderId;
+  }
+  return ClaimSetting::kSub;
+}
 }  // namespace
 
 const Claims* current_claims(bool prefer_claim_document) {
@@ -22,8 +35,8 @@ const Claims* current_claims(bool prefer_claim_document) {
     // Without the preload, trust nothing, not even a signed-in identity.
     if (!loaded_by_preload) return nullptr;
     note_identity_read();
-    check_claims_size(verified, "careguard.verified_claims");
-    return &claims_cache.get(verified, "careguard.verified_claims");
+    check_claims_size(verified, kVerifiedSetting);
+    return &claims_cache.get(verified, kVerifiedSetting);
   }
   if (prefer_claim_document) {
     if (const char* raw = trusted_setting_value(ClaimSetting::kClaimDocument)) {
@@ -35,19 +48,40 @@ const Claims* current_claims(bool prefer_claim_document) {
   return &claims_cache.get(raw, setting_name(ClaimSetting::kClaims));
 }
 
-const UuidClaim& current_uuid_claim(UuidClaimName name, const char** from_setting) {
-  ClaimSetting legacy =
-      name == UuidClaimName::kSub ? ClaimSetting::kSub : ClaimSetting::kProviderId;
-  if (const char* raw = trusted_setting_value(legacy)) {
-    *from_setting = setting_name(legacy);
-    legacy_claim = uuid_from_text(raw);
-    return legacy_claim;
+ClaimSource resolve_claim(NamedClaim name) {
+  ClaimSource source;
+  ClaimSetting one_claim = one_claim_setting(name);
+  // trusted_setting_value() is nullptr under a verified sign-in, so the
+  // sign-in's document wins there; otherwise the one-claim setting does.
+  if (const char* raw = trusted_setting_value(one_claim)) {
+    source.one_claim_value = raw;
+    source.setting = setting_name(one_claim);
+    return source;
   }
-  *from_setting = verified_claims_value() != nullptr ? "careguard.verified_claims"
-                                                     : setting_name(ClaimSetting::kClaims);
-  const Claims* claims = current_claims(false);
-  if (claims == nullptr) return kAbsent;
-  return name == UuidClaimName::kSub ? claims->sub() : claims->provider_id();
+  source.document = current_claims(false);
+  source.setting =
+      verified_claims_value() != nullptr ? kVerifiedSetting : setting_name(ClaimSetting::kClaims);
+  return source;
+}
+
+const char* claim_key(NamedClaim name) {
+  switch (name) {
+    case NamedClaim::kSub:
+      return "sub";
+    case NamedClaim::kRole:
+      return "role";
+    case NamedClaim::kEmail:
+      return "email";
+    case NamedClaim::kProviderId:
+      return "provider_id";
+  }
+  return "sub";
+}
+
+void adopt_verified_claims(const std::string& text, json::Value&& parsed,
+                           std::string&& jsonb_image) {
+  const Claims& adopted = claims_cache.adopt(text, std::move(parsed));
+  adopted.adapter_cache() = std::move(jsonb_image);
 }
 
 void reset_claims_cache() {

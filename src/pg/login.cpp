@@ -6,7 +6,9 @@
 
 #include "careguard/core/error.hpp"
 #include "careguard/core/jwt.hpp"
+#include "careguard/pg/claims_source.hpp"
 #include "careguard/pg/guard.hpp"
+#include "careguard/pg/jsonb_build.hpp"
 #include "careguard/pg/key_store.hpp"
 #include "careguard/pg/login_settings.hpp"
 #include "careguard/pg/security_settings.hpp"
@@ -97,51 +99,6 @@ std::string role_to_assume(const json::Value& claims) {
               "careguard.login_roles lists the roles a token may name.");
 }
 
-// Appends one JSON value to a jsonb under construction. Works on the DOM the
-// verifier already parsed, so the claims are not lexed a second time; owns
-// no C++ objects, so a PostgreSQL error inside skips no destructor.
-JsonbValue* push_json(JsonbParseState** state, const json::Value& value, JsonbIteratorToken token) {
-  JsonbValue scalar;
-  switch (value.kind) {
-    case json::Kind::Object: {
-      pushJsonbValue(state, WJB_BEGIN_OBJECT, nullptr);
-      for (const auto& member : value.members) {
-        JsonbValue key;
-        key.type = jbvString;
-        key.val.string.len = static_cast<int>(member.first.size());
-        key.val.string.val = const_cast<char*>(member.first.data());
-        pushJsonbValue(state, WJB_KEY, &key);
-        push_json(state, member.second, WJB_VALUE);
-      }
-      return pushJsonbValue(state, WJB_END_OBJECT, nullptr);
-    }
-    case json::Kind::Array: {
-      pushJsonbValue(state, WJB_BEGIN_ARRAY, nullptr);
-      for (const json::Value& item : value.items) push_json(state, item, WJB_ELEM);
-      return pushJsonbValue(state, WJB_END_ARRAY, nullptr);
-    }
-    case json::Kind::String:
-      scalar.type = jbvString;
-      scalar.val.string.len = static_cast<int>(value.text.size());
-      scalar.val.string.val = const_cast<char*>(value.text.data());
-      break;
-    case json::Kind::Number:
-      scalar.type = jbvNumeric;
-      scalar.val.numeric =
-          DatumGetNumeric(DirectFunctionCall3(numeric_in, CStringGetDatum(value.text.c_str()),
-                                              ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1)));
-      break;
-    case json::Kind::Bool:
-      scalar.type = jbvBool;
-      scalar.val.boolean = value.boolean;
-      break;
-    case json::Kind::Null:
-      scalar.type = jbvNull;
-      break;
-  }
-  return pushJsonbValue(state, token, &scalar);
-}
-
 // Warns once per statement-transaction, not once per token of a bulk call.
 bool warned_outside_block = false;
 
@@ -171,8 +128,7 @@ Jsonb* assume_identity(const char* role, const char* claims, const json::Value& 
                             GUC_ACTION_LOCAL, true, ERROR, false);
     (void)set_config_option("role", role, PGC_USERSET, PGC_S_SESSION, GUC_ACTION_LOCAL, true, ERROR,
                             false);
-    JsonbParseState* state = nullptr;
-    return JsonbValueToJsonb(push_json(&state, parsed, WJB_ELEM));
+    return jsonb_from_dom(parsed);
   });
 }
 
@@ -193,8 +149,12 @@ Datum careguard_auth_login(PG_FUNCTION_ARGS) {
     jwt::VerifiedToken verified =
         jwt::verify(text_view(token), verification_keys(), verify_options());
     std::string role = role_to_assume(verified.claims);
-    PG_RETURN_JSONB_P(
-        assume_identity(role.c_str(), verified.payload_json.c_str(), verified.claims));
+    Jsonb* claims = assume_identity(role.c_str(), verified.payload_json.c_str(), verified.claims);
+    // The helpers that follow in this transaction read these claims: hand
+    // them the parsed document and its jsonb image instead of parsing again.
+    adopt_verified_claims(verified.payload_json, std::move(verified.claims),
+                          std::string(reinterpret_cast<const char*>(claims), VARSIZE(claims)));
+    PG_RETURN_JSONB_P(claims);
   });
 }
 

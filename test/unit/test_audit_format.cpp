@@ -1,6 +1,6 @@
 // Audit report renderings: JSON and SARIF parse with careguard's own parser
 // and carry the required fields; text, Markdown and HTML escape and colour.
-#include "careguard/core/audit_format.hpp"
+#include "audit_format.hpp"
 #include "careguard/core/json.hpp"
 
 #include <gtest/gtest.h>

@@ -162,6 +162,24 @@ TEST(ClaimsCache, StaysWithinItsByteBudgetButKeepsTheLatest) {
               largest, big(0).size(), ratio);
 }
 
+TEST(ClaimsCache, AdoptedDocumentsAreNotParsedAgain) {
+  // What auth.login() does: the verifier parsed the claims already.
+  ClaimsCache cache;
+  std::string text = claims_with_sub(kSub);
+  careguard::json::Value parsed = careguard::json::parse(text);
+  const careguard::Claims& adopted = cache.adopt(text, std::move(parsed));
+  adopted.adapter_cache() = "jsonb image";
+  EXPECT_EQ(cache.parse_count(), 0u);
+  const careguard::Claims& found = cache.get(text, "s");
+  EXPECT_EQ(&found, &adopted);
+  EXPECT_EQ(cache.parse_count(), 0u);
+  EXPECT_EQ(careguard::format_uuid(found.sub().value), kSub);
+  EXPECT_EQ(found.adapter_cache(), "jsonb image");
+  // Adopting the same text again replaces the entry, never duplicates it.
+  cache.adopt(text, careguard::json::parse(text));
+  EXPECT_EQ(cache.size(), 1u);
+}
+
 TEST(ClaimsCache, MalformedValueIsNotCached) {
   ClaimsCache cache;
   EXPECT_THROW(cache.get("{", "s"), Error);

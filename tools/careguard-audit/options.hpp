@@ -1,7 +1,7 @@
 // careguard-audit: command-line options, parsed without touching the database.
 #pragma once
 
-#include "careguard/core/audit_format.hpp"
+#include "audit_format.hpp"
 
 #include <string>
 #include <vector>

@@ -33,6 +33,8 @@ class Claims {
  public:
   // Parses a claims document; throws careguard::Error (class 22) when malformed.
   Claims(std::string source, std::string_view setting_name);
+  // Takes a document already parsed from `source` (the spans of `root` index it).
+  Claims(std::string source, json::Value root);
   // Views point into this object, so it never moves.
   Claims(const Claims&) = delete;
   Claims& operator=(const Claims&) = delete;
@@ -59,6 +61,7 @@ class Claims {
   std::string& adapter_cache() const { return adapter_cache_; }
 
  private:
+  void precompute();
   ClaimText render(const json::Value* value) const;
   UuidClaim uuid_claim(std::string_view name) const;
 
@@ -89,12 +92,17 @@ class ClaimsCache {
   // and is not cached. The reference is valid until the next call.
   const Claims& get(std::string_view text, std::string_view setting_name);
 
+  // Caches a document someone already parsed from `text` (a verified token's
+  // claims), so that the next get() of the same text parses nothing.
+  const Claims& adopt(std::string_view text, json::Value root);
+
   void clear() { entries_.clear(); }
   std::size_t size() const { return entries_.size(); }
   std::size_t bytes() const;
   std::uint64_t parse_count() const { return parse_count_; }
 
  private:
+  const Claims& insert_front(std::unique_ptr<Claims> claims);
   void evict_beyond_budget();
 
   std::size_t capacity_;

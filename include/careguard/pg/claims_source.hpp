@@ -1,21 +1,40 @@
 // careguard adapter: the claims in force for this call, parsed once per value.
 #pragma once
 
+#include <string>
+
 #include "careguard/core/claims.hpp"
+#include "careguard/core/json.hpp"
 
 namespace careguard::pg {
 
-// The claims document in force (request.jwt.claims, else request.jwt.claim
-// when `include_claim_document`), or nullptr when none is set and trusted.
-// Throws careguard::Error when the document is malformed.
+// The claims document in force, or nullptr when none is set and trusted: a
+// verified sign-in's, else request.jwt.claims (or, when
+// `prefer_claim_document`, PostgREST's older request.jwt.claim first).
+// Throws careguard::Error when the document is malformed or too large.
 const Claims* current_claims(bool prefer_claim_document);
 
-enum class UuidClaimName { kSub, kProviderId };
+// The claims the helpers name directly.
+enum class NamedClaim { kSub, kRole, kEmail, kProviderId };
 
-// A uuid claim: the legacy one-claim setting first, then the document, as
-// Supabase's coalesce() does. Names the setting it came from. The result
-// stays valid until the next call.
-const UuidClaim& current_uuid_claim(UuidClaimName name, const char** from_setting);
+// Where one named claim comes from. Decided here and nowhere else: a verified
+// sign-in outranks everything (the request.jwt.* settings are not read then);
+// otherwise an older gateway's one-claim setting (request.jwt.claim.sub, ...)
+// outranks the claims document, as Supabase's coalesce() does.
+struct ClaimSource {
+  const char* one_claim_value = nullptr;  // the one-claim setting's text, if it wins
+  const Claims* document = nullptr;       // else the document, if any
+  const char* setting = nullptr;          // the setting it came from, for messages
+};
+ClaimSource resolve_claim(NamedClaim name);
+
+// The named claim of `name` in a document (sub, role, email, provider_id).
+const char* claim_key(NamedClaim name);
+
+// Seeds the cache with claims auth.login() has already parsed (and their
+// jsonb image), so the helpers that follow in its transaction parse nothing.
+void adopt_verified_claims(const std::string& text, json::Value&& parsed,
+                           std::string&& jsonb_image);
 
 // Forgets parsed documents at transaction end (bounded memory).
 void reset_claims_cache();

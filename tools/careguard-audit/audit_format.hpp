@@ -1,6 +1,6 @@
-// careguard core: the audit report model and its renderings (text, JSON,
-// SARIF 2.1.0, Markdown, HTML). Pure C++: no libpqxx, no postgres headers,
-// so the careguard-audit CLI and the unit tests share it.
+// careguard-audit: the audit report model and its renderings (text, JSON,
+// SARIF 2.1.0, Markdown, HTML). No libpqxx and no postgres headers, so the
+// unit tests run it without a server; never part of careguard.so.
 #pragma once
 
 #include <optional>

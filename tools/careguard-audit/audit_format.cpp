@@ -1,10 +1,10 @@
-// careguard core: renders an audit report as text, JSON, SARIF, Markdown, HTML.
-#include "careguard/core/audit_format.hpp"
-
-#include "careguard/core/json.hpp"
+// careguard-audit: renders an audit report as text, JSON, SARIF, Markdown,
+// HTML. Part of the CLI only; JSON is built with nlohmann::json.
+#include "audit_format.hpp"
 
 #include <algorithm>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <sstream>
 
 namespace careguard::audit {
@@ -14,23 +14,14 @@ namespace {
 const char* const kSeverities[] = {"error", "warning", "info"};
 const char* const kDocsUri = "https://github.com/careguard/careguard/blob/main/docs/audit-rules.md";
 
-// A JSON string array.
-std::string json_strings(const std::vector<std::string>& items) {
-  std::string out = "[";
-  for (std::size_t i = 0; i < items.size(); ++i) {
-    if (i) out += ", ";
-    out += json::quote(items[i]);
-  }
-  return out + "]";
+using Json = nlohmann::ordered_json;
+
+Json optional_bool(const std::optional<bool>& value) {
+  return value ? Json(*value) : Json(nullptr);
 }
 
-std::string json_optional_bool(const std::optional<bool>& value) {
-  if (!value) return "null";
-  return *value ? "true" : "false";
-}
-
-std::string json_optional_text(const std::string& value) {
-  return value.empty() ? "null" : json::quote(value);
+Json optional_text(const std::string& value) {
+  return value.empty() ? Json(nullptr) : Json(value);
 }
 
 // "allowed", "denied (42501)", "n/a (02000)" ...: one probe in words.
@@ -203,42 +194,40 @@ std::string render_text(const Report& report, bool color) {
 }
 
 std::string render_json(const Report& report) {
-  std::ostringstream out;
-  out << "{\n  \"tool\": \"careguard-audit\",\n  \"version\": " << json::quote(report.tool_version)
-      << ",\n  \"database\": " << json::quote(report.database)
-      << ",\n  \"schemas\": " << json_strings(report.schemas) << ",\n  \"summary\": {";
-  for (std::size_t i = 0; i < 3; ++i)
-    out << (i ? ", " : "") << json::quote(kSeverities[i]) << ": "
-        << count_severity(report, kSeverities[i]);
-  out << "},\n  \"findings\": [";
-  for (std::size_t i = 0; i < report.findings.size(); ++i) {
-    const auto& f = report.findings[i];
-    out << (i ? ",\n    " : "\n    ") << "{\"rule\": " << json::quote(f.rule)
-        << ", \"severity\": " << json::quote(f.severity)
-        << ", \"object\": " << json::quote(f.object) << ", \"detail\": " << json::quote(f.detail)
-        << ", \"fix\": " << json::quote(f.fix) << "}";
+  Json summary = Json::object();
+  for (const char* severity : kSeverities) summary[severity] = count_severity(report, severity);
+  Json findings = Json::array();
+  for (const auto& f : report.findings) {
+    findings.push_back({{"rule", f.rule},
+                        {"severity", f.severity},
+                        {"object", f.object},
+                        {"detail", f.detail},
+                        {"fix", f.fix}});
   }
-  out << (report.findings.empty() ? "]" : "\n  ]");
+  Json out = {{"tool", "careguard-audit"},
+              {"version", report.tool_version},
+              {"database", report.database},
+              {"schemas", report.schemas},
+              {"summary", summary},
+              {"findings", findings}};
   if (report.has_matrix) {
-    out << ",\n  \"matrix\": [";
-    for (std::size_t i = 0; i < report.matrix.size(); ++i) {
-      const auto& c = report.matrix[i];
-      out << (i ? ",\n    " : "\n    ") << "{\"context\": " << json::quote(c.context)
-          << ", \"role\": " << json::quote(c.role) << ", \"relation\": " << json::quote(c.relation)
-          << ", \"selectable_rows\": "
-          << (c.selectable_rows ? std::to_string(*c.selectable_rows) : "null")
-          << ", \"select_sqlstate\": " << json_optional_text(c.select_sqlstate)
-          << ", \"can_insert\": " << json_optional_bool(c.can_insert)
-          << ", \"insert_sqlstate\": " << json_optional_text(c.insert_sqlstate)
-          << ", \"can_update\": " << json_optional_bool(c.can_update)
-          << ", \"update_sqlstate\": " << json_optional_text(c.update_sqlstate)
-          << ", \"can_delete\": " << json_optional_bool(c.can_delete)
-          << ", \"delete_sqlstate\": " << json_optional_text(c.delete_sqlstate) << "}";
+    Json matrix = Json::array();
+    for (const auto& c : report.matrix) {
+      matrix.push_back({{"context", c.context},
+                        {"role", c.role},
+                        {"relation", c.relation},
+                        {"selectable_rows", c.selectable_rows ? Json(*c.selectable_rows) : Json(nullptr)},
+                        {"select_sqlstate", optional_text(c.select_sqlstate)},
+                        {"can_insert", optional_bool(c.can_insert)},
+                        {"insert_sqlstate", optional_text(c.insert_sqlstate)},
+                        {"can_update", optional_bool(c.can_update)},
+                        {"update_sqlstate", optional_text(c.update_sqlstate)},
+                        {"can_delete", optional_bool(c.can_delete)},
+                        {"delete_sqlstate", optional_text(c.delete_sqlstate)}});
     }
-    out << (report.matrix.empty() ? "]" : "\n  ]");
+    out["matrix"] = matrix;
   }
-  out << "\n}\n";
-  return out.str();
+  return out.dump(2) + "\n";
 }
 
 std::string render_sarif(const Report& report) {
@@ -250,35 +239,40 @@ std::string render_sarif(const Report& report) {
       rules.push_back({f.rule, f.severity, "unknown", f.rule});
   }
   std::map<std::string, std::size_t> index_of;
-  std::ostringstream out;
-  out << "{\n  \"version\": \"2.1.0\",\n"
-      << "  \"$schema\": \"https://json.schemastore.org/sarif-2.1.0.json\",\n"
-      << "  \"runs\": [{\n    \"tool\": {\"driver\": {\"name\": \"careguard-audit\", \"version\": "
-      << json::quote(report.tool_version) << ", \"informationUri\": " << json::quote(kDocsUri)
-      << ", \"rules\": [";
+  Json sarif_rules = Json::array();
   for (std::size_t i = 0; i < rules.size(); ++i) {
     const auto& r = rules[i];
     index_of[r.rule] = i;
-    out << (i ? ",\n      " : "\n      ") << "{\"id\": " << json::quote(r.rule)
-        << ", \"name\": " << json::quote(r.rule)
-        << ", \"shortDescription\": {\"text\": " << json::quote(r.summary) << "}"
-        << ", \"helpUri\": " << json::quote(std::string(kDocsUri) + "#" + r.rule)
-        << ", \"defaultConfiguration\": {\"level\": " << json::quote(sarif_level(r.severity)) << "}"
-        << ", \"properties\": {\"category\": " << json::quote(r.category) << "}}";
+    sarif_rules.push_back({{"id", r.rule},
+                           {"name", r.rule},
+                           {"shortDescription", {{"text", r.summary}}},
+                           {"helpUri", std::string(kDocsUri) + "#" + r.rule},
+                           {"defaultConfiguration", {{"level", sarif_level(r.severity)}}},
+                           {"properties", {{"category", r.category}}}});
   }
-  out << "]}},\n    \"automationDetails\": {\"id\": "
-      << json::quote("careguard-audit/" + report.database) << "},\n    \"results\": [";
-  for (std::size_t i = 0; i < report.findings.size(); ++i) {
-    const auto& f = report.findings[i];
-    out << (i ? ",\n      " : "\n      ") << "{\"ruleId\": " << json::quote(f.rule)
-        << ", \"ruleIndex\": " << index_of[f.rule]
-        << ", \"level\": " << json::quote(sarif_level(f.severity))
-        << ", \"message\": {\"text\": " << json::quote(f.detail + ". Fix: " + f.fix) << "}"
-        << ", \"locations\": [{\"logicalLocations\": [{\"fullyQualifiedName\": "
-        << json::quote(f.object) << ", \"kind\": \"member\"}]}]}";
+  Json results = Json::array();
+  for (const auto& f : report.findings) {
+    results.push_back(
+        {{"ruleId", f.rule},
+         {"ruleIndex", index_of[f.rule]},
+         {"level", sarif_level(f.severity)},
+         {"message", {{"text", f.detail + ". Fix: " + f.fix}}},
+         {"locations",
+          Json::array({{{"logicalLocations",
+                         Json::array({{{"fullyQualifiedName", f.object}, {"kind", "member"}}})}}})}});
   }
-  out << (report.findings.empty() ? "]" : "\n    ]") << "\n  }]\n}\n";
-  return out.str();
+  Json run = {{"tool",
+               {{"driver",
+                 {{"name", "careguard-audit"},
+                  {"version", report.tool_version},
+                  {"informationUri", kDocsUri},
+                  {"rules", sarif_rules}}}}},
+              {"automationDetails", {{"id", "careguard-audit/" + report.database}}},
+              {"results", results}};
+  Json out = {{"version", "2.1.0"},
+              {"$schema", "https://json.schemastore.org/sarif-2.1.0.json"},
+              {"runs", Json::array({run})}};
+  return out.dump(2) + "\n";
 }
 
 std::string render_markdown(const Report& report) {
