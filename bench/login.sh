@@ -77,3 +77,37 @@ for alg in HS256 ES256 RS256 EdDSA; do
     awk -v a="$alg" -v m="$m" -v o="$o" -v n="$N" 'BEGIN {printf "%-8s %14.2f %22s %18.2f %9.2fx openssl\n", a, m*1000/n, "-", o, (m*1000/n)/o}'
   fi
 done
+
+# A sign-in and then the helpers, as a request reads them, against the same
+# helpers after gateway claims: after auth.login() the cache already holds the
+# parsed claims and their jsonb image, so auth.uid() and auth.jwt() parse
+# nothing; after set_config() they parse the document once.
+psql -X -q -v ON_ERROR_STOP=1 <<'SQL'
+ALTER TABLE bench_ref.tokens ADD COLUMN payload text;
+UPDATE bench_ref.tokens SET payload = convert_from(bench_ref.url_decode(split_part(token, '.', 2)), 'utf8');
+CREATE FUNCTION bench_ref.request_loop(mode int) RETURNS int LANGUAGE plpgsql AS $$
+DECLARE t record; n int := 0; u uuid; j jsonb;
+BEGIN
+  FOR t IN SELECT token, payload FROM bench_ref.tokens WHERE alg = 'HS256' LOOP
+    IF mode < 2 THEN PERFORM auth.login(t.token); ELSE PERFORM set_config('request.jwt.claims', t.payload, true); END IF;
+    IF mode % 2 = 1 THEN u := auth.uid(); j := auth.jwt(); END IF;
+    PERFORM set_config('role', 'none', true);
+    n := n + 1;
+  END LOOP;
+  RETURN n;
+END $$;
+SQL
+declare -A loop
+for ((r = 1; r <= REPS; r++)); do
+  for mode in 0 1 2 3; do
+    loop[$mode]+=" $(time_sql "" "SELECT bench_ref.request_loop($mode)")"
+  done
+done
+echo
+echo "== a request's identity, then auth.uid() and auth.jwt(): µs per request (HS256, plpgsql loop of $N) =="
+awk -v a="$(median ${loop[0]})" -v b="$(median ${loop[1]})" -v c="$(median ${loop[2]})" -v d="$(median ${loop[3]})" -v n="$N" 'BEGIN {
+  printf "%-44s %10.2f\n", "auth.login(token)", a*1000/n
+  printf "%-44s %10.2f   helpers add %.2f (claims adopted: no parse)\n", "auth.login(token), auth.uid(), auth.jwt()", b*1000/n, (b-a)*1000/n
+  printf "%-44s %10.2f\n", "set_config(request.jwt.claims)", c*1000/n
+  printf "%-44s %10.2f   helpers add %.2f (one parse of the document)\n", "set_config(...), auth.uid(), auth.jwt()", d*1000/n, (d-c)*1000/n
+}'
