@@ -375,3 +375,51 @@ $rows$;
 COMMENT ON FUNCTION careguard.audit_table_has_rows(oid) IS
   'Audit internals: does the table hold data (exact when readable, else from statistics).';
 
+-- Whether a function's SET search_path is one a caller cannot plant objects
+-- in: every schema it names is pg_catalog, or exists and only superusers can
+-- create in it (its owner is one, and no other role holds CREATE); pg_temp
+-- only last; never $user. No SET search_path at all is not pinned.
+CREATE FUNCTION careguard.audit_trusted_search_path(proconfig text[]) RETURNS boolean
+  LANGUAGE plpgsql STABLE PARALLEL SAFE
+  SET search_path = pg_catalog, pg_temp
+AS $trusted$
+DECLARE
+  setting text;
+  entries text[];
+  entry text;
+  position int := 0;
+BEGIN
+  SELECT pg_catalog.substr(c, 13) INTO setting FROM pg_catalog.unnest(proconfig) AS c
+    WHERE c LIKE 'search\_path=%' LIMIT 1;
+  IF setting IS NULL THEN
+    RETURN false;
+  END IF;
+  entries := pg_catalog.string_to_array(setting, ',');
+  FOREACH entry IN ARRAY COALESCE(entries, '{}'::text[]) LOOP
+    position := position OPERATOR(pg_catalog.+) 1;
+    entry := pg_catalog.btrim(pg_catalog.btrim(entry), '"');
+    CONTINUE WHEN entry OPERATOR(pg_catalog.=) '' OR entry OPERATOR(pg_catalog.=) 'pg_catalog';
+    IF entry OPERATOR(pg_catalog.=) 'pg_temp' THEN
+      IF position OPERATOR(pg_catalog.<>) pg_catalog.cardinality(entries) THEN
+        RETURN false;
+      END IF;
+      CONTINUE;
+    END IF;
+    IF entry OPERATOR(pg_catalog.=) '$user' OR NOT EXISTS (
+         SELECT 1 FROM pg_catalog.pg_namespace n JOIN pg_catalog.pg_roles o ON o.oid OPERATOR(pg_catalog.=) n.nspowner
+         WHERE n.nspname OPERATOR(pg_catalog.=) entry AND o.rolsuper
+           AND NOT EXISTS (
+             SELECT 1 FROM pg_catalog.aclexplode(n.nspacl) AS a
+             LEFT JOIN pg_catalog.pg_roles g ON g.oid OPERATOR(pg_catalog.=) a.grantee
+             WHERE a.privilege_type OPERATOR(pg_catalog.=) 'CREATE'
+               AND (a.grantee OPERATOR(pg_catalog.=) 0 OR NOT g.rolsuper))) THEN
+      RETURN false;
+    END IF;
+  END LOOP;
+  RETURN true;
+END
+$trusted$;
+COMMENT ON FUNCTION careguard.audit_trusted_search_path(text[]) IS
+  'Audit internals: whether a SET search_path names only schemas no untrusted role can create objects in.';
+REVOKE ALL ON FUNCTION careguard.audit_trusted_search_path(text[]) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION careguard.audit_trusted_search_path(text[]) TO careguard_auditor;

@@ -45,7 +45,8 @@ functions AS (
          pg_catalog.format('%I.%I(%s)', ns.nspname, f.proname,
                            pg_catalog.pg_get_function_identity_arguments(f.oid)) AS qname,
          EXISTS (SELECT 1 FROM pg_catalog.unnest(f.proconfig) AS cfg
-                 WHERE cfg LIKE 'search\_path=%') AS pinned
+                 WHERE cfg LIKE 'search\_path=%') AS pinned,
+         careguard.audit_trusted_search_path(f.proconfig) AS safely_pinned, f.prorettype
   FROM pg_catalog.pg_proc f
   JOIN audited_ns ns ON ns.oid OPERATOR(pg_catalog.=) f.pronamespace
   JOIN pg_catalog.pg_language l ON l.oid OPERATOR(pg_catalog.=) f.prolang
@@ -60,19 +61,29 @@ implicit_ops AS MATERIALIZED (
     AND f.lanname OPERATOR(pg_catalog.=) ANY (ARRAY['sql', 'plpgsql'])
     AND f.prosqlbody IS NULL  -- BEGIN ATOMIC bodies are bound at creation time
 ),
+client_roles AS (
+  -- The roles clients act as: anon, authenticated and every role that is a
+  -- member of them (a product's patient, provider, admin), bypassers aside.
+  SELECT r.rolname::text AS rolname FROM pg_catalog.pg_roles r
+  WHERE (r.rolname OPERATOR(pg_catalog.=) ANY (ARRAY['anon', 'authenticated'])
+         OR EXISTS (SELECT 1 FROM pg_catalog.pg_auth_members m
+                    JOIN pg_catalog.pg_roles g ON g.oid OPERATOR(pg_catalog.=) m.roleid
+                    WHERE m.member OPERATOR(pg_catalog.=) r.oid
+                      AND g.rolname OPERATOR(pg_catalog.=) ANY (ARRAY['anon', 'authenticated'])))
+    AND NOT r.rolsuper AND NOT r.rolbypassrls
+),
 findings AS (
   -- RLS state -------------------------------------------------------------
   SELECT 'rls_disabled_exposed' AS rule, t.qname AS object,
          'row-level security is disabled and '
            OPERATOR(pg_catalog.||) pg_catalog.array_to_string(ARRAY(
-             SELECT r FROM pg_catalog.unnest(ARRAY['anon', 'authenticated']) AS r
-             WHERE careguard.audit_role_can(r, t.oid, 'SELECT')), ' and ')
+             SELECT c.rolname FROM client_roles c
+             WHERE careguard.audit_role_can(c.rolname, t.oid, 'SELECT') ORDER BY 1), ', ')
            OPERATOR(pg_catalog.||) ' can SELECT from it: every row is visible' AS detail,
          pg_catalog.format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY; then add policies', t.qname) AS fix
   FROM tables t
   WHERE NOT t.relrowsecurity
-    AND (careguard.audit_role_can('anon', t.oid, 'SELECT')
-         OR careguard.audit_role_can('authenticated', t.oid, 'SELECT'))
+    AND EXISTS (SELECT 1 FROM client_roles c WHERE careguard.audit_role_can(c.rolname, t.oid, 'SELECT'))
   UNION ALL
   SELECT 'rls_not_forced', t.qname,
          'row-level security is enabled but not forced; the owner '
@@ -229,16 +240,21 @@ findings AS (
   -- Functions -------------------------------------------------------------
   UNION ALL
   SELECT 'secdef_mutable_search_path', f.qname,
-         'SECURITY DEFINER without SET search_path: a caller can plant objects in an earlier schema and run them with the owner''s rights',
+         CASE WHEN f.pinned
+              THEN 'SECURITY DEFINER whose SET search_path names a schema others can create objects in ($user, public, a schema with CREATE granted, or pg_temp before the end): a caller can plant a function there and run it with the owner''s rights'
+              ELSE 'SECURITY DEFINER without SET search_path: a caller can plant objects in an earlier schema and run them with the owner''s rights' END,
          pg_catalog.format('ALTER FUNCTION %s SET search_path = pg_catalog, pg_temp', f.qname)
   FROM functions f
-  WHERE f.prosecdef AND NOT f.pinned
+  WHERE f.prosecdef AND NOT f.safely_pinned
   UNION ALL
   SELECT 'secdef_executable_by_anon', f.qname,
          'SECURITY DEFINER and executable by anon: unauthenticated callers run it with the owner''s rights',
          pg_catalog.format('REVOKE EXECUTE ON FUNCTION %s FROM PUBLIC, anon (or document why anon needs it)', f.qname)
   FROM functions f
   WHERE f.prosecdef
+    -- Trigger functions cannot be called directly, whoever holds EXECUTE.
+    AND f.prorettype OPERATOR(pg_catalog.<>) ALL (ARRAY['pg_catalog.trigger'::pg_catalog.regtype,
+                                                        'pg_catalog.event_trigger'::pg_catalog.regtype]::oid[])
     AND pg_catalog.to_regrole('anon') IS NOT NULL
     AND pg_catalog.has_function_privilege('anon', f.oid, 'EXECUTE')
   UNION ALL
@@ -273,6 +289,27 @@ findings AS (
   FROM implicit_ops io
   WHERE pg_catalog.cardinality(io.frags) OPERATOR(pg_catalog.>) 0
   -- Views -----------------------------------------------------------------
+  UNION ALL
+  SELECT 'policy_reads_raw_claims', p.qname,
+         'reads request.jwt.claims with current_setting() itself: careguard''s trust rules do not apply (session-level claims that outlive their transaction, and claims a direct client sets while trust_request_claims is off, are honoured)',
+         'read identity through auth.uid(), auth.role(), auth.jwt() or auth.claim()'
+  FROM policies p
+  WHERE pg_catalog.concat(p.qual_sql, ' ', p.check_sql) OPERATOR(pg_catalog.~) 'current_setting\(''request\.jwt\.claim'
+  UNION ALL
+  -- Materialized views and foreign tables have no row-level security: a
+  -- client role that may read one reads all of it.
+  SELECT CASE c.relkind WHEN 'm' THEN 'materialized_view_in_api' ELSE 'foreign_table_in_api' END,
+         pg_catalog.format('%I.%I', ns.nspname, c.relname),
+         pg_catalog.format('%s readable by %s, and it has no row-level security: every row is visible',
+           CASE c.relkind WHEN 'm' THEN 'materialized view' ELSE 'foreign table' END,
+           pg_catalog.array_to_string(ARRAY(SELECT r.rolname FROM client_roles r
+                                            WHERE careguard.audit_role_can(r.rolname, c.oid, 'SELECT') ORDER BY 1), ', ')),
+         pg_catalog.format('REVOKE ALL ON %I.%I FROM PUBLIC, anon, authenticated; serve its rows through a view with security_invoker or a function that checks the caller',
+           ns.nspname, c.relname)
+  FROM pg_catalog.pg_class c
+  JOIN audited_ns ns ON ns.oid OPERATOR(pg_catalog.=) c.relnamespace
+  WHERE c.relkind OPERATOR(pg_catalog.=) ANY (ARRAY['m', 'f']::"char"[])
+    AND EXISTS (SELECT 1 FROM client_roles r WHERE careguard.audit_role_can(r.rolname, c.oid, 'SELECT'))
   UNION ALL
   SELECT 'view_bypasses_rls', pg_catalog.format('%I.%I', ns.nspname, v.relname),
          'the view reads ' OPERATOR(pg_catalog.||) pg_catalog.string_agg(DISTINCT base.oid::regclass::text, ', ')

@@ -53,6 +53,21 @@ INSERT INTO audit_fixture.free_text_stats
   FROM generate_series(1, 300) i;
 ANALYZE audit_fixture.free_text_stats;
 
+-- rls_disabled_exposed through a member of authenticated (a product's
+-- patient, say), not authenticated itself.
+CREATE ROLE audit_fixture_member NOLOGIN;
+GRANT authenticated TO audit_fixture_member;
+CREATE TABLE audit_fixture.member_exposed (id bigint PRIMARY KEY);
+GRANT SELECT ON audit_fixture.member_exposed TO audit_fixture_member;
+
+-- materialized_view_in_api and foreign_table_in_api: no RLS on either.
+CREATE MATERIALIZED VIEW audit_fixture.owned_mv AS SELECT id, owner FROM audit_fixture.clean_owned;
+GRANT SELECT ON audit_fixture.owned_mv TO authenticated;
+CREATE FOREIGN DATA WRAPPER audit_fixture_fdw;
+CREATE SERVER audit_fixture_server FOREIGN DATA WRAPPER audit_fixture_fdw;
+CREATE FOREIGN TABLE audit_fixture.remote_rows (id bigint) SERVER audit_fixture_server;
+GRANT SELECT ON audit_fixture.remote_rows TO authenticated;
+
 -- rls_disabled_exposed: authenticated can read, RLS off.
 CREATE TABLE audit_fixture.exposed (id bigint PRIMARY KEY);
 GRANT SELECT ON audit_fixture.exposed TO authenticated;
@@ -140,6 +155,17 @@ CREATE POLICY child_indexed_read ON audit_fixture.child_indexed FOR SELECT TO au
 CREATE FUNCTION audit_fixture.secdef_unpinned() RETURNS integer
   LANGUAGE sql SECURITY DEFINER AS $$ SELECT 1 $$;
 REVOKE EXECUTE ON FUNCTION audit_fixture.secdef_unpinned() FROM PUBLIC;
+
+-- secdef_mutable_search_path, "pinned" to a schema anyone may create in.
+CREATE FUNCTION audit_fixture.secdef_public_path() RETURNS integer
+  LANGUAGE sql SECURITY DEFINER SET search_path = public, pg_catalog AS $$ SELECT 1 $$;
+REVOKE EXECUTE ON FUNCTION audit_fixture.secdef_public_path() FROM PUBLIC;
+
+-- Clean look-alike: a SECURITY DEFINER trigger function that PUBLIC may
+-- execute (it cannot be called directly).
+CREATE FUNCTION audit_fixture.secdef_trigger() RETURNS trigger
+  LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+  AS $$ BEGIN RETURN NEW; END $$;
 
 -- secdef_executable_by_anon (pinned, but PUBLIC keeps EXECUTE)
 CREATE FUNCTION audit_fixture.secdef_for_anon() RETURNS integer

@@ -30,13 +30,19 @@ SELECT set_eq(
     ('view_bypasses_rls', 'audit_fixture.parent_owner_view'),
     ('phi_public_grant', 'audit_fixture.phi_granted'),
     ('extension_table_not_dumped', 'audit_fixture.ext_undumped'),
-    ('phi_column_statistics', 'audit_fixture.free_text_stats.diagnosis')$$,
+    ('phi_column_statistics', 'audit_fixture.free_text_stats.diagnosis'),
+    ('rls_disabled_exposed', 'audit_fixture.member_exposed'),
+    ('secdef_mutable_search_path', 'audit_fixture.secdef_public_path()'),
+    ('policy_reads_raw_claims', 'claims_per_row_read on audit_fixture.claims_per_row'),
+    ('policy_reads_raw_claims', 'claims_per_row_ins on audit_fixture.claims_per_row'),
+    ('materialized_view_in_api', 'audit_fixture.owned_mv'),
+    ('foreign_table_in_api', 'audit_fixture.remote_rows')$$,
   'each planted flaw is found, and nothing else in the fixture');
 
--- 2. Each rule fires exactly once in the fixture (no duplicates hide in set_eq).
+-- 2. Each plant fires exactly once (no duplicates hide in set_eq).
 SELECT is(
   (SELECT count(*) FROM careguard.audit(ARRAY['audit_fixture']) WHERE rule <> 'privileged_role'),
-  20::bigint, 'twenty schema-scoped findings, one per rule');
+  26::bigint, 'twenty-six schema-scoped findings: one per plant');
 
 -- 3. The BYPASSRLS fixture role appears once in the role inventory.
 SELECT is(
