@@ -69,7 +69,8 @@ CREATE FUNCTION careguard.access_matrix(contexts jsonb DEFAULT NULL, schemas tex
                  selectable_rows bigint, select_sqlstate text,
                  can_insert boolean, insert_sqlstate text,
                  can_update boolean, update_sqlstate text,
-                 can_delete boolean, delete_sqlstate text)
+                 can_delete boolean, delete_sqlstate text,
+                 writes_not_probed text)
   LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
   SET search_path = pg_catalog, pg_temp
 AS $matrix$
@@ -86,6 +87,20 @@ DECLARE
 BEGIN
   contexts := COALESCE(contexts, careguard.access_matrix_default_contexts());
   schemas := careguard.audited_schemas(schemas);
+  -- Where no write can run, every write probe would fail with 25006 and read
+  -- as "denied": a report from a replica would say "all locked down". Say
+  -- instead that the verdict is unknown, in every row and once out loud.
+  IF pg_catalog.pg_is_in_recovery() THEN
+    writes_not_probed := 'read-only standby';
+  ELSIF pg_catalog.current_setting('transaction_read_only') OPERATOR(pg_catalog.=) 'on' THEN
+    writes_not_probed := 'read-only transaction';
+  END IF;
+  IF writes_not_probed IS NOT NULL THEN
+    RAISE WARNING 'careguard.access_matrix: no write can be probed in a %', writes_not_probed
+      USING DETAIL = 'can_insert, can_update and can_delete are NULL (unknown, not denied), '
+                     'their SQLSTATE is 25006, and writes_not_probed says why.',
+            HINT = 'Run the access matrix on the primary, in a read-write transaction, for write verdicts.';
+  END IF;
   IF pg_catalog.jsonb_typeof(contexts) OPERATOR(pg_catalog.<>) 'array' THEN
     RAISE EXCEPTION 'careguard.access_matrix: contexts must be a JSON array'
       USING ERRCODE = '22023', HINT = 'e.g. [{"name": "p1", "role": "patient", "claims": {"sub": "..."}}]';
@@ -137,6 +152,12 @@ BEGIN
         WHEN SQLSTATE 'CGRBK' THEN NULL;
         WHEN OTHERS THEN select_sqlstate := SQLSTATE;
       END;
+
+      IF writes_not_probed IS NOT NULL THEN
+        insert_sqlstate := '25006'; update_sqlstate := '25006'; delete_sqlstate := '25006';
+        RETURN NEXT;
+        CONTINUE;
+      END IF;
 
       -- INSERT: a copy of a row the context sees (else of any row), with
       -- only the columns the role may insert; the rest take defaults.
@@ -225,7 +246,8 @@ BEGIN
 END
 $matrix$;
 COMMENT ON FUNCTION careguard.access_matrix(jsonb, text[]) IS
-  'Per context x RLS table: rows visible and whether INSERT/UPDATE/DELETE of a representative row passes; all probes rolled back. Run as superuser.';
+  'Per context x RLS table: rows visible and whether INSERT/UPDATE/DELETE of a representative row passes; all probes rolled back. '
+  'On a read-only standby (or in a read-only transaction) the write verdicts are NULL with 25006 and writes_not_probed says why. Run as superuser.';
 
 -- Switching to arbitrary roles is a superuser's job: no grants.
 REVOKE ALL ON FUNCTION careguard.access_matrix_default_contexts() FROM PUBLIC;

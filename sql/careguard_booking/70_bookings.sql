@@ -252,6 +252,40 @@ REVOKE ALL ON FUNCTION bookings.appointments_guard_update() FROM PUBLIC;
 COMMENT ON FUNCTION bookings.appointments_guard_update() IS
   'BEFORE UPDATE trigger on bookings.appointments: no reassignment (SQLSTATE CG002); status transitions per role (CG001).';
 
+-- Booking races (docs/data-model.md): concurrent bookings of one provider
+-- take turns. Without this, two INSERTs of overlapping slots each add their
+-- index entry, then each waits for the other's transaction while checking
+-- the exclusion constraint: a deadlock (40P01 after deadlock_timeout) instead
+-- of the exclusion_violation (23P01) the loser is promised. Holding the
+-- provider's lock until commit means a later booker checks against a
+-- committed row and gets 23P01 at once. The key is (namespace, hash of
+-- provider_id) with the two-int4 form, so it never collides with one-bigint
+-- advisory locks; a hash collision only makes two providers take turns.
+-- Taken before RLS and constraint checks (BEFORE ROW triggers run first), so
+-- a refused booking also waits its turn, and releases the lock on rollback.
+CREATE FUNCTION bookings.appointments_lock_provider() RETURNS trigger
+  LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+  SET search_path = pg_catalog, pg_temp
+  AS $fn$
+BEGIN
+  -- Only a row that can conflict: live (pending or confirmed), and on UPDATE
+  -- only if its provider, time or liveness changed.
+  IF NEW.status OPERATOR(pg_catalog.=) ANY ('{pending,confirmed}'::bookings.appointment_status[])
+     AND (TG_OP OPERATOR(pg_catalog.=) 'INSERT'
+          OR NEW.provider_id OPERATOR(pg_catalog.<>) OLD.provider_id
+          OR NEW.starts_at OPERATOR(pg_catalog.<>) OLD.starts_at
+          OR NEW.ends_at OPERATOR(pg_catalog.<>) OLD.ends_at
+          OR NOT OLD.status OPERATOR(pg_catalog.=) ANY ('{pending,confirmed}'::bookings.appointment_status[])) THEN
+    PERFORM pg_catalog.pg_advisory_xact_lock(1128747074, pg_catalog.uuid_hash(NEW.provider_id));
+  END IF;
+  RETURN NEW;
+END
+$fn$;
+REVOKE ALL ON FUNCTION bookings.appointments_lock_provider() FROM PUBLIC;
+COMMENT ON FUNCTION bookings.appointments_lock_provider() IS
+  'BEFORE INSERT/UPDATE trigger on bookings.appointments: serializes live bookings of one provider with '
+  'pg_advisory_xact_lock(1128747074 (''CGPB''), uuid_hash(provider_id)), so a losing booker gets 23P01, never 40P01.';
+
 -- Statement-level, with transition tables: one set-based INSERT per
 -- statement. SECURITY DEFINER: patients and providers have no privilege on
 -- the history and cannot forge it. Not on INSERT: a booking is not a status
@@ -289,6 +323,11 @@ COMMENT ON FUNCTION bookings.record_status_history() IS
 
 CREATE TRIGGER appointments_guard_update BEFORE UPDATE ON bookings.appointments
   FOR EACH ROW EXECUTE FUNCTION bookings.appointments_guard_update();
+-- Named to fire after appointments_guard_update (triggers fire in name
+-- order): a reassignment is refused before it waits for any lock.
+CREATE TRIGGER appointments_lock_provider BEFORE INSERT OR UPDATE OF provider_id, starts_at, ends_at, status
+  ON bookings.appointments
+  FOR EACH ROW EXECUTE FUNCTION bookings.appointments_lock_provider();
 CREATE TRIGGER appointments_history_update AFTER UPDATE ON bookings.appointments
   REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
   FOR EACH STATEMENT EXECUTE FUNCTION bookings.record_status_history();

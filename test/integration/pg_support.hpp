@@ -15,13 +15,17 @@ inline void report_sqlstates(pqxx::connection_base& c) {
   c.set_verbosity(pqxx::connection_base::verbose);
 }
 
-// The SQLSTATE of an error from a connection set up by report_sqlstates().
-inline std::string sqlstate_of(const pqxx::sql_error& e) {
-  if (!e.sqlstate().empty()) return e.sqlstate();
-  std::string text = e.what();
+// The SQLSTATE in a verbose error message, or "?????".
+inline std::string sqlstate_in_message(const std::string& text) {
   auto at = text.find("ERROR:  ");
   if (at == std::string::npos || text.size() < at + 13 || text[at + 13] != ':') return "?????";
   return text.substr(at + 8, 5);
+}
+
+// The SQLSTATE of an error from a connection set up by report_sqlstates().
+inline std::string sqlstate_of(const pqxx::sql_error& e) {
+  if (!e.sqlstate().empty()) return e.sqlstate();
+  return sqlstate_in_message(e.what());
 }
 
 // The value of a one-row, one-column query, or nullopt for NULL.

@@ -246,4 +246,38 @@ TEST_F(AuditCli, MatrixEqualsLibpqxxVisibility) {
   EXPECT_GT(compared, 0u);
 }
 
+// Where no write can run (a hot standby; here a read-only session, which
+// access_matrix() treats alike), write cells are unknown, never "denied".
+// test/shell/hot_standby.sh runs the same CLI against a real replica.
+TEST_F(AuditCli, ReadOnlyMatrixSaysWritesWereNotProbed) {
+  CliRun run = run_cli(
+      "--dsn \"options='-c default_transaction_read_only=on'\" --matrix --format json "
+      "--fail-on never");
+  ASSERT_EQ(run.exit_code, 0) << read_file(scratch_dir() + "/stderr");
+  json::Value doc = json::parse(run.out);
+  std::size_t cells = 0, unprobed = 0;
+  for (const auto& cell : doc.find("matrix")->items) {
+    ++cells;
+    if (cell.find("writes_not_probed")->text == "read-only transaction" &&
+        cell.find("can_insert")->kind == json::Kind::Null &&
+        cell.find("can_update")->kind == json::Kind::Null &&
+        cell.find("can_delete")->kind == json::Kind::Null &&
+        cell.find("delete_sqlstate")->text == "25006")
+      ++unprobed;
+  }
+  EXPECT_GT(cells, 0u);
+  EXPECT_EQ(unprobed, cells);
+  CliRun text = run_cli(
+      "--dsn \"options='-c default_transaction_read_only=on'\" --matrix --format text "
+      "--fail-on never");
+  EXPECT_NE(text.out.find("Write probes were impossible (read-only transaction)"),
+            std::string::npos);
+  EXPECT_NE(text.out.find("n/a (read-only transaction)"), std::string::npos);
+  // The same CLI on a read-write session probes the writes.
+  CliRun normal = run_cli("--matrix --format json --fail-on never");
+  const json::Value normal_doc = json::parse(normal.out);
+  for (const auto& cell : normal_doc.find("matrix")->items)
+    EXPECT_EQ(cell.find("writes_not_probed")->kind, json::Kind::Null);
+}
+
 }  // namespace

@@ -38,6 +38,7 @@ SECRET="pgbouncer-test-hs256-secret-0123456789abcdef"
 unset PGOPTIONS PGSERVICE           # PgBouncer refuses unknown startup parameters
 
 source "$(dirname "${BASH_SOURCE[0]}")/checks.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/pgbouncer.sh"
 SUMMARY=()
 note() { printf '       %s\n' "$*"; }
 die() { printf 'pgbouncer_pooled_state: %s\n' "$*" >&2; printf '%s passed, %s failed\n' "$passed" "$((failed + 1))"; exit 1; }
@@ -49,13 +50,6 @@ command -v psql >/dev/null || die "psql not found"
 # Work directory, clean-up
 WORK="$(mktemp -d /tmp/careguard-pgbouncer.XXXXXX)"
 chmod 755 "$WORK"
-AS_PGB=()
-if [ "$(id -u)" -eq 0 ]; then
-  # PgBouncer refuses to run as root.
-  chown postgres: "$WORK"
-  AS_PGB=(runuser -u postgres --)
-fi
-PGB_PID=""
 LOGIN_BEFORE=""
 ALTERED_SYSTEM=0
 revert_system() {
@@ -68,10 +62,7 @@ cleanup() {
   local rc=$?
   set +e
   revert_system
-  if [ -n "$PGB_PID" ] && [ "$(cat "/proc/$PGB_PID/comm" 2>/dev/null)" = pgbouncer ]; then
-    kill -TERM "$PGB_PID" 2>/dev/null
-    for _ in $(seq 50); do kill -0 "$PGB_PID" 2>/dev/null || break; sleep 0.1; done
-  fi
+  pgb_stop
   if [ -n "$LOGIN_BEFORE" ]; then
     psql -X -q -d "$ADMIN_DB" -v ON_ERROR_STOP=0 >/dev/null 2>&1 <<SQL
 DROP DATABASE IF EXISTS "$DB" WITH (FORCE);
@@ -138,52 +129,7 @@ note "patient A $A_ID sees $A_VISIBLE appointments, patient B $B_ID sees $B_VISI
 
 # ---------------------------------------------------------------------------
 # PgBouncer 1.18, transaction pooling, one server connection per pool
-free_port() {
-  local p
-  for _ in $(seq 200); do
-    p=$((20000 + RANDOM % 30000))
-    [ "$p" = "$PGPORT" ] && continue
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null && [ ! -e "$WORK/.s.PGSQL.$p" ]; then
-      echo "$p"; return 0
-    fi
-  done
-  return 1
-}
-PGB_PORT="$(free_port)" || die "no free port for PgBouncer"
-cat >"$WORK/userlist.txt" <<EOF
-"authenticator" ""
-"$GW2" ""
-"$PGUSER" ""
-EOF
-cat >"$WORK/pgbouncer.ini" <<EOF
-[databases]
-$DB = host=$PGHOST port=$PGPORT dbname=$DB
-
-[pgbouncer]
-listen_addr = 127.0.0.1
-listen_port = $PGB_PORT
-unix_socket_dir = $WORK
-auth_type = trust
-auth_file = $WORK/userlist.txt
-admin_users = $PGUSER
-pool_mode = transaction
-default_pool_size = 1
-min_pool_size = 0
-reserve_pool_size = 0
-max_client_conn = 50
-server_reset_query =
-server_reset_query_always = 0
-server_lifetime = 86400
-server_idle_timeout = 0
-ignore_startup_parameters = extra_float_digits
-logfile = $WORK/pgbouncer.log
-pidfile = $WORK/pgbouncer.pid
-EOF
-[ "$(id -u)" -ne 0 ] || chown postgres: "$WORK"/userlist.txt "$WORK"/pgbouncer.ini
-"${AS_PGB[@]}" "$PGBOUNCER" -d "$WORK/pgbouncer.ini" || die "PgBouncer did not start (see $WORK/pgbouncer.log)"
-for _ in $(seq 100); do [ -s "$WORK/pgbouncer.pid" ] && break; sleep 0.1; done
-PGB_PID="$(cat "$WORK/pgbouncer.pid" 2>/dev/null || true)"
-[ -n "$PGB_PID" ] && [ "$(cat "/proc/$PGB_PID/comm" 2>/dev/null)" = pgbouncer ] ||
+pgb_start "$WORK" "$DB" 1 authenticator "$GW2" ||
   die "PgBouncer did not start: $(tail -n 5 "$WORK/pgbouncer.log" 2>/dev/null)"
 note "PgBouncer $("$PGBOUNCER" --version | head -n 1 | awk '{print $2}') pid $PGB_PID on 127.0.0.1:$PGB_PORT (pool_mode transaction, default_pool_size 1)"
 

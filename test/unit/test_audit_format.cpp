@@ -26,8 +26,9 @@ Report sample_report() {
                 {"privileged_role", "info", "postgres", "SUPERUSER", "review"}};
   r.has_matrix = true;
   MatrixCell a{"anon",  "anon", "public.t", std::nullopt, "42501", false,
-               "42501", false,  "42501",    false,        "42501"};
-  MatrixCell b{"admin", "admin", "public.t", 3, "", true, "23505", true, "", std::nullopt, "02000"};
+               "42501", false,  "42501",    false,        "42501", ""};
+  MatrixCell b{"admin", "admin", "public.t",   3,  "", true, "23505",
+               true,    "",      std::nullopt, "02000", ""};
   r.matrix = {a, b};
   return r;
 }
@@ -135,6 +136,55 @@ TEST(AuditFormat, HtmlEscapesAndDrawsTheGrid) {
   EXPECT_NE(html.find("class=\"p na\" title=\"n/a (02000)\""), std::string::npos);
   EXPECT_EQ(html.find("<script"), std::string::npos);  // self-contained, static
   EXPECT_EQ(html_escape("<&>\"'"), "&lt;&amp;&gt;&quot;&#39;");
+}
+
+// The matrix as a read-only standby returns it: write probes impossible.
+Report standby_report() {
+  Report r = sample_report();
+  for (auto& c : r.matrix) {
+    c.can_insert = c.can_update = c.can_delete = std::nullopt;
+    c.insert_sqlstate = c.update_sqlstate = c.delete_sqlstate = "25006";
+    c.writes_not_probed = "read-only standby";
+  }
+  return r;
+}
+
+TEST(AuditFormat, StandbyMatrixNeverReadsAsDenied) {
+  const Report r = standby_report();
+  const std::string text = render_text(r, false);
+  EXPECT_NE(text.find("Write probes were impossible (read-only standby)"), std::string::npos);
+  EXPECT_NE(text.find("n/a (read-only standby)"), std::string::npos);
+  EXPECT_EQ(text.find("- - -"), std::string::npos);
+
+  const std::string md = render_markdown(r);
+  EXPECT_NE(md.find("| admin | admin | public.t | 3 | n/a (read-only standby) |"),
+            std::string::npos)
+      << md;
+  EXPECT_EQ(md.find("denied (25006)"), std::string::npos);
+
+  const std::string html = render_html(r);
+  EXPECT_NE(html.find("class=\"unprobed\""), std::string::npos);
+  EXPECT_NE(html.find("class=\"p na\" title=\"n/a (read-only standby)\""), std::string::npos);
+  EXPECT_EQ(html.find("title=\"denied (25006)\""), std::string::npos);
+
+  const json::Value doc = json::parse(render_json(r));
+  EXPECT_EQ(doc.find("matrix")->items[0].find("writes_not_probed")->text, "read-only standby");
+  EXPECT_EQ(doc.find("matrix")->items[0].find("can_insert")->kind, json::Kind::Null);
+  EXPECT_EQ(json::parse(render_json(sample_report()))
+                .find("matrix")
+                ->items[0]
+                .find("writes_not_probed")
+                ->kind,
+            json::Kind::Null);
+
+  const json::Value sarif = json::parse(render_sarif(r));
+  const json::Value* invocations = sarif.find("runs")->items[0].find("invocations");
+  ASSERT_NE(invocations, nullptr);
+  const json::Value& note = invocations->items[0].find("toolExecutionNotifications")->items[0];
+  EXPECT_EQ(note.find("level")->text, "warning");
+  EXPECT_NE(note.find("message")->find("text")->text.find("read-only standby"), std::string::npos);
+  EXPECT_EQ(json::parse(render_sarif(sample_report())).find("runs")->items[0].find("invocations"),
+            nullptr);
 }
 
 }  // namespace

@@ -31,6 +31,30 @@ std::string probe_words(const std::optional<bool>& allowed, const std::string& s
   return words;
 }
 
+// One write probe of a cell in words: "n/a (read-only standby)" where no
+// write could run, which must never read as "denied".
+std::string write_words(const MatrixCell& cell, const std::optional<bool>& allowed,
+                        const std::string& sqlstate) {
+  if (!cell.writes_not_probed.empty()) return "n/a (" + cell.writes_not_probed + ")";
+  return probe_words(allowed, sqlstate);
+}
+
+// The distinct reasons why writes were not probed, for a report's banner.
+std::vector<std::string> unprobed_reasons(const Report& report) {
+  std::vector<std::string> out;
+  for (const auto& cell : report.matrix)
+    if (!cell.writes_not_probed.empty() &&
+        std::find(out.begin(), out.end(), cell.writes_not_probed) == out.end())
+      out.push_back(cell.writes_not_probed);
+  return out;
+}
+
+std::string unprobed_banner(const std::string& reason) {
+  return "Write probes were impossible (" + reason +
+         "): INSERT/UPDATE/DELETE verdicts are unknown, not denied. Run the matrix on the "
+         "primary for them.";
+}
+
 std::string rows_words(const MatrixCell& cell) {
   if (cell.selectable_rows) return std::to_string(*cell.selectable_rows);
   return "denied (" + cell.select_sqlstate + ")";
@@ -184,10 +208,14 @@ std::string render_text(const Report& report, bool color) {
     out << "\nACCESS MATRIX (rows visible; I/U/D = insert/update/delete: + allowed, - denied, "
            "? n/a)\n"
         << fit("CONTEXT", 16) << fit("RELATION", 34) << fit("ROWS", 16) << "I U D\n";
+    for (const auto& reason : unprobed_reasons(report)) out << unprobed_banner(reason) << "\n";
     auto mark = [](const std::optional<bool>& v) { return !v ? "?" : (*v ? "+" : "-"); };
     for (const auto& c : report.matrix) {
-      out << fit(c.context, 16) << fit(c.relation, 34) << fit(rows_words(c), 16)
-          << mark(c.can_insert) << " " << mark(c.can_update) << " " << mark(c.can_delete) << "\n";
+      out << fit(c.context, 16) << fit(c.relation, 34) << fit(rows_words(c), 16);
+      if (!c.writes_not_probed.empty())
+        out << "n/a (" << c.writes_not_probed << ")\n";
+      else
+        out << mark(c.can_insert) << " " << mark(c.can_update) << " " << mark(c.can_delete) << "\n";
     }
   }
   return out.str();
@@ -223,7 +251,8 @@ std::string render_json(const Report& report) {
                         {"can_update", optional_bool(c.can_update)},
                         {"update_sqlstate", optional_text(c.update_sqlstate)},
                         {"can_delete", optional_bool(c.can_delete)},
-                        {"delete_sqlstate", optional_text(c.delete_sqlstate)}});
+                        {"delete_sqlstate", optional_text(c.delete_sqlstate)},
+                        {"writes_not_probed", optional_text(c.writes_not_probed)}});
     }
     out["matrix"] = matrix;
   }
@@ -269,6 +298,17 @@ std::string render_sarif(const Report& report) {
                   {"rules", sarif_rules}}}}},
               {"automationDetails", {{"id", "careguard-audit/" + report.database}}},
               {"results", results}};
+  // SARIF carries findings, not the matrix; a matrix that could not probe
+  // writes is said as a tool notification, so no dashboard reads it as clean.
+  const auto reasons = unprobed_reasons(report);
+  if (!reasons.empty()) {
+    Json notifications = Json::array();
+    for (const auto& reason : reasons) {
+      notifications.push_back({{"level", "warning"}, {"message", {{"text", unprobed_banner(reason)}}}});
+    }
+    run["invocations"] =
+        Json::array({{{"executionSuccessful", true}, {"toolExecutionNotifications", notifications}}});
+  }
   Json out = {{"version", "2.1.0"},
               {"$schema", "https://json.schemastore.org/sarif-2.1.0.json"},
               {"runs", Json::array({run})}};
@@ -290,15 +330,17 @@ std::string render_markdown(const Report& report) {
           << markdown_escape(f.fix) << " |\n";
   }
   if (report.has_matrix) {
-    out << "\n## Access matrix\n\n"
-        << "| Context | Role | Relation | Rows visible | INSERT | UPDATE | DELETE |\n"
+    out << "\n## Access matrix\n\n";
+    for (const auto& reason : unprobed_reasons(report))
+      out << "> **" << markdown_escape(unprobed_banner(reason)) << "**\n\n";
+    out << "| Context | Role | Relation | Rows visible | INSERT | UPDATE | DELETE |\n"
         << "|---|---|---|---|---|---|---|\n";
     for (const auto& c : report.matrix)
       out << "| " << markdown_escape(c.context) << " | " << markdown_escape(c.role) << " | "
           << markdown_escape(c.relation) << " | " << rows_words(c) << " | "
-          << probe_words(c.can_insert, c.insert_sqlstate) << " | "
-          << probe_words(c.can_update, c.update_sqlstate) << " | "
-          << probe_words(c.can_delete, c.delete_sqlstate) << " |\n";
+          << markdown_escape(write_words(c, c.can_insert, c.insert_sqlstate)) << " | "
+          << markdown_escape(write_words(c, c.can_update, c.update_sqlstate)) << " | "
+          << markdown_escape(write_words(c, c.can_delete, c.delete_sqlstate)) << " |\n";
   }
   return out.str();
 }
@@ -323,6 +365,7 @@ std::string render_html(const Report& report) {
          "font-size:12px;font-weight:600;color:#fff}\n"
       << ".p.yes{background:#2e7d32}.p.no{background:#c62828}.p.na{background:#9e9e9e}"
          ".p.rows{background:#455a64}.p.rows.zero{background:#b0bec5;color:#263238}\n"
+      << ".unprobed{padding:8px 12px;border-left:4px solid #ef8f00;background:#fff4e0}\n"
       << "</style></head><body>\n"
       << "<h1>careguard audit</h1>\n<div class=\"meta\">" << html_escape(report.database)
       << " &middot; schemas " << html_escape(join(report.schemas, ", "))
@@ -342,8 +385,11 @@ std::string render_html(const Report& report) {
            "then I / U / D "
            "(insert, update, delete of a representative row): "
         << "<span class=\"p yes\">allowed</span> <span class=\"p no\">denied</span> "
-        << "<span class=\"p na\">n/a</span>. Every probe was rolled back.</p>\n"
-        << "<table class=\"grid\"><tr><th class=\"rel\">Relation</th>";
+        << "<span class=\"p na\">n/a</span>. Every probe was rolled back.</p>\n";
+    for (const auto& reason : unprobed_reasons(report))
+      out << "<p class=\"unprobed\"><strong>" << html_escape(unprobed_banner(reason))
+          << "</strong></p>\n";
+    out << "<table class=\"grid\"><tr><th class=\"rel\">Relation</th>";
     for (const auto& context : contexts) out << "<th>" << html_escape(context) << "</th>";
     out << "</tr>\n";
     for (const auto& relation : relations) {
@@ -367,9 +413,10 @@ std::string render_html(const Report& report) {
             {"I", &c.can_insert}, {"U", &c.can_update}, {"D", &c.can_delete}};
         const std::string* states[] = {&c.insert_sqlstate, &c.update_sqlstate, &c.delete_sqlstate};
         for (int i = 0; i < 3; ++i)
-          out << "<span class=\"p " << probe_class(*probes[i].second) << "\" title=\""
-              << html_escape(probe_words(*probes[i].second, *states[i])) << "\">" << probes[i].first
-              << "</span>";
+          out << "<span class=\"p "
+              << (c.writes_not_probed.empty() ? probe_class(*probes[i].second) : "na")
+              << "\" title=\"" << html_escape(write_words(c, *probes[i].second, *states[i]))
+              << "\">" << probes[i].first << "</span>";
         out << "</td>";
       }
       out << "</tr>\n";

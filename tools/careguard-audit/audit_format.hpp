@@ -40,6 +40,9 @@ struct MatrixCell {
   std::string update_sqlstate;
   std::optional<bool> can_delete;
   std::string delete_sqlstate;
+  // Why no write could be probed ("read-only standby"); empty when probed.
+  // The can_* are then unknown, never a denial.
+  std::string writes_not_probed;
 };
 
 struct Report {

@@ -74,7 +74,8 @@ std::vector<audit::Finding> read_findings(pqxx::transaction_base& txn, const Opt
 std::vector<audit::MatrixCell> read_matrix(pqxx::transaction_base& txn, const Options& options) {
   const char* query =
       "SELECT context, role, relation, selectable_rows, select_sqlstate, can_insert, "
-      "insert_sqlstate, can_update, update_sqlstate, can_delete, delete_sqlstate "
+      "insert_sqlstate, can_update, update_sqlstate, can_delete, delete_sqlstate, "
+      "writes_not_probed "
       "FROM careguard.access_matrix(NULL, pg_catalog.string_to_array($1, ','))";
   std::vector<audit::MatrixCell> cells;
   for (const auto& r : txn.exec_params(query, join_schemas(options.schemas))) {
@@ -90,6 +91,7 @@ std::vector<audit::MatrixCell> read_matrix(pqxx::transaction_base& txn, const Op
     c.update_sqlstate = text_or_empty(r[8]);
     c.can_delete = optional_bool(r[9]);
     c.delete_sqlstate = text_or_empty(r[10]);
+    c.writes_not_probed = text_or_empty(r[11]);
     cells.push_back(std::move(c));
   }
   return cells;
