@@ -64,4 +64,4 @@ build/regress:
 
 # PGXS tracks no header dependencies; every object depends on every header,
 # so a changed class layout can never leave a stale object behind.
-$(OBJS) $(TEST_OBJS): $(wildcard include/careguard/*/*.hpp)
+$(OBJS) $(TEST_OBJS): $(wildcard include/careguard/*/*.hpp) $(wildcard src/core/*.hpp)

@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p build-bench
 g++ -std=c++17 -O2 -DNDEBUG -Wall -Wextra -Werror -Iinclude bench/jwt_verify_bench.cpp \
-  src/core/base64url.cpp src/core/json.cpp src/core/uuid.cpp src/core/jwk.cpp src/core/jwt.cpp \
+  src/core/base64url.cpp src/core/json.cpp src/core/uuid.cpp src/core/jwk_*.cpp src/core/jwt.cpp \
   -lcrypto -o build-bench/jwt_verify_bench
 echo "== careguard (median of 7, microseconds per operation)"
 build-bench/jwt_verify_bench

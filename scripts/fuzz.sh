@@ -12,7 +12,7 @@ mkdir -p "$OUT/corpus" "$OUT/findings"
 clang++-14 -std=c++17 -g -O1 -Wall -Wextra -Werror \
   -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
   -Iinclude fuzz/jwt_fuzzer.cpp src/core/base64url.cpp src/core/json.cpp src/core/uuid.cpp \
-  src/core/jwk.cpp src/core/jwt.cpp -lcrypto -o "$OUT/jwt_fuzzer"
+  src/core/jwk_*.cpp src/core/jwt.cpp -lcrypto -o "$OUT/jwt_fuzzer"
 
 # Seeds from fuzz/corpus, new inputs into build-fuzz/corpus (not committed).
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
