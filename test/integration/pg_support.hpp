@@ -5,6 +5,7 @@
 #include <pqxx/pqxx>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace careguard_test {
 
@@ -47,6 +48,43 @@ inline bool ensure_demo_data() {
   }
   tx.commit();
   return true;
+}
+
+// A booking arena for the race tests: a fresh availability range of
+// `minutes` from 09:00 UTC, for `provider`, on a day after every range an
+// earlier run left there (counted from `first_day`), and the first `count`
+// patients. Committed, so that other connections see it.
+struct BookingArena {
+  std::string day;
+  std::string range_id;
+  std::vector<std::string> patients;
+};
+
+inline BookingArena fresh_booking_arena(pqxx::connection& admin, const std::string& provider,
+                                        const std::string& first_day, int minutes, int count) {
+  BookingArena arena;
+  pqxx::work tx{admin};
+  arena.day =
+      tx.exec_params1(
+            "SELECT ($2::date + coalesce(max(upper(during))::date - $2::date + 1, 0))::text "
+            "FROM providers.availability WHERE provider_id = $1 "
+            "AND during && tstzrange($2::date - 1, 'infinity')",
+            provider, first_day)[0]
+          .as<std::string>();
+  arena.range_id =
+      tx.exec_params1(
+            "INSERT INTO providers.availability (provider_id, during) VALUES ($1, "
+            "tstzrange(($2::date + time '09:00') AT TIME ZONE 'UTC', "
+            "($2::date + time '09:00') AT TIME ZONE 'UTC' + $3 * interval '1 minute')) "
+            "RETURNING id::text",
+            provider, arena.day, minutes)[0]
+          .as<std::string>();
+  for (const auto& row : tx.exec("SELECT id::text FROM patients.profiles ORDER BY id LIMIT " +
+                                 std::to_string(count))) {
+    arena.patients.push_back(row[0].as<std::string>());
+  }
+  tx.commit();
+  return arena;
 }
 
 }  // namespace careguard_test

@@ -34,29 +34,12 @@ class BookingConcurrency : public ::testing::Test {
 
 TEST_F(BookingConcurrency, SixteenPatientsOneSlotExactlyOneWins) {
   pqxx::connection admin;
-  // A fresh availability range for provider X on a day no earlier run used.
-  std::string day, range_id;
-  std::vector<std::string> patients;
-  {
-    pqxx::work tx{admin};
-    day = tx.exec1(
-                "SELECT (date '2045-01-02' + coalesce(max(upper(during))::date - date '2045-01-02' "
-                "+ 1, 0))::text "
-                "FROM providers.availability WHERE provider_id = '" +
-                kProviderX + "' AND during && tstzrange('2045-01-01', 'infinity')")[0]
-              .as<std::string>();
-    range_id = tx.exec_params1(
-                     "INSERT INTO providers.availability (provider_id, during) VALUES ($1, "
-                     "tstzrange(($2::date + time '09:00') AT TIME ZONE 'UTC', "
-                     "($2::date + time '17:00') AT TIME ZONE 'UTC')) RETURNING id::text",
-                     kProviderX, day)[0]
-                   .as<std::string>();
-    for (const auto& row : tx.exec("SELECT id::text FROM patients.profiles ORDER BY id LIMIT " +
-                                   std::to_string(kConnections))) {
-      patients.push_back(row[0].as<std::string>());
-    }
-    tx.commit();
-  }
+  // A fresh availability range (09:00-17:00) for provider X on a day no earlier run used.
+  const auto arena =
+      careguard_test::fresh_booking_arena(admin, kProviderX, "2045-01-02", 8 * 60, kConnections);
+  const std::string& day = arena.day;
+  const std::string& range_id = arena.range_id;
+  const std::vector<std::string>& patients = arena.patients;
   ASSERT_EQ(patients.size(), static_cast<std::size_t>(kConnections))
       << "the seed needs 16 patients";
   const std::string slot_start = day + " 10:00+00", slot_end = day + " 10:30+00";

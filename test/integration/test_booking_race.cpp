@@ -66,30 +66,11 @@ class BookingRace : public ::testing::Test {
 
 TEST_F(BookingRace, SixteenClientsOverManySlotsEveryLoserGetsExclusionViolation) {
   pqxx::connection admin;
-  std::string day, range_id;
-  std::vector<std::string> patients;
-  {
-    pqxx::work tx{admin};
-    // A fresh availability range after every range an earlier run left.
-    day = tx.exec1(
-                "SELECT (date '2046-01-02' + coalesce(max(upper(during))::date - date '2046-01-02' "
-                "+ 1, 0))::text "
-                "FROM providers.availability WHERE provider_id = '" +
-                kProviderX + "' AND during && tstzrange('2046-01-01', 'infinity')")[0]
-              .as<std::string>();
-    range_id = tx.exec_params1(
-                     "INSERT INTO providers.availability (provider_id, during) VALUES ($1, "
-                     "tstzrange(($2::date + time '09:00') AT TIME ZONE 'UTC', "
-                     "($2::date + time '09:00') AT TIME ZONE 'UTC' + $3 * interval '1 minute')) "
-                     "RETURNING id::text",
-                     kProviderX, day, kSlots * kSlotMinutes)[0]
-                   .as<std::string>();
-    for (const auto& row : tx.exec("SELECT id::text FROM patients.profiles ORDER BY id LIMIT " +
-                                   std::to_string(kClients))) {
-      patients.push_back(row[0].as<std::string>());
-    }
-    tx.commit();
-  }
+  const auto arena = careguard_test::fresh_booking_arena(admin, kProviderX, "2046-01-02",
+                                                         kSlots * kSlotMinutes, kClients);
+  const std::string& day = arena.day;
+  const std::string& range_id = arena.range_id;
+  const std::vector<std::string>& patients = arena.patients;
   ASSERT_EQ(patients.size(), static_cast<std::size_t>(kClients)) << "the seed needs 16 patients";
 
   // outcome[slot][client]: "committed" or a SQLSTATE.

@@ -5,6 +5,8 @@
 #                                         (transaction mode, POOL_SIZE server
 #                                         connections); sets PGB_PORT, PGB_PID
 #   pgb_stop                              stop the one this shell started
+#   pgb_create_database ADMIN_DB DB       a fresh DB; remembers authenticator's LOGIN
+#   pgb_drop_database ADMIN_DB DB [ROLE]  drops DB (and ROLE), restores that LOGIN
 # Needs PGHOST/PGPORT/PGUSER (a superuser; trust authentication) and PGBOUNCER.
 PGB_PID=""
 PGB_PORT=""
@@ -67,4 +69,24 @@ pgb_stop() {
     for _ in $(seq 50); do kill -0 "$PGB_PID" 2>/dev/null || break; sleep 0.1; done
   fi
   PGB_PID=""
+}
+
+# authenticator's LOGIN before the test gave it one ('' until a database exists).
+PGB_LOGIN_BEFORE=""
+
+pgb_create_database() {
+  local admin_db="$1" db="$2"
+  PGB_LOGIN_BEFORE="$(psql -X -At -d "$admin_db" -c "SELECT rolcanlogin FROM pg_roles WHERE rolname = 'authenticator'" 2>/dev/null || true)"
+  psql -X -q -d "$admin_db" -v ON_ERROR_STOP=1 -c "CREATE DATABASE \"$db\"" >/dev/null || return 1
+  PGB_LOGIN_BEFORE="${PGB_LOGIN_BEFORE:-f}"
+}
+
+pgb_drop_database() {
+  local admin_db="$1" db="$2" role="${3:-}"
+  [ -n "$PGB_LOGIN_BEFORE" ] || return 0
+  psql -X -q -d "$admin_db" -v ON_ERROR_STOP=0 >/dev/null 2>&1 <<SQL
+DROP DATABASE IF EXISTS "$db" WITH (FORCE);
+$([ -n "$role" ] && echo "DROP ROLE IF EXISTS \"$role\";")
+ALTER ROLE authenticator $([ "$PGB_LOGIN_BEFORE" = t ] && echo LOGIN || echo NOLOGIN);
+SQL
 }

@@ -50,7 +50,6 @@ command -v psql >/dev/null || die "psql not found"
 # Work directory, clean-up
 WORK="$(mktemp -d /tmp/careguard-pgbouncer.XXXXXX)"
 chmod 755 "$WORK"
-LOGIN_BEFORE=""
 ALTERED_SYSTEM=0
 revert_system() {
   if [ "$ALTERED_SYSTEM" = 1 ]; then
@@ -63,13 +62,7 @@ cleanup() {
   set +e
   revert_system
   pgb_stop
-  if [ -n "$LOGIN_BEFORE" ]; then
-    psql -X -q -d "$ADMIN_DB" -v ON_ERROR_STOP=0 >/dev/null 2>&1 <<SQL
-DROP DATABASE IF EXISTS "$DB" WITH (FORCE);
-DROP ROLE IF EXISTS "$GW2";
-ALTER ROLE authenticator $([ "$LOGIN_BEFORE" = t ] && echo LOGIN || echo NOLOGIN);
-SQL
-  fi
+  pgb_drop_database "$ADMIN_DB" "$DB" "$GW2"
   if [ "${KEEP_WORKDIR:-0}" = 1 ]; then echo "work directory kept: $WORK" >&2; else rm -rf "$WORK"; fi
   exit $rc
 }
@@ -79,9 +72,7 @@ trap 'exit 130' INT TERM
 # ---------------------------------------------------------------------------
 # Database: fresh, careguard + demo data, an HS256 key; authenticator LOGIN
 section "set-up: database $DB on ${PGHOST}:${PGPORT}"
-LOGIN_BEFORE="$(psql -X -At -d "$ADMIN_DB" -c "SELECT rolcanlogin FROM pg_roles WHERE rolname = 'authenticator'" 2>/dev/null || true)"
-psql -X -q -d "$ADMIN_DB" -v ON_ERROR_STOP=1 -c "CREATE DATABASE \"$DB\"" >/dev/null || die "cannot create database $DB"
-LOGIN_BEFORE="${LOGIN_BEFORE:-f}"
+pgb_create_database "$ADMIN_DB" "$DB" || die "cannot create database $DB"
 psql -X -q -d "$DB" -v ON_ERROR_STOP=1 >/dev/null <<SQL || die "cannot install careguard in $DB"
 SET client_min_messages = warning;
 CREATE SCHEMA extensions;

@@ -45,17 +45,11 @@ die() { printf 'pgbouncer_scale: %s\n' "$*" >&2; printf '%s passed, %s failed\n'
 
 WORK="$(mktemp -d /tmp/careguard-pgb-scale.XXXXXX)"
 chmod 755 "$WORK"
-LOGIN_BEFORE=""
 cleanup() {
   local rc=$?
   set +e
   pgb_stop
-  if [ -n "$LOGIN_BEFORE" ]; then
-    psql -X -q -d "$ADMIN_DB" -v ON_ERROR_STOP=0 >/dev/null 2>&1 <<SQL
-DROP DATABASE IF EXISTS "$DB" WITH (FORCE);
-ALTER ROLE authenticator $([ "$LOGIN_BEFORE" = t ] && echo LOGIN || echo NOLOGIN);
-SQL
-  fi
+  pgb_drop_database "$ADMIN_DB" "$DB"
   if [ "${KEEP_WORKDIR:-0}" = 1 ]; then echo "work directory kept: $WORK" >&2; else rm -rf "$WORK"; fi
   exit $rc
 }
@@ -63,9 +57,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 section "set-up: database $DB on ${PGHOST}:${PGPORT}"
-LOGIN_BEFORE="$(psql -X -At -d "$ADMIN_DB" -c "SELECT rolcanlogin FROM pg_roles WHERE rolname = 'authenticator'" 2>/dev/null || true)"
-psql -X -q -d "$ADMIN_DB" -v ON_ERROR_STOP=1 -c "CREATE DATABASE \"$DB\"" >/dev/null || die "cannot create database $DB"
-LOGIN_BEFORE="${LOGIN_BEFORE:-f}"
+pgb_create_database "$ADMIN_DB" "$DB" || die "cannot create database $DB"
 # The reference: Supabase's SQL auth.uid() (supabase/auth migration
 # 20220224000811, LANGUAGE sql STABLE, no SET clause) in a scratch schema,
 # and a copy of the appointments under a policy that uses it.
