@@ -285,7 +285,8 @@ void install_pooled_state_hooks() {
 }
 
 void refuse_state_outliving_identity() {
-  if (IsParallelWorker()) return;
+  // Only client sessions pass through a pooler (not autovacuum, not workers).
+  if (IsParallelWorker() || MyProcPort == nullptr) return;
   guarded("transaction pre-commit", [] {
     const char* role = role_surviving_commit();
     if (role != nullptr && session_user_is_gateway()) {
@@ -311,7 +312,7 @@ void refuse_gateway_default_role() {
   // The role's session default comes from ALTER ROLE/DATABASE ... SET role or a
   // startup option, and cannot change later in the session: decide once.
   static int verdict = -1;  // -1 undecided, 0 fine, 1 refused
-  if (verdict == 0 || IsParallelWorker()) return;
+  if (verdict == 0 || IsParallelWorker() || MyProcPort == nullptr) return;
   if (verdict < 0) {
     const auto* role = reinterpret_cast<const config_string*>(find_config("role"));
     const char* reset = role == nullptr ? nullptr : role->reset_val;

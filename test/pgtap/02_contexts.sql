@@ -20,7 +20,9 @@ END $$;
 
 TRUNCATE bookings.status_history, bookings.appointments, patients.preferences, patients.profiles,
          providers.availability, providers.profiles, public.locations, public.categories, auth.users;
+SET LOCAL client_min_messages = warning;  -- seed_demo's progress NOTICEs
 SELECT careguard.seed_demo(20, 4, 200, 42, '2026-11-23') IS NOT NULL AS seeded \gset
+RESET client_min_messages;
 ANALYZE bookings.appointments;
 -- On 200 rows a sequential scan is cheapest whatever the policy; with seq
 -- scans off the plans show whether the policies LET the planner use an index.
