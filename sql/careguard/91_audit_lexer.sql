@@ -378,7 +378,7 @@ COMMENT ON FUNCTION careguard.audit_table_has_rows(oid) IS
 -- Whether a function's SET search_path is one a caller cannot plant objects
 -- in: every schema it names is pg_catalog, or exists and only superusers can
 -- create in it (its owner is one, and no other role holds CREATE); pg_temp
--- only last; never $user. No SET search_path at all is not pinned.
+-- named, and last; never $user. No SET search_path at all is not pinned.
 CREATE FUNCTION careguard.audit_trusted_search_path(proconfig text[]) RETURNS boolean
   LANGUAGE plpgsql STABLE PARALLEL SAFE
   SET search_path = pg_catalog, pg_temp
@@ -395,6 +395,11 @@ BEGIN
     RETURN false;
   END IF;
   entries := pg_catalog.string_to_array(setting, ',');
+  -- Unless pg_temp is named, PostgreSQL searches it first for relations.
+  IF pg_catalog.btrim(pg_catalog.btrim(entries[pg_catalog.cardinality(entries)]), '"')
+       OPERATOR(pg_catalog.<>) 'pg_temp' THEN
+    RETURN false;
+  END IF;
   FOREACH entry IN ARRAY COALESCE(entries, '{}'::text[]) LOOP
     position := position OPERATOR(pg_catalog.+) 1;
     entry := pg_catalog.btrim(pg_catalog.btrim(entry), '"');
@@ -405,7 +410,7 @@ BEGIN
       END IF;
       CONTINUE;
     END IF;
-    IF entry OPERATOR(pg_catalog.=) '$user' OR NOT EXISTS (
+    IF entry OPERATOR(pg_catalog.=) '$user' OR entry OPERATOR(pg_catalog.~) '^pg_(toast_)?temp_' OR NOT EXISTS (
          SELECT 1 FROM pg_catalog.pg_namespace n JOIN pg_catalog.pg_roles o ON o.oid OPERATOR(pg_catalog.=) n.nspowner
          WHERE n.nspname OPERATOR(pg_catalog.=) entry AND o.rolsuper
            AND NOT EXISTS (

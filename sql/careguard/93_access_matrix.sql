@@ -17,10 +17,15 @@ DECLARE
     pg_catalog.jsonb_build_object('name', 'anon', 'role', 'anon',
       'claims', pg_catalog.jsonb_build_object('role', 'anon')));
 BEGIN
+  -- A source runs with the rights of whoever runs the matrix (a superuser),
+  -- so only one a superuser owns is called: if a registered function is
+  -- dropped, nobody else can take its name and have it run.
   FOR source IN
-    SELECT pg_catalog.to_regprocedure(s.function_name)::regproc
+    SELECT p.oid::regproc
     FROM careguard.access_matrix_context_sources s
-    WHERE pg_catalog.to_regprocedure(s.function_name) IS NOT NULL
+    JOIN pg_catalog.pg_proc p ON p.oid OPERATOR(pg_catalog.=) pg_catalog.to_regprocedure(s.function_name)
+    JOIN pg_catalog.pg_roles o ON o.oid OPERATOR(pg_catalog.=) p.proowner
+    WHERE o.rolsuper
     ORDER BY s.function_name
   LOOP
     EXECUTE pg_catalog.format('SELECT %s()', source) INTO added;
@@ -40,6 +45,55 @@ END
 $contexts$;
 COMMENT ON FUNCTION careguard.access_matrix_default_contexts() IS
   'The access matrix''s default contexts: anon, each registered source''s contexts, service_role, authenticated.';
+
+-- Why probing a table would run code no superuser wrote, or NULL. The matrix
+-- runs as a superuser and switches role in the same session, and code it
+-- evaluates can RESET ROLE back to that superuser: a table's owner, the
+-- types of its columns (casts to json run in to_jsonb), and the functions its
+-- policies, triggers, defaults, checks, index expressions and rules call must
+-- all belong to superusers before anything of it is evaluated.
+CREATE FUNCTION careguard.access_matrix_untrusted_code(rel oid) RETURNS text
+  LANGUAGE sql STABLE PARALLEL SAFE
+  SET search_path = pg_catalog, pg_temp
+AS $untrusted$
+  WITH code AS (
+    SELECT 'the table is owned by ' OPERATOR(pg_catalog.||) o.rolname AS why, o.rolsuper AS trusted
+    FROM pg_catalog.pg_class c JOIN pg_catalog.pg_roles o ON o.oid OPERATOR(pg_catalog.=) c.relowner
+    WHERE c.oid OPERATOR(pg_catalog.=) rel
+    UNION ALL
+    SELECT pg_catalog.format('column %I has type %s owned by %s', a.attname, a.atttypid::regtype, o.rolname), o.rolsuper
+    FROM pg_catalog.pg_attribute a
+    JOIN pg_catalog.pg_type t ON t.oid OPERATOR(pg_catalog.=) a.atttypid
+    JOIN pg_catalog.pg_roles o ON o.oid OPERATOR(pg_catalog.=) t.typowner
+    WHERE a.attrelid OPERATOR(pg_catalog.=) rel AND a.attnum OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped
+    UNION ALL
+    SELECT pg_catalog.format('%s calls %s owned by %s', src.what, f.oid::regprocedure, o.rolname), o.rolsuper
+    FROM (
+      SELECT 'a policy' AS what, careguard.audit_called_functions(pg_catalog.concat(p.polqual::text, ' ', p.polwithcheck::text)) AS funcs
+        FROM pg_catalog.pg_policy p WHERE p.polrelid OPERATOR(pg_catalog.=) rel
+      UNION ALL
+      SELECT 'a trigger', ARRAY[t.tgfoid] FROM pg_catalog.pg_trigger t WHERE t.tgrelid OPERATOR(pg_catalog.=) rel
+      UNION ALL
+      SELECT 'a default', careguard.audit_called_functions(d.adbin::text)
+        FROM pg_catalog.pg_attrdef d WHERE d.adrelid OPERATOR(pg_catalog.=) rel
+      UNION ALL
+      SELECT 'a constraint', careguard.audit_called_functions(k.conbin::text)
+        FROM pg_catalog.pg_constraint k WHERE k.conrelid OPERATOR(pg_catalog.=) rel AND k.conbin IS NOT NULL
+      UNION ALL
+      SELECT 'an index', careguard.audit_called_functions(pg_catalog.concat(i.indexprs::text, ' ', i.indpred::text))
+        FROM pg_catalog.pg_index i WHERE i.indrelid OPERATOR(pg_catalog.=) rel
+      UNION ALL
+      SELECT 'a rule', careguard.audit_called_functions(pg_catalog.concat(r.ev_qual::text, ' ', r.ev_action::text))
+        FROM pg_catalog.pg_rewrite r WHERE r.ev_class OPERATOR(pg_catalog.=) rel
+    ) src
+    CROSS JOIN LATERAL pg_catalog.unnest(src.funcs) AS called(fn)
+    JOIN pg_catalog.pg_proc f ON f.oid OPERATOR(pg_catalog.=) called.fn
+    JOIN pg_catalog.pg_roles o ON o.oid OPERATOR(pg_catalog.=) f.proowner
+  )
+  SELECT code.why FROM code WHERE NOT code.trusted ORDER BY 1 LIMIT 1
+$untrusted$;
+COMMENT ON FUNCTION careguard.access_matrix_untrusted_code(oid) IS
+  'Access matrix internals: why probing a table would run code only a non-superuser wrote, or NULL.';
 
 -- Quoted, comma-separated columns of a table the role holds a privilege on.
 CREATE FUNCTION careguard.access_matrix_columns(rel oid, role_name text, privilege text) RETURNS text[]
@@ -75,6 +129,8 @@ CREATE FUNCTION careguard.access_matrix(contexts jsonb DEFAULT NULL, schemas tex
   SET search_path = pg_catalog, pg_temp
 AS $matrix$
 DECLARE
+  untrusted text;
+  read_only_reason text;
   ctx jsonb;
   ctx_role text;
   ctx_claims text;
@@ -95,6 +151,7 @@ BEGIN
   ELSIF pg_catalog.current_setting('transaction_read_only') OPERATOR(pg_catalog.=) 'on' THEN
     writes_not_probed := 'read-only transaction';
   END IF;
+  read_only_reason := writes_not_probed;
   IF writes_not_probed IS NOT NULL THEN
     RAISE WARNING 'careguard.access_matrix: no write can be probed in a %', writes_not_probed
       USING DETAIL = 'can_insert, can_update and can_delete are NULL (unknown, not denied), '
@@ -131,6 +188,14 @@ BEGIN
       can_insert := NULL; insert_sqlstate := NULL;
       can_update := NULL; update_sqlstate := NULL;
       can_delete := NULL; delete_sqlstate := NULL;
+      -- Nothing of a table whose code a non-superuser wrote is evaluated.
+      untrusted := careguard.access_matrix_untrusted_code(rel.oid);
+      IF untrusted IS NOT NULL THEN
+        writes_not_probed := 'not probed: ' OPERATOR(pg_catalog.||) untrusted;
+        RETURN NEXT;
+        writes_not_probed := read_only_reason;
+        CONTINUE;
+      END IF;
       -- A row to copy when the context sees none: the invoker's first row.
       EXECUTE pg_catalog.format('SELECT pg_catalog.to_jsonb(t) FROM %s AS t LIMIT 1', rel.qname)
         INTO fallback_row;
@@ -252,4 +317,5 @@ COMMENT ON FUNCTION careguard.access_matrix(jsonb, text[]) IS
 -- Switching to arbitrary roles is a superuser's job: no grants.
 REVOKE ALL ON FUNCTION careguard.access_matrix_default_contexts() FROM PUBLIC;
 REVOKE ALL ON FUNCTION careguard.access_matrix_columns(oid, text, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION careguard.access_matrix_untrusted_code(oid) FROM PUBLIC;
 REVOKE ALL ON FUNCTION careguard.access_matrix(jsonb, text[]) FROM PUBLIC;

@@ -38,8 +38,15 @@ BEGIN
   IF target IS NULL OR owner_column IS NULL OR roles IS NULL OR pg_catalog.cardinality(roles) OPERATOR(pg_catalog.=) 0 THEN
     RAISE EXCEPTION 'careguard.protect: target, owner_column and roles are required' USING ERRCODE = '22004';
   END IF;
+  -- A partitioned table's RLS does not cover queries on its partitions, so
+  -- "protected" would overstate it: protect each partition instead.
   IF (SELECT c.relkind FROM pg_catalog.pg_class c WHERE c.oid OPERATOR(pg_catalog.=) target)
-       OPERATOR(pg_catalog.<>) ALL (ARRAY['r', 'p']::"char"[]) THEN
+       OPERATOR(pg_catalog.=) 'p' THEN
+    RAISE EXCEPTION 'careguard.protect: % is partitioned; its partitions are reachable directly', target
+      USING ERRCODE = '42809', HINT = 'Call careguard.protect() on each partition.';
+  END IF;
+  IF (SELECT c.relkind FROM pg_catalog.pg_class c WHERE c.oid OPERATOR(pg_catalog.=) target)
+       OPERATOR(pg_catalog.<>) 'r' THEN
     RAISE EXCEPTION 'careguard.protect: % is not a table', target USING ERRCODE = '42809';
   END IF;
   SELECT a.atttypid::regtype INTO owner_type FROM pg_catalog.pg_attribute a

@@ -179,3 +179,6 @@ END
 $table$;
 
 GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA tests TO PUBLIC;
+-- Creating users is the test runner's (a superuser's) job, not any role's a
+-- test switches to: the function writes auth.users as its owner.
+REVOKE EXECUTE ON FUNCTION tests.create_supabase_user(text, text, text, jsonb) FROM PUBLIC;
