@@ -1,6 +1,7 @@
 // careguard-audit end to end: runs the built CLI against the database named
 // by the PG* environment (careguard installed) with test/audit/fixture.sql
 // loaded, and checks formats, exit codes, and the matrix against libpqxx.
+#include "baseline.hpp"
 #include "careguard/core/json.hpp"
 
 #include <gtest/gtest.h>
@@ -149,6 +150,53 @@ TEST_F(AuditCli, FailOnSetsTheExitCode) {
   EXPECT_EQ(mistyped.exit_code, 2);
   std::string errors = read_file(scratch_dir() + "/stderr");
   EXPECT_NE(errors.find("schema \"no_such_schema\" does not exist"), std::string::npos) << errors;
+}
+
+TEST_F(AuditCli, BaselineExcludeRuleAndOutputFile) {
+  const std::string dir = scratch_dir();
+  auto write = [&](const std::string& name, const std::string& text) {
+    std::ofstream out(dir + "/" + name);
+    out << text;
+  };
+  // A baseline of every current finding: nothing is new, so even --fail-on info passes.
+  ASSERT_EQ(run_cli("--schemas audit_fixture --fail-on never --write-baseline " + dir + "/all.tsv")
+                .exit_code,
+            0);
+  std::string all = read_file(dir + "/all.tsv");
+  EXPECT_EQ(
+      run_cli("--schemas audit_fixture --fail-on info --baseline " + dir + "/all.tsv").exit_code,
+      0);
+  // Dropping one accepted entry (the first after the two comment lines) makes
+  // its finding new again.
+  std::istringstream lines(all);
+  std::string line, partial;
+  int number = 0;
+  while (std::getline(lines, line)) {
+    if (++number != 3) partial += line + "\n";
+  }
+  write("partial.tsv", partial);
+  EXPECT_EQ(run_cli("--schemas audit_fixture --fail-on info --baseline " + dir + "/partial.tsv")
+                .exit_code,
+            1);
+  // An entry that matches nothing any more is reported, and does not fail the run.
+  write("stale.tsv", all + careguard::audit::fingerprint("rls_not_forced", "audit_fixture.gone") +
+                         "\trls_not_forced\taudit_fixture.gone\tdropped long ago\n");
+  EXPECT_EQ(
+      run_cli("--schemas audit_fixture --fail-on info --baseline " + dir + "/stale.tsv").exit_code,
+      0);
+  EXPECT_NE(read_file(dir + "/stderr").find("matches no finding any more"), std::string::npos);
+  // A fingerprint that does not belong to its finding is a usage error.
+  write("bad.tsv", "deadbeefdeadbeef\trls_not_forced\taudit_fixture.x\treason\n");
+  EXPECT_EQ(run_cli("--schemas audit_fixture --baseline " + dir + "/bad.tsv").exit_code, 2);
+  // --exclude-rule drops a rule's findings; -o writes the report to a file.
+  CliRun excluded = run_cli("--schemas audit_fixture --format json --fail-on never -o " + dir +
+                            "/report.json --exclude-rule rls_not_forced,fk_without_index");
+  EXPECT_EQ(excluded.exit_code, 0);
+  EXPECT_TRUE(excluded.out.empty());
+  std::string report = read_file(dir + "/report.json");
+  EXPECT_NE(report.find("\"rls_disabled_exposed\""), std::string::npos);
+  EXPECT_EQ(report.find("\"rls_not_forced\""), std::string::npos);
+  EXPECT_EQ(report.find("\"fk_without_index\""), std::string::npos);
 }
 
 TEST_F(AuditCli, UsageErrorsExit2) {

@@ -115,6 +115,7 @@ std::optional<Format> parse_format(std::string_view name) {
 std::optional<FailOn> parse_fail_on(std::string_view name) {
   if (name == "error") return FailOn::Error;
   if (name == "warning") return FailOn::Warning;
+  if (name == "info") return FailOn::Info;
   if (name == "never") return FailOn::Never;
   return std::nullopt;
 }
@@ -128,7 +129,7 @@ int severity_rank(std::string_view severity) {
 
 bool fails(const Report& report, FailOn threshold) {
   if (threshold == FailOn::Never) return false;
-  const int bar = threshold == FailOn::Error ? 2 : 1;
+  const int bar = threshold == FailOn::Error ? 2 : threshold == FailOn::Warning ? 1 : 0;
   return std::any_of(report.findings.begin(), report.findings.end(),
                      [bar](const Finding& f) { return severity_rank(f.severity) >= bar; });
 }
@@ -232,27 +233,25 @@ std::string render_json(const Report& report) {
                         {"detail", f.detail},
                         {"fix", f.fix}});
   }
-  Json out = {{"tool", "careguard-audit"},
-              {"version", report.tool_version},
-              {"database", report.database},
-              {"schemas", report.schemas},
-              {"summary", summary},
-              {"findings", findings}};
+  Json out = {{"tool", "careguard-audit"},   {"version", report.tool_version},
+              {"database", report.database}, {"schemas", report.schemas},
+              {"summary", summary},          {"findings", findings}};
   if (report.has_matrix) {
     Json matrix = Json::array();
     for (const auto& c : report.matrix) {
-      matrix.push_back({{"context", c.context},
-                        {"role", c.role},
-                        {"relation", c.relation},
-                        {"selectable_rows", c.selectable_rows ? Json(*c.selectable_rows) : Json(nullptr)},
-                        {"select_sqlstate", optional_text(c.select_sqlstate)},
-                        {"can_insert", optional_bool(c.can_insert)},
-                        {"insert_sqlstate", optional_text(c.insert_sqlstate)},
-                        {"can_update", optional_bool(c.can_update)},
-                        {"update_sqlstate", optional_text(c.update_sqlstate)},
-                        {"can_delete", optional_bool(c.can_delete)},
-                        {"delete_sqlstate", optional_text(c.delete_sqlstate)},
-                        {"writes_not_probed", optional_text(c.writes_not_probed)}});
+      matrix.push_back(
+          {{"context", c.context},
+           {"role", c.role},
+           {"relation", c.relation},
+           {"selectable_rows", c.selectable_rows ? Json(*c.selectable_rows) : Json(nullptr)},
+           {"select_sqlstate", optional_text(c.select_sqlstate)},
+           {"can_insert", optional_bool(c.can_insert)},
+           {"insert_sqlstate", optional_text(c.insert_sqlstate)},
+           {"can_update", optional_bool(c.can_update)},
+           {"update_sqlstate", optional_text(c.update_sqlstate)},
+           {"can_delete", optional_bool(c.can_delete)},
+           {"delete_sqlstate", optional_text(c.delete_sqlstate)},
+           {"writes_not_probed", optional_text(c.writes_not_probed)}});
     }
     out["matrix"] = matrix;
   }
@@ -287,8 +286,8 @@ std::string render_sarif(const Report& report) {
          {"level", sarif_level(f.severity)},
          {"message", {{"text", f.detail + ". Fix: " + f.fix}}},
          {"locations",
-          Json::array({{{"logicalLocations",
-                         Json::array({{{"fullyQualifiedName", f.object}, {"kind", "member"}}})}}})}});
+          Json::array({{{"logicalLocations", Json::array({{{"fullyQualifiedName", f.object},
+                                                           {"kind", "member"}}})}}})}});
   }
   Json run = {{"tool",
                {{"driver",
@@ -304,10 +303,11 @@ std::string render_sarif(const Report& report) {
   if (!reasons.empty()) {
     Json notifications = Json::array();
     for (const auto& reason : reasons) {
-      notifications.push_back({{"level", "warning"}, {"message", {{"text", unprobed_banner(reason)}}}});
+      notifications.push_back(
+          {{"level", "warning"}, {"message", {{"text", unprobed_banner(reason)}}}});
     }
-    run["invocations"] =
-        Json::array({{{"executionSuccessful", true}, {"toolExecutionNotifications", notifications}}});
+    run["invocations"] = Json::array(
+        {{{"executionSuccessful", true}, {"toolExecutionNotifications", notifications}}});
   }
   Json out = {{"version", "2.1.0"},
               {"$schema", "https://json.schemastore.org/sarif-2.1.0.json"},

@@ -56,7 +56,7 @@ struct Report {
 };
 
 enum class Format { Text, Json, Sarif, Markdown, Html };
-enum class FailOn { Error, Warning, Never };
+enum class FailOn { Error, Warning, Info, Never };
 
 std::optional<Format> parse_format(std::string_view name);
 std::optional<FailOn> parse_fail_on(std::string_view name);

@@ -1,14 +1,18 @@
 // careguard-audit: audits a careguard database and prints the report in the
 // chosen format; the exit code gates CI (see exit_codes.hpp).
+#include "baseline.hpp"
 #include "database.hpp"
 #include "exit_codes.hpp"
 #include "options.hpp"
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
+#include <fstream>
 #include <iostream>
+#include <sstream>
 
 using namespace careguard;
 using namespace careguard::audit_cli;
@@ -18,6 +22,40 @@ namespace {
 // Colours only for a terminal, and never when NO_COLOR is set.
 bool want_color() {
   return isatty(STDOUT_FILENO) && std::getenv("NO_COLOR") == nullptr;
+}
+
+std::string read_text(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw std::invalid_argument("cannot read " + path);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+void write_text(const std::string& path, const std::string& text) {
+  std::ofstream out(path);
+  out << text;
+  if (!out) throw std::invalid_argument("cannot write " + path);
+}
+
+// Drops excluded rules, then what the baseline accepts; reports stale entries.
+void filter_findings(audit::Report& report, const Options& options, bool quiet) {
+  auto excluded = [&](const audit::Finding& f) {
+    return std::find(options.exclude_rules.begin(), options.exclude_rules.end(), f.rule) !=
+           options.exclude_rules.end();
+  };
+  report.findings.erase(std::remove_if(report.findings.begin(), report.findings.end(), excluded),
+                        report.findings.end());
+  if (options.baseline.empty()) return;
+  audit::BaselineResult result =
+      audit::apply_baseline(report, audit::parse_baseline(read_text(options.baseline)));
+  if (!quiet) {
+    std::cerr << "careguard-audit: " << result.accepted << " findings accepted by the baseline\n";
+  }
+  for (const auto& entry : result.unmatched) {
+    std::cerr << "careguard-audit: baseline entry " << entry.fingerprint << " (" << entry.rule
+              << " " << entry.object << ") matches no finding any more; remove it\n";
+  }
 }
 
 // Parses, runs and prints; returns the process exit code.
@@ -43,8 +81,16 @@ int run(const std::vector<std::string>& args) {
   };
   try {
     audit::Report report = load_report(options, progress);
-    std::cout << audit::render(report, options.format,
-                               options.format == audit::Format::Text && want_color());
+    if (!options.write_baseline.empty()) {
+      write_text(options.write_baseline, audit::baseline_for(report, "TODO: why this is accepted"));
+    }
+    filter_findings(report, options, options.quiet);
+    if (options.output.empty()) {
+      std::cout << audit::render(report, options.format,
+                                 options.format == audit::Format::Text && want_color());
+    } else {
+      write_text(options.output, audit::render(report, options.format, false));
+    }
     const auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(
         std::chrono::steady_clock::now() - started);
     if (!options.quiet)
@@ -54,6 +100,9 @@ int run(const std::vector<std::string>& args) {
   } catch (const CliError& e) {
     std::cerr << "careguard-audit: " << e.what() << "\n";
     return e.code();
+  } catch (const std::invalid_argument& e) {
+    std::cerr << "careguard-audit: " << e.what() << "\n";
+    return kUsage;
   } catch (const std::exception& e) {
     std::cerr << "careguard-audit: unexpected error: " << e.what() << "\n";
     return kDatabaseError;

@@ -14,8 +14,14 @@ const char* const kUsageText =
     "  --schemas a,b        schemas to audit (default: every schema but PostgreSQL's own)\n"
     "  --format FORMAT      text (default), json, sarif, markdown, html\n"
     "  --matrix             add the access matrix (needs a superuser)\n"
-    "  --fail-on LEVEL      error (default), warning or never: exit 1 when a finding\n"
-    "                       at or above LEVEL exists\n"
+    "  --fail-on LEVEL      error (default), warning, info or never: exit 1 when a\n"
+    "                       finding at or above LEVEL exists\n"
+    "  --exclude-rule R     drop the findings of rule R (repeatable, or R1,R2)\n"
+    "  --baseline FILE      findings accepted on purpose (fingerprint, rule, object,\n"
+    "                       reason; tab-separated): only new findings count, and\n"
+    "                       entries that match nothing any more are reported\n"
+    "  --write-baseline FILE  write the current findings as a baseline to review\n"
+    "  -o, --output FILE    write the report to FILE instead of standard output\n"
     "  --quiet              no progress on stderr\n"
     "  --help, --version\n"
     "\n"
@@ -65,6 +71,15 @@ Options parse_options(const std::vector<std::string>& args) {
       options.dsn = take_value();
     else if (arg == "--schemas")
       options.schemas = split_schemas(take_value());
+    else if (arg == "--exclude-rule") {
+      for (const std::string& rule : split_schemas(take_value()))
+        options.exclude_rules.push_back(rule);
+    } else if (arg == "--baseline")
+      options.baseline = take_value();
+    else if (arg == "--write-baseline")
+      options.write_baseline = take_value();
+    else if (arg == "--output" || arg == "-o")
+      options.output = take_value();
     else if (arg == "--format") {
       std::string name = take_value();
       auto format = audit::parse_format(name);
@@ -74,8 +89,8 @@ Options parse_options(const std::vector<std::string>& args) {
       std::string name = take_value();
       auto level = audit::parse_fail_on(name);
       if (!level)
-        throw std::invalid_argument("--fail-on: expected error, warning or never, not '" + name +
-                                    "'");
+        throw std::invalid_argument("--fail-on: expected error, warning, info or never, not '" +
+                                    name + "'");
       options.fail_on = *level;
     } else {
       throw std::invalid_argument("unknown option '" + args[i] + "'");

@@ -13,6 +13,10 @@ struct Options {
   std::vector<std::string> schemas;  // empty: careguard.audit()'s defaults
   audit::Format format = audit::Format::Text;
   audit::FailOn fail_on = audit::FailOn::Error;
+  std::vector<std::string> exclude_rules;  // findings of these rules are dropped
+  std::string baseline;                    // accepted findings (baseline.hpp), or empty
+  std::string write_baseline;              // write the findings as a baseline here
+  std::string output;                      // the report goes here instead of stdout
   bool matrix = false;
   bool quiet = false;
   bool help = false;
