@@ -38,7 +38,8 @@ TEST(AuditFormat, ParsesFormatAndFailOnNames) {
   EXPECT_EQ(parse_format("md"), Format::Markdown);
   EXPECT_FALSE(parse_format("xml"));
   EXPECT_EQ(parse_fail_on("warning"), FailOn::Warning);
-  EXPECT_FALSE(parse_fail_on("info"));
+  EXPECT_EQ(parse_fail_on("info"), FailOn::Info);
+  EXPECT_FALSE(parse_fail_on("notice"));
 }
 
 TEST(AuditFormat, FailOnThresholds) {
@@ -51,6 +52,9 @@ TEST(AuditFormat, FailOnThresholds) {
   EXPECT_TRUE(fails(r, FailOn::Warning));
   r.findings.erase(r.findings.begin());  // only info left
   EXPECT_FALSE(fails(r, FailOn::Warning));
+  EXPECT_TRUE(fails(r, FailOn::Info));
+  r.findings.clear();
+  EXPECT_FALSE(fails(r, FailOn::Info));
 }
 
 TEST(AuditFormat, JsonParsesAndRoundTripsFields) {
