@@ -11,11 +11,20 @@ DECLARE
   owner_role text := pg_catalog.quote_ident(CURRENT_USER::text);
 BEGIN
   IF enable THEN
-    -- Supabase projects have the schema already; a fresh database has not.
-    -- The profile is opt-in by a superuser, so an existing one is used.
-    CREATE SCHEMA IF NOT EXISTS extensions;
-    CREATE EXTENSION IF NOT EXISTS "uuid-ossp" SCHEMA extensions;
-    CREATE EXTENSION IF NOT EXISTS pgcrypto SCHEMA extensions;
+    -- Supabase projects have the schema and extensions already; a fresh
+    -- database has not. The profile is opt-in by a superuser, so what exists
+    -- is used as it is.
+    IF pg_catalog.to_regnamespace('extensions') IS NULL THEN
+      CREATE SCHEMA extensions;
+    END IF;
+    PERFORM FROM pg_catalog.pg_extension e WHERE e.extname OPERATOR(pg_catalog.=) 'uuid-ossp';
+    IF NOT FOUND THEN
+      CREATE EXTENSION "uuid-ossp" SCHEMA extensions;
+    END IF;
+    PERFORM FROM pg_catalog.pg_extension e WHERE e.extname OPERATOR(pg_catalog.=) 'pgcrypto';
+    IF NOT FOUND THEN
+      CREATE EXTENSION pgcrypto SCHEMA extensions;
+    END IF;
     GRANT USAGE ON SCHEMA extensions TO anon, authenticated, service_role;
     GRANT USAGE ON SCHEMA public TO anon, authenticated, service_role;
     -- Supabase's default privileges, for objects the migrating role creates.

@@ -95,10 +95,11 @@ BEGIN
     -- service_role bypasses RLS by design; it needs the privileges only.
     EXECUTE pg_catalog.format('GRANT SELECT, INSERT, UPDATE, DELETE ON %s TO service_role', target);
   END IF;
-  IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_index i
-                 JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) i.indrelid
-                  AND a.attnum OPERATOR(pg_catalog.=) i.indkey[0]
-                 WHERE i.indrelid OPERATOR(pg_catalog.=) target AND a.attname OPERATOR(pg_catalog.=) owner_column) THEN
+  PERFORM FROM pg_catalog.pg_index i
+    JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) i.indrelid
+     AND a.attnum OPERATOR(pg_catalog.=) i.indkey[0]
+    WHERE i.indrelid OPERATOR(pg_catalog.=) target AND a.attname OPERATOR(pg_catalog.=) owner_column;
+  IF NOT FOUND THEN
     EXECUTE pg_catalog.format('CREATE INDEX ON %s (%I)', target, owner_column);
   END IF;
   INSERT INTO careguard.protected_tables AS p (relation, owner_column) VALUES (target, owner_column)

@@ -107,14 +107,14 @@ const Claims& ClaimsCache::get(std::string_view text, std::string_view setting_n
   return insert_front(std::move(parsed));
 }
 
-const Claims& ClaimsCache::adopt(std::string_view text, json::Value root) {
+const Claims& ClaimsCache::adopt(std::string text, json::Value root) {
   for (std::size_t i = 0; i < entries_.size(); ++i) {
     if (entries_[i]->source() == text) {
       entries_.erase(entries_.begin() + static_cast<std::ptrdiff_t>(i));
       break;
     }
   }
-  return insert_front(std::make_unique<Claims>(std::string(text), std::move(root)));
+  return insert_front(std::make_unique<Claims>(std::move(text), std::move(root)));
 }
 
 const Claims& ClaimsCache::insert_front(std::unique_ptr<Claims> claims) {

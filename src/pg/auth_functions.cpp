@@ -91,9 +91,8 @@ Datum careguard_auth_uid(PG_FUNCTION_ARGS) {
 
 // auth.provider_id(): the provider profile id claim as uuid.
 Datum careguard_auth_provider_id(PG_FUNCTION_ARGS) {
-  return guarded("auth.provider_id", [&] {
-    return uuid_claim_datum(fcinfo, NamedClaim::kProviderId);
-  });
+  return guarded("auth.provider_id",
+                 [&] { return uuid_claim_datum(fcinfo, NamedClaim::kProviderId); });
 }
 
 // auth.role(): the role claim as text.

@@ -53,6 +53,21 @@ int guc_name_order(const char* a, const char* b) {
 
 bool identity_read = false;
 
+// The first slot of guc.c's sorted array whose name is not before `name`.
+int guc_slot(config_generic** array, int count, const char* name) {
+  int low = 0;
+  int high = count;
+  while (low < high) {
+    int middle = low + (high - low) / 2;
+    if (guc_name_order(array[middle]->name, name) < 0) {
+      low = middle + 1;
+    } else {
+      high = middle;
+    }
+  }
+  return low;
+}
+
 config_generic* slot_or_null(config_generic** array, int count, int slot) {
   return (slot >= 0 && slot < count) ? array[slot] : nullptr;
 }
@@ -69,29 +84,17 @@ config_generic* find_setting(ClaimSetting which) {
       return nullptr;
     }
   }
-  const char* name = kSettingNames[static_cast<int>(which)];
-  int low = 0;
-  int high = count;
   loc = SettingLocation{};
   loc.array = array;
   loc.count = count;
-  while (low < high) {
-    int middle = low + (high - low) / 2;
-    int order = guc_name_order(array[middle]->name, name);
-    if (order == 0) {
-      loc.slot = middle;
-      loc.found = array[middle];
-      return loc.found;
-    }
-    if (order < 0) {
-      low = middle + 1;
-    } else {
-      high = middle;
-    }
+  loc.slot = guc_slot(array, count, kSettingNames[static_cast<int>(which)]);
+  config_generic* at = slot_or_null(array, count, loc.slot);
+  if (at != nullptr && guc_name_order(at->name, kSettingNames[static_cast<int>(which)]) == 0) {
+    loc.found = at;
+    return at;
   }
-  loc.slot = low;
-  loc.left = slot_or_null(array, count, low - 1);
-  loc.right = slot_or_null(array, count, low);
+  loc.left = slot_or_null(array, count, loc.slot - 1);
+  loc.right = at;
   return nullptr;
 }
 
@@ -197,19 +200,9 @@ bool per_request_identity_in_force() {
 
 config_generic* find_config(const char* name) {
   config_generic** array = get_guc_variables();
-  int low = 0;
-  int high = GetNumConfigOptions();
-  while (low < high) {
-    int middle = low + (high - low) / 2;
-    int order = guc_name_order(array[middle]->name, name);
-    if (order == 0) return array[middle];
-    if (order < 0) {
-      low = middle + 1;
-    } else {
-      high = middle;
-    }
-  }
-  return nullptr;
+  int count = GetNumConfigOptions();
+  config_generic* at = slot_or_null(array, count, guc_slot(array, count, name));
+  return (at != nullptr && guc_name_order(at->name, name) == 0) ? at : nullptr;
 }
 
 int trusted_settings_mask() {

@@ -15,18 +15,18 @@ namespace {
 ClaimsCache claims_cache(8, 1u << 20);
 const char* const kVerifiedSetting = "careguard.verified_claims";
 
-ClaimSetting one_claim_setting(NamedClaim name) {
-  switch (name) {
-    case NamedClaim::kSub:
-      return ClaimSetting::kSub;
-    case NamedClaim::kRole:
-      return ClaimSetting::kRole;
-    case NamedClaim::kEmail:
-      return ClaimSetting::kEmail;
-    case NamedClaim::kProviderId:
-      return ClaimSetting::kProviderId;
-  }
-  return ClaimSetting::kSub;
+// Each named claim: its key in a document, and its one-claim setting.
+struct NamedClaimInfo {
+  const char* key;
+  ClaimSetting one_claim;
+};
+constexpr NamedClaimInfo kNamedClaims[] = {{"sub", ClaimSetting::kSub},
+                                           {"role", ClaimSetting::kRole},
+                                           {"email", ClaimSetting::kEmail},
+                                           {"provider_id", ClaimSetting::kProviderId}};
+
+const NamedClaimInfo& info(NamedClaim name) {
+  return kNamedClaims[static_cast<int>(name)];
 }
 }  // namespace
 
@@ -50,7 +50,7 @@ const Claims* current_claims(bool prefer_claim_document) {
 
 ClaimSource resolve_claim(NamedClaim name) {
   ClaimSource source;
-  ClaimSetting one_claim = one_claim_setting(name);
+  ClaimSetting one_claim = info(name).one_claim;
   // trusted_setting_value() is nullptr under a verified sign-in, so the
   // sign-in's document wins there; otherwise the one-claim setting does.
   if (const char* raw = trusted_setting_value(one_claim)) {
@@ -65,22 +65,11 @@ ClaimSource resolve_claim(NamedClaim name) {
 }
 
 const char* claim_key(NamedClaim name) {
-  switch (name) {
-    case NamedClaim::kSub:
-      return "sub";
-    case NamedClaim::kRole:
-      return "role";
-    case NamedClaim::kEmail:
-      return "email";
-    case NamedClaim::kProviderId:
-      return "provider_id";
-  }
-  return "sub";
+  return info(name).key;
 }
 
-void adopt_verified_claims(const std::string& text, json::Value&& parsed,
-                           std::string&& jsonb_image) {
-  const Claims& adopted = claims_cache.adopt(text, std::move(parsed));
+void adopt_verified_claims(std::string&& text, json::Value&& parsed, std::string&& jsonb_image) {
+  const Claims& adopted = claims_cache.adopt(std::move(text), std::move(parsed));
   adopted.adapter_cache() = std::move(jsonb_image);
 }
 

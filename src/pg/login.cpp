@@ -152,7 +152,7 @@ Datum careguard_auth_login(PG_FUNCTION_ARGS) {
     Jsonb* claims = assume_identity(role.c_str(), verified.payload_json.c_str(), verified.claims);
     // The helpers that follow in this transaction read these claims: hand
     // them the parsed document and its jsonb image instead of parsing again.
-    adopt_verified_claims(verified.payload_json, std::move(verified.claims),
+    adopt_verified_claims(std::move(verified.payload_json), std::move(verified.claims),
                           std::string(reinterpret_cast<const char*>(claims), VARSIZE(claims)));
     PG_RETURN_JSONB_P(claims);
   });

@@ -22,7 +22,8 @@ class ParallelPolicies : public ::testing::Test {
     tx.exec(std::string("CREATE DATABASE ") + kDatabase);
     pqxx::connection db(std::string("dbname=") + kDatabase);
     pqxx::nontransaction setup(db);
-    setup.exec("CREATE SCHEMA extensions; CREATE EXTENSION careguard_booking SCHEMA extensions CASCADE");
+    setup.exec(
+        "CREATE SCHEMA extensions; CREATE EXTENSION careguard_booking SCHEMA extensions CASCADE");
     setup.exec("SELECT careguard.seed_demo(3000, 4, 6000, 42)");
     setup.exec("VACUUM ANALYZE");
   }

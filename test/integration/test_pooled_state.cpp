@@ -134,8 +134,9 @@ TEST_F(PooledStateTest, SessionSettingsAndTempTableRewritesUnderIdentityAreRefus
   // Going back to the defaults leaves nothing behind.
   EXPECT_EQ(outcome(gateway, gateway_begin(kPatientA) + "RESET ALL; COMMIT;"), "");
   pqxx::connection own;
-  EXPECT_EQ(outcome(own, "CREATE TEMP TABLE pre (id int); INSERT INTO pre VALUES (1); "
-                         "ALTER TABLE pre OWNER TO patient"),
+  EXPECT_EQ(outcome(own,
+                    "CREATE TEMP TABLE pre (id int); INSERT INTO pre VALUES (1); "
+                    "ALTER TABLE pre OWNER TO patient"),
             "");
   std::string rewritten = outcome(
       own, gateway_begin(kPatientA) + "ALTER TABLE pre ADD COLUMN r text DEFAULT 'x'; COMMIT;");

@@ -33,11 +33,12 @@ class ProtectTest : public ::testing::Test {
     tx.exec("DROP SCHEMA IF EXISTS app CASCADE");
     tx.exec("CREATE SCHEMA app");
     tx.exec("GRANT USAGE ON SCHEMA app TO authenticated, admin, anon, service_role");
-    tx.exec("CREATE TABLE app.notes (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, "
-            "owner uuid NOT NULL, body text)");
-    tx.exec(std::string("INSERT INTO app.notes (owner, body) VALUES ('") + kOwnerA + "', 'a1'), ('" +
-            kOwnerA + "', 'a2'), ('" + kOwnerA + "', 'a3'), ('" + kOwnerB + "', 'b1'), ('" +
-            kOwnerB + "', 'b2')");
+    tx.exec(
+        "CREATE TABLE app.notes (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, "
+        "owner uuid NOT NULL, body text)");
+    tx.exec(std::string("INSERT INTO app.notes (owner, body) VALUES ('") + kOwnerA +
+            "', 'a1'), ('" + kOwnerA + "', 'a2'), ('" + kOwnerA + "', 'a3'), ('" + kOwnerB +
+            "', 'b1'), ('" + kOwnerB + "', 'b2')");
     tx.exec("SELECT careguard.protect('app.notes', 'owner', admin_role => 'admin')");
   }
   static void TearDownTestSuite() {
@@ -60,7 +61,8 @@ std::string as_context(const Context& c, const std::string& sql) {
   try {
     pqxx::work tx(conn);
     tx.exec(std::string("SET LOCAL ROLE ") + c.role);
-    if (!c.claims.empty()) tx.exec("SELECT set_config('request.jwt.claims', " + tx.quote(c.claims) + ", true)");
+    if (!c.claims.empty())
+      tx.exec("SELECT set_config('request.jwt.claims', " + tx.quote(c.claims) + ", true)");
     pqxx::result r = tx.exec(sql);
     return r.empty() ? "" : r[0][0].c_str();
   } catch (const pqxx::sql_error& e) {
@@ -81,15 +83,19 @@ TEST_F(ProtectTest, EachContextSeesAndChangesExactlyItsRows) {
   for (const Context& c : contexts) {
     SCOPED_TRACE(c.name);
     EXPECT_EQ(as_context(c, "SELECT count(*) FROM app.notes"), std::to_string(c.visible));
-    std::string inserted = as_context(
-        c, std::string("INSERT INTO app.notes (owner, body) VALUES ('") + kOwnerA + "', 'x') RETURNING 1");
+    std::string inserted =
+        as_context(c, std::string("INSERT INTO app.notes (owner, body) VALUES ('") + kOwnerA +
+                          "', 'x') RETURNING 1");
     EXPECT_EQ(inserted == "1", c.insert_for_a) << inserted;
-    EXPECT_EQ(as_context(c, "WITH u AS (UPDATE app.notes SET body = body RETURNING 1) SELECT count(*) FROM u"),
-              std::to_string(c.update_all));
+    EXPECT_EQ(
+        as_context(
+            c, "WITH u AS (UPDATE app.notes SET body = body RETURNING 1) SELECT count(*) FROM u"),
+        std::to_string(c.update_all));
     // Nobody but admin and service_role may hand a row to someone else.
     std::string moved = as_context(c, std::string("UPDATE app.notes SET owner = '") + kOwnerB +
                                           "' WHERE owner = '" + kOwnerA + "' RETURNING 1");
-    bool may_move = std::string(c.name).rfind("admin with", 0) == 0 || std::string(c.role) == "service_role";
+    bool may_move =
+        std::string(c.name).rfind("admin with", 0) == 0 || std::string(c.role) == "service_role";
     EXPECT_EQ(moved == "1", may_move) << moved;
     cells += 4;
   }
@@ -101,18 +107,27 @@ TEST_F(ProtectTest, EachContextSeesAndChangesExactlyItsRows) {
 TEST_F(ProtectTest, IsIdempotentIndexedHoistedAndAuditClean) {
   pqxx::connection admin;
   pqxx::nontransaction tx(admin);
-  std::string before = *scalar(tx, "SELECT string_agg(polname || ':' || pg_get_expr(polqual, polrelid), ',' "
-                                   "ORDER BY polname) FROM pg_policy WHERE polrelid = 'app.notes'::regclass");
+  std::string before =
+      *scalar(tx,
+              "SELECT string_agg(polname || ':' || pg_get_expr(polqual, polrelid), ',' "
+              "ORDER BY polname) FROM pg_policy WHERE polrelid = 'app.notes'::regclass");
   tx.exec("SELECT careguard.protect('app.notes', 'owner', admin_role => 'admin')");
-  std::string after = *scalar(tx, "SELECT string_agg(polname || ':' || pg_get_expr(polqual, polrelid), ',' "
-                                  "ORDER BY polname) FROM pg_policy WHERE polrelid = 'app.notes'::regclass");
+  std::string after =
+      *scalar(tx,
+              "SELECT string_agg(polname || ':' || pg_get_expr(polqual, polrelid), ',' "
+              "ORDER BY polname) FROM pg_policy WHERE polrelid = 'app.notes'::regclass");
   EXPECT_EQ(before, after);
-  EXPECT_EQ(*scalar(tx, "SELECT count(*) FROM pg_policy WHERE polrelid = 'app.notes'::regclass"), "5");
-  EXPECT_EQ(*scalar(tx, "SELECT count(*) FROM pg_index WHERE indrelid = 'app.notes'::regclass"), "2");
-  EXPECT_EQ(*scalar(tx, "SELECT relforcerowsecurity FROM pg_class WHERE oid = 'app.notes'::regclass"), "t");
-  std::optional<std::string> findings = scalar(
-      tx, "SELECT string_agg(rule || ' ' || object, '; ') FROM careguard.audit(ARRAY['app']) "
-          "WHERE rule <> 'privileged_role'");
+  EXPECT_EQ(*scalar(tx, "SELECT count(*) FROM pg_policy WHERE polrelid = 'app.notes'::regclass"),
+            "5");
+  EXPECT_EQ(*scalar(tx, "SELECT count(*) FROM pg_index WHERE indrelid = 'app.notes'::regclass"),
+            "2");
+  EXPECT_EQ(
+      *scalar(tx, "SELECT relforcerowsecurity FROM pg_class WHERE oid = 'app.notes'::regclass"),
+      "t");
+  std::optional<std::string> findings =
+      scalar(tx,
+             "SELECT string_agg(rule || ' ' || object, '; ') FROM careguard.audit(ARRAY['app']) "
+             "WHERE rule <> 'privileged_role'");
   EXPECT_EQ(findings, std::nullopt) << *findings;
   // The owner check is one comparison against a value computed once per query.
   Context owner{"owner A", "authenticated", claims_of(kOwnerA, "authenticated"), 0, false, 0};
@@ -133,7 +148,8 @@ TEST_F(ProtectTest, RefusesWhatItCannotProtect) {
   };
   EXPECT_EQ(state_of("SELECT careguard.protect('app.notes', 'no_such_column')"), "42703");
   EXPECT_EQ(state_of("SELECT careguard.protect('app.notes', 'body')"), "42804");
-  EXPECT_EQ(state_of("SELECT careguard.protect('app.notes', 'owner', ARRAY['no_such_role'])"), "42704");
+  EXPECT_EQ(state_of("SELECT careguard.protect('app.notes', 'owner', ARRAY['no_such_role'])"),
+            "42704");
   EXPECT_EQ(state_of("SELECT careguard.protect('pg_catalog.pg_roles', 'rolname')"), "42809");
 }
 

@@ -27,7 +27,7 @@ Report sample_report() {
   r.has_matrix = true;
   MatrixCell a{"anon",  "anon", "public.t", std::nullopt, "42501", false,
                "42501", false,  "42501",    false,        "42501", ""};
-  MatrixCell b{"admin", "admin", "public.t",   3,  "", true, "23505",
+  MatrixCell b{"admin", "admin", "public.t",   3,       "", true, "23505",
                true,    "",      std::nullopt, "02000", ""};
   r.matrix = {a, b};
   return r;

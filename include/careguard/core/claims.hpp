@@ -94,7 +94,7 @@ class ClaimsCache {
 
   // Caches a document someone already parsed from `text` (a verified token's
   // claims), so that the next get() of the same text parses nothing.
-  const Claims& adopt(std::string_view text, json::Value root);
+  const Claims& adopt(std::string text, json::Value root);
 
   void clear() { entries_.clear(); }
   std::size_t size() const { return entries_.size(); }

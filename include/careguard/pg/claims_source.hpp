@@ -15,7 +15,7 @@ namespace careguard::pg {
 const Claims* current_claims(bool prefer_claim_document);
 
 // The claims the helpers name directly.
-enum class NamedClaim { kSub, kRole, kEmail, kProviderId };
+enum class NamedClaim { kSub, kRole, kEmail, kProviderId };  // order of kNamedClaims
 
 // Where one named claim comes from. Decided here and nowhere else: a verified
 // sign-in outranks everything (the request.jwt.* settings are not read then);
@@ -33,8 +33,7 @@ const char* claim_key(NamedClaim name);
 
 // Seeds the cache with claims auth.login() has already parsed (and their
 // jsonb image), so the helpers that follow in its transaction parse nothing.
-void adopt_verified_claims(const std::string& text, json::Value&& parsed,
-                           std::string&& jsonb_image);
+void adopt_verified_claims(std::string&& text, json::Value&& parsed, std::string&& jsonb_image);
 
 // Forgets parsed documents at transaction end (bounded memory).
 void reset_claims_cache();
