@@ -48,9 +48,10 @@ BEGIN
 END
 $fn$;
 
--- Shared checks of a slot search window. STABLE, not IMMUTABLE: its
--- messages render timestamps in the session's TimeZone.
-CREATE FUNCTION bookings.check_window("from" pg_catalog.timestamptz, "to" pg_catalog.timestamptz)
+-- What every window must be, slots' (timestamptz) or analytics' (date):
+-- both ends given and finite, the end after the start. STABLE, not
+-- IMMUTABLE: its messages render the ends in the session's TimeZone/DateStyle.
+CREATE FUNCTION bookings.check_period("from" anyelement, "to" anyelement)
   RETURNS void
   LANGUAGE plpgsql STABLE PARALLEL SAFE
   SET search_path = pg_catalog, pg_temp
@@ -66,6 +67,17 @@ BEGIN
     RAISE EXCEPTION USING ERRCODE = '22023',
       MESSAGE = pg_catalog.format('empty window: to (%s) is not after from (%s)', "to", "from");
   END IF;
+END
+$fn$;
+
+-- Shared checks of a slot search window.
+CREATE FUNCTION bookings.check_window("from" pg_catalog.timestamptz, "to" pg_catalog.timestamptz)
+  RETURNS void
+  LANGUAGE plpgsql STABLE PARALLEL SAFE
+  SET search_path = pg_catalog, pg_temp
+  AS $fn$
+BEGIN
+  PERFORM bookings.check_period("from", "to");
   IF "to" OPERATOR(pg_catalog.>) ("from" OPERATOR(pg_catalog.+) '31 days'::pg_catalog.interval) THEN
     RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = 'window too large: at most 31 days',
       HINT = 'Page through longer periods window by window.';
@@ -310,16 +322,7 @@ CREATE FUNCTION analytics.check_weeks("from" pg_catalog.date, "to" pg_catalog.da
   SET search_path = pg_catalog, pg_temp
   AS $fn$
 BEGIN
-  IF "from" IS NULL OR "to" IS NULL THEN
-    RAISE EXCEPTION USING ERRCODE = '22004', MESSAGE = 'from and to must not be NULL';
-  END IF;
-  IF pg_catalog.isfinite("from") IS NOT TRUE OR pg_catalog.isfinite("to") IS NOT TRUE THEN
-    RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = 'from and to must be finite';
-  END IF;
-  IF "to" OPERATOR(pg_catalog.<=) "from" THEN
-    RAISE EXCEPTION USING ERRCODE = '22023',
-      MESSAGE = pg_catalog.format('empty window: to (%s) is not after from (%s)', "to", "from");
-  END IF;
+  PERFORM bookings.check_period("from", "to");
   IF "to" OPERATOR(pg_catalog.-) "from" OPERATOR(pg_catalog.>) 1096 THEN
     RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = 'window too large: at most 1096 days (3 years)';
   END IF;
@@ -474,6 +477,7 @@ $fn$;
 -- availability, which only signed-in users read, and the gateway's anon has
 -- no identity to bound (busy_time() demands a sub claim).
 REVOKE ALL ON FUNCTION bookings.busy_time(pg_catalog.uuid[], pg_catalog.timestamptz, pg_catalog.timestamptz),
+  bookings.check_period(anyelement, anyelement),
   bookings.check_window(pg_catalog.timestamptz, pg_catalog.timestamptz),
   bookings.check_duration(pg_catalog.interval),
   bookings.free_slots(pg_catalog.uuid, pg_catalog.timestamptz, pg_catalog.timestamptz, pg_catalog.interval),
@@ -487,6 +491,7 @@ REVOKE ALL ON FUNCTION bookings.busy_time(pg_catalog.uuid[], pg_catalog.timestam
 -- The slot functions run as the caller, so the caller needs their helpers.
 GRANT EXECUTE ON FUNCTION
   bookings.busy_time(pg_catalog.uuid[], pg_catalog.timestamptz, pg_catalog.timestamptz),
+  bookings.check_period(anyelement, anyelement),
   bookings.check_window(pg_catalog.timestamptz, pg_catalog.timestamptz),
   bookings.check_duration(pg_catalog.interval),
   bookings.free_slots(pg_catalog.uuid, pg_catalog.timestamptz, pg_catalog.timestamptz, pg_catalog.interval),
@@ -503,6 +508,8 @@ GRANT EXECUTE ON FUNCTION analytics.bookings_by_week(pg_catalog.date, pg_catalog
 COMMENT ON FUNCTION bookings.busy_time(pg_catalog.uuid[], pg_catalog.timestamptz, pg_catalog.timestamptz) IS
   'SECURITY DEFINER: per provider, the union of live appointments within [from, to) (at most 31 days); '
   'no patient, id, reason or status. Signed-in users only.';
+COMMENT ON FUNCTION bookings.check_period(anyelement, anyelement) IS
+  'Raises 22004/22023 unless from and to are given, finite, and to is after from (timestamptz or date).';
 COMMENT ON FUNCTION bookings.check_window(pg_catalog.timestamptz, pg_catalog.timestamptz) IS
   'Raises 22004/22023 unless [from, to) is a finite, non-empty window of at most 31 days.';
 COMMENT ON FUNCTION bookings.check_duration(pg_catalog.interval) IS
