@@ -221,107 +221,60 @@ report_b() {
   check "$name: B's role ends with its transaction" authenticator "$(get "$b" after)"
 }
 
-# ===========================================================================
-section "1a. holdable cursor under auth.login, FETCH by the next client"
-fresh_server
-a=$(client <<'SQL'
+# The ways client A has an identity, and the states it tries to leave behind.
+PRELUDE_LOGIN="SELECT auth.login(:'tokA') \\g /dev/null"
+PRELUDE_GATEWAY="SET LOCAL ROLE patient;
+SELECT set_config('request.jwt.claims', :'claimsA', true) \\g /dev/null"
+PRELUDE_SERVICE="SET LOCAL ROLE service_role;"
+
+# leak_scenario ID SECTION PRELUDE cursor|table READER
+#   A, under PRELUDE's identity, leaves a holdable cursor c or a temporary
+#   table t; its COMMIT must be refused with the state gone, and READER (the
+#   next client, B) must read none of it.
+leak_scenario() {
+  local id="$1" title="$2" prelude="$3" kind="$4" reader="$5" create left read gone want
+  if [ "$kind" = cursor ]; then
+    create="DECLARE c CURSOR WITH HOLD FOR SELECT patient_id, reason FROM bookings.appointments;"
+    left="SELECT 'left=' || (count(*) > 0) FROM pg_cursors WHERE name = 'c';"
+    read="FETCH ALL FROM c" gone=34000 want='holdable cursor "c" cannot outlive'
+  else
+    create="CREATE TEMP TABLE t AS SELECT patient_id, reason FROM bookings.appointments;"
+    left="SELECT 'left=' || (to_regclass('pg_temp.t') IS NOT NULL);"
+    read="SELECT patient_id, reason FROM t" gone=42P01 want='temporary table "t" cannot outlive'
+  fi
+  section "$id. $title"
+  fresh_server
+  local a b
+  a=$(client <<SQL
 BEGIN;
-SELECT auth.login(:'tokA') \g /dev/null
+$prelude
 SELECT 'pid=' || pg_backend_pid(), 'a_visible=' || (SELECT count(*) FROM bookings.appointments) \gx
-DECLARE c CURSOR WITH HOLD FOR SELECT patient_id, reason FROM bookings.appointments;
+$create
 COMMIT;
 \echo commit_state=:SQLSTATE
 \echo commit_msg=:LAST_ERROR_MESSAGE
-SELECT 'cursor_left=' || count(*) FROM pg_cursors WHERE name = 'c';
+$left
 SELECT 'a_after=' || current_user;
 SQL
 )
-check "1a: COMMIT with a holdable cursor under auth.login is refused (SQLSTATE)" 25000 "$(get "$a" commit_state)"
-check_prefix "1a: ... with message" 'holdable cursor "c" cannot outlive' "$(get "$a" commit_msg)"
-check "1a: the cursor is gone after the refused COMMIT" 0 "$(get "$a" cursor_left)"
-check "1a: A's role ended with the transaction" authenticator "$(get "$a" a_after)"
-b=$(b_login_reads "FETCH ALL FROM c")
-report_b "1a" "$a" "$b" 34000
+  check "$id: COMMIT leaving a $kind is refused (SQLSTATE)" 25000 "$(get "$a" commit_state)"
+  check_prefix "$id: ... with message" "$want" "$(get "$a" commit_msg)"
+  check "$id: the $kind is gone after the refused COMMIT" false "$(get "$a" left)"
+  check "$id: A's role ended with the transaction" authenticator "$(get "$a" a_after)"
+  b=$("$reader" "$read")
+  report_b "$id" "$a" "$b" "$gone"
+}
 
-# ===========================================================================
-section "1b. holdable cursor under gateway claims (SET LOCAL ROLE + request.jwt.claims)"
-fresh_server
-a=$(client <<'SQL'
-BEGIN;
-SET LOCAL ROLE patient;
-SELECT set_config('request.jwt.claims', :'claimsA', true) \g /dev/null
-SELECT 'pid=' || pg_backend_pid(), 'a_visible=' || (SELECT count(*) FROM bookings.appointments) \gx
-DECLARE c CURSOR WITH HOLD FOR SELECT patient_id, reason FROM bookings.appointments;
-COMMIT;
-\echo commit_state=:SQLSTATE
-\echo commit_msg=:LAST_ERROR_MESSAGE
-SELECT 'cursor_left=' || count(*) FROM pg_cursors WHERE name = 'c';
-SQL
-)
-check "1b: COMMIT with a holdable cursor under gateway claims is refused (SQLSTATE)" 25000 "$(get "$a" commit_state)"
-check_prefix "1b: ... with message" 'holdable cursor "c" cannot outlive' "$(get "$a" commit_msg)"
-check "1b: the cursor is gone after the refused COMMIT" 0 "$(get "$a" cursor_left)"
-b=$(b_gateway_reads "FETCH ALL FROM c")
-report_b "1b" "$a" "$b" 34000
-
-# ===========================================================================
-section "1c. holdable cursor under SET LOCAL ROLE service_role only (no claims)"
-fresh_server
-a=$(client <<'SQL'
-BEGIN;
-SET LOCAL ROLE service_role;
-SELECT 'pid=' || pg_backend_pid(), 'a_visible=' || (SELECT count(*) FROM bookings.appointments) \gx
-DECLARE c CURSOR WITH HOLD FOR SELECT patient_id, reason FROM bookings.appointments;
-COMMIT;
-\echo commit_state=:SQLSTATE
-\echo commit_msg=:LAST_ERROR_MESSAGE
-SQL
-)
-check "1c: COMMIT with a holdable cursor under SET LOCAL ROLE is refused (SQLSTATE)" 25000 "$(get "$a" commit_state)"
-check_prefix "1c: ... with message" 'holdable cursor "c" cannot outlive' "$(get "$a" commit_msg)"
-b=$(b_login_reads "FETCH ALL FROM c")
-report_b "1c" "$a" "$b" 34000
-
-# ===========================================================================
-section "2a. temporary table under auth.login, read by the next client"
-fresh_server
-a=$(client <<'SQL'
-BEGIN;
-SELECT auth.login(:'tokA') \g /dev/null
-SELECT 'pid=' || pg_backend_pid(), 'a_visible=' || (SELECT count(*) FROM bookings.appointments) \gx
-CREATE TEMP TABLE t AS SELECT patient_id, reason FROM bookings.appointments;
-COMMIT;
-\echo commit_state=:SQLSTATE
-\echo commit_msg=:LAST_ERROR_MESSAGE
-SELECT 'table_left=' || (to_regclass('pg_temp.t') IS NOT NULL);
-SQL
-)
-check "2a: COMMIT with a temporary table made under auth.login is refused (SQLSTATE)" 25000 "$(get "$a" commit_state)"
-check_prefix "2a: ... with message" 'temporary table "t" cannot outlive' "$(get "$a" commit_msg)"
-check "2a: the table is gone after the refused COMMIT" false "$(get "$a" table_left)"
-b=$(b_login_reads "SELECT patient_id, reason FROM t")
-report_b "2a" "$a" "$b" 42P01
-
-# ===========================================================================
-section "2b. temporary table under gateway claims, read by the next client"
-fresh_server
-a=$(client <<'SQL'
-BEGIN;
-SET LOCAL ROLE patient;
-SELECT set_config('request.jwt.claims', :'claimsA', true) \g /dev/null
-SELECT 'pid=' || pg_backend_pid(), 'a_visible=' || (SELECT count(*) FROM bookings.appointments) \gx
-CREATE TEMP TABLE t AS SELECT patient_id, reason FROM bookings.appointments;
-COMMIT;
-\echo commit_state=:SQLSTATE
-\echo commit_msg=:LAST_ERROR_MESSAGE
-SELECT 'table_left=' || (to_regclass('pg_temp.t') IS NOT NULL);
-SQL
-)
-check "2b: COMMIT with a temporary table made under gateway claims is refused (SQLSTATE)" 25000 "$(get "$a" commit_state)"
-check_prefix "2b: ... with message" 'temporary table "t" cannot outlive' "$(get "$a" commit_msg)"
-check "2b: the table is gone after the refused COMMIT" false "$(get "$a" table_left)"
-b=$(b_gateway_reads "SELECT patient_id, reason FROM t")
-report_b "2b" "$a" "$b" 42P01
+leak_scenario 1a "holdable cursor under auth.login, FETCH by the next client" \
+  "$PRELUDE_LOGIN" cursor b_login_reads
+leak_scenario 1b "holdable cursor under gateway claims (SET LOCAL ROLE + request.jwt.claims)" \
+  "$PRELUDE_GATEWAY" cursor b_gateway_reads
+leak_scenario 1c "holdable cursor under SET LOCAL ROLE service_role only (no claims)" \
+  "$PRELUDE_SERVICE" cursor b_login_reads
+leak_scenario 2a "temporary table under auth.login, read by the next client" \
+  "$PRELUDE_LOGIN" table b_login_reads
+leak_scenario 2b "temporary table under gateway claims, read by the next client" \
+  "$PRELUDE_GATEWAY" table b_gateway_reads
 
 # ===========================================================================
 section "2c. a temporary table made by the gateway without an identity, read by the next client"
