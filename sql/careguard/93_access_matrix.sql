@@ -46,9 +46,18 @@ $contexts$;
 COMMENT ON FUNCTION careguard.access_matrix_default_contexts() IS
   'The access matrix''s default contexts: anon, each registered source''s contexts, service_role, authenticated.';
 
--- Why probing a table would run code no superuser wrote, or NULL. The matrix
--- runs as a superuser and switches role in the same session, and code it
--- evaluates can RESET ROLE back to that superuser: a table's owner, the
+-- Becomes the probed role for the rest of a probe's subtransaction, pinned
+-- (C): code a probe evaluates cannot RESET ROLE back to the superuser
+-- running the matrix.
+CREATE FUNCTION careguard.probe_as(role_name text) RETURNS void
+  LANGUAGE c VOLATILE PARALLEL UNSAFE STRICT
+  AS 'MODULE_PATHNAME', 'careguard_probe_as';
+REVOKE ALL ON FUNCTION careguard.probe_as(text) FROM PUBLIC;
+COMMENT ON FUNCTION careguard.probe_as(text) IS
+  'Access matrix internals: SET LOCAL ROLE, then no role change until the subtransaction ends.';
+
+-- Why probing a table would run code no superuser wrote, or NULL. Defence in
+-- depth beside probe_as(): a table's owner, the
 -- types of its columns (casts to json run in to_jsonb), and the functions its
 -- policies, triggers, defaults, checks, index expressions and rules call must
 -- all belong to superusers before anything of it is evaluated.
@@ -202,8 +211,8 @@ BEGIN
 
       -- SELECT: how many rows the context sees, and one of them.
       BEGIN
-        PERFORM pg_catalog.set_config('role', ctx_role, true);
         PERFORM pg_catalog.set_config('request.jwt.claims', ctx_claims, true);
+        PERFORM careguard.probe_as(ctx_role);
         EXECUTE pg_catalog.format('SELECT pg_catalog.count(*) FROM %s', rel.qname) INTO selectable_rows;
         -- Column privileges may forbid reading whole rows: then copy the
         -- invoker's row instead; that is no verdict on SELECT.
@@ -233,8 +242,8 @@ BEGIN
         cols := careguard.access_matrix_columns(rel.oid, ctx_role, 'INSERT');
         affected := 0;
         BEGIN
-          PERFORM pg_catalog.set_config('role', ctx_role, true);
           PERFORM pg_catalog.set_config('request.jwt.claims', ctx_claims, true);
+          PERFORM careguard.probe_as(ctx_role);
           IF pg_catalog.cardinality(cols) OPERATOR(pg_catalog.=) 0 THEN
             EXECUTE pg_catalog.format('INSERT INTO %s DEFAULT VALUES', rel.qname);
           ELSE
@@ -259,8 +268,8 @@ BEGIN
       cols := careguard.access_matrix_columns(rel.oid, ctx_role, 'UPDATE');
       affected := 0;
       BEGIN
-        PERFORM pg_catalog.set_config('role', ctx_role, true);
         PERFORM pg_catalog.set_config('request.jwt.claims', ctx_claims, true);
+        PERFORM careguard.probe_as(ctx_role);
         IF pg_catalog.cardinality(cols) OPERATOR(pg_catalog.=) 0 THEN
           -- No column privilege at all: let PostgreSQL say so (42501).
           cols := ARRAY[(SELECT pg_catalog.quote_ident(a.attname::text) FROM pg_catalog.pg_attribute a
@@ -289,8 +298,8 @@ BEGIN
       -- DELETE: the first row the context sees.
       affected := 0;
       BEGIN
-        PERFORM pg_catalog.set_config('role', ctx_role, true);
         PERFORM pg_catalog.set_config('request.jwt.claims', ctx_claims, true);
+        PERFORM careguard.probe_as(ctx_role);
         EXECUTE pg_catalog.format(
           'DELETE FROM %s AS t WHERE t.ctid OPERATOR(pg_catalog.=) (SELECT s.ctid FROM %s AS s LIMIT 1)',
           rel.qname, rel.qname);

@@ -14,6 +14,7 @@ extern "C" {
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
 #include "commands/portalcmds.h"
+#include "commands/prepare.h"
 #include "nodes/parsenodes.h"
 #include "tcop/utility.h"
 #include "utils/portal.h"
@@ -32,6 +33,12 @@ ExecutorCheckPerms_hook_type previous_check_perms = nullptr;
 List* holdable_cursors = NIL;
 List* surviving_temp_tables = NIL;
 List* dropped_at_commit = NIL;
+// Other session state made in this transaction: temporary views and
+// sequences (oids), functions and types created in pg_temp (descriptions),
+// and prepared statements (names).
+List* temp_relations = NIL;
+List* temp_definitions = NIL;
+List* prepared_statements = NIL;
 
 void remember_name(List** list, const char* name) {
   MemoryContext old = MemoryContextSwitchTo(TopTransactionContext);
@@ -100,6 +107,21 @@ void before_utility(Node* statement) {
   }
 }
 
+// True when a qualified name puts an object into the session's temporary
+// schema (pg_temp, or its pg_temp_N spelling).
+bool names_temp_schema(List* names) {
+  if (list_length(names) < 2) return false;
+  const char* schema = strVal(linitial(names));
+  return std::strncmp(schema, "pg_temp", 7) == 0;
+}
+
+void remember_temp_relation(const RangeVar* relation) {
+  Oid relid = relation == nullptr ? InvalidOid : RangeVarGetRelid(relation, NoLock, true);
+  if (OidIsValid(relid) && get_rel_persistence(relid) == RELPERSISTENCE_TEMP) {
+    remember_oid(&temp_relations, relid);
+  }
+}
+
 void after_utility(Node* statement) {
   if (IsA(statement, DeclareCursorStmt)) {
     auto* declare = reinterpret_cast<DeclareCursorStmt*>(statement);
@@ -113,6 +135,24 @@ void after_utility(Node* statement) {
     auto* create = reinterpret_cast<CreateTableAsStmt*>(statement);
     if (create->into != nullptr)
       remember_created_temp_table(create->into->rel, create->into->onCommit);
+  } else if (IsA(statement, ViewStmt)) {
+    remember_temp_relation(reinterpret_cast<ViewStmt*>(statement)->view);
+  } else if (IsA(statement, CreateSeqStmt)) {
+    remember_temp_relation(reinterpret_cast<CreateSeqStmt*>(statement)->sequence);
+  } else if (IsA(statement, CreateFunctionStmt)) {
+    auto* create = reinterpret_cast<CreateFunctionStmt*>(statement);
+    if (names_temp_schema(create->funcname)) {
+      remember_name(&temp_definitions, NameListToString(create->funcname));
+    }
+  } else if (IsA(statement, CompositeTypeStmt)) {
+    remember_temp_relation(reinterpret_cast<CompositeTypeStmt*>(statement)->typevar);
+  } else if (IsA(statement, CreateEnumStmt) || IsA(statement, CreateDomainStmt)) {
+    List* names = IsA(statement, CreateEnumStmt)
+                      ? reinterpret_cast<CreateEnumStmt*>(statement)->typeName
+                      : reinterpret_cast<CreateDomainStmt*>(statement)->domainname;
+    if (names_temp_schema(names)) remember_name(&temp_definitions, NameListToString(names));
+  } else if (IsA(statement, PrepareStmt)) {
+    remember_name(&prepared_statements, reinterpret_cast<PrepareStmt*>(statement)->name);
   } else if (IsA(statement, AlterTableStmt)) {
     // ALTER TABLE can fill rows too (ADD COLUMN ... DEFAULT f()).
     auto* alter = reinterpret_cast<AlterTableStmt*>(statement);
@@ -244,8 +284,9 @@ void refuse_surviving_role(const char* role) {
 }
 
 // Runs under call_pg. Holdable cursors were already materialised (under the
-// identity) when this runs, and no longer count as this transaction's, so an
-// ERROR alone would keep them: they are closed first.
+// identity) when this runs, and no longer count as this transaction's, and
+// prepared statements are not transactional, so an ERROR alone would keep
+// both: they are closed and dropped before anything is refused.
 void refuse_held_state() {
   const char* held = nullptr;
   ListCell* cell;
@@ -256,10 +297,26 @@ void refuse_held_state() {
     PerformPortalClose(name);
     if (held == nullptr) held = name;
   }
+  // Prepared statements, like persisted cursors, outlive an abort: drop them.
+  const char* prepared = nullptr;
+  foreach (cell, prepared_statements) {
+    const char* name = static_cast<const char*>(lfirst(cell));
+    if (FetchPreparedStatement(name, false) == nullptr) continue;
+    DropPreparedStatement(name, false);
+    if (prepared == nullptr) prepared = name;
+  }
   if (held != nullptr) refuse("holdable cursor", held);
+  if (prepared != nullptr) refuse("prepared statement", prepared);
   foreach (cell, surviving_temp_tables) {
     const char* name = get_rel_name(lfirst_oid(cell));
     if (name != nullptr) refuse("temporary table", name);
+  }
+  foreach (cell, temp_relations) {
+    const char* name = get_rel_name(lfirst_oid(cell));
+    if (name != nullptr) refuse("temporary relation", name);
+  }
+  foreach (cell, temp_definitions) {
+    refuse("temporary definition", static_cast<const char*>(lfirst(cell)));
   }
   // A session-level SET (set_config(..., false)) made now would carry a value
   // computed under this identity to the next client (app.cache = <PHI>).
@@ -339,6 +396,9 @@ void reset_pooled_state_for_new_transaction() {
   holdable_cursors = NIL;
   surviving_temp_tables = NIL;
   dropped_at_commit = NIL;
+  temp_relations = NIL;
+  temp_definitions = NIL;
+  prepared_statements = NIL;
 }
 
 }  // namespace careguard::pg

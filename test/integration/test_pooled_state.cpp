@@ -143,6 +143,32 @@ TEST_F(PooledStateTest, SessionSettingsAndTempTableRewritesUnderIdentityAreRefus
   EXPECT_EQ(rewritten.substr(0, 5), "25000") << rewritten;
 }
 
+TEST_F(PooledStateTest, TemporaryViewsFunctionsSequencesAndPreparedStatementsUnderIdentity) {
+  // The third review: each of these carried PHI past COMMIT to the next client.
+  pqxx::connection gateway("user=authenticator");
+  const std::string phi = "(SELECT string_agg(reason, '|') FROM bookings.appointments)";
+  const std::pair<const char*, std::string> kinds[] = {
+      {"temporary relation \"leak_v\"",
+       "DO $$ BEGIN EXECUTE format('CREATE TEMP VIEW leak_v AS SELECT %L::text AS phi', " + phi +
+           "); END $$;"},
+      {"temporary relation \"leak_s\"", "CREATE TEMP SEQUENCE leak_s;"},
+      {"temporary definition \"pg_temp.leak_f\"",
+       "DO $$ BEGIN EXECUTE format('CREATE FUNCTION pg_temp.leak_f() RETURNS text LANGUAGE sql AS "
+       "%L', 'SELECT ' || quote_literal(" +
+           phi + ")); END $$;"},
+      {"prepared statement \"leak_p\"",
+       "DO $$ BEGIN EXECUTE format('PREPARE leak_p AS SELECT %L::text', " + phi + "); END $$;"},
+  };
+  for (const auto& [refused, sql] : kinds) {
+    std::string result = outcome(gateway, gateway_begin(kPatientA) + sql + " COMMIT;");
+    EXPECT_EQ(result.substr(0, 5), "25000") << sql << ": " << result;
+    EXPECT_NE(result.find(refused), std::string::npos) << result;
+  }
+  pqxx::nontransaction tx(gateway);
+  EXPECT_EQ(scalar(tx, "SELECT count(*) FROM pg_views WHERE viewname = 'leak_v'"), "0");
+  EXPECT_EQ(scalar(tx, "SELECT count(*) FROM pg_prepared_statements WHERE name = 'leak_p'"), "0");
+}
+
 TEST_F(PooledStateTest, GatewayCannotChangeDefaultsNorRunWithADefaultRole) {
   pqxx::connection gateway("user=authenticator");
   EXPECT_EQ(outcome(gateway, "ALTER ROLE authenticator SET role = 'service_role'").substr(0, 5),

@@ -9,7 +9,7 @@
 -- 4.   A SECURITY DEFINER search_path is pinned only with pg_temp named last.
 -- 5.   Only the test runner creates users through careguard_test.
 BEGIN;
-SELECT plan(9);
+SELECT plan(11);
 
 CREATE ROLE review_mallory LOGIN;
 GRANT CREATE ON SCHEMA public TO review_mallory;
@@ -41,6 +41,33 @@ CREATE POLICY review_p ON public.review_policy_bait USING (public.review_policy_
 GRANT SELECT ON public.review_policy_bait TO anon;
 RESET ROLE;
 
+-- 1b. The third review: a superuser's policy helper with SET search_path =
+-- public calls lower() unqualified, and the attacker's lower(varchar) wins.
+-- The owner check cannot see into the helper's body; the probe's security
+-- context must refuse the RESET ROLE. setval is not transactional, so it
+-- records an escape that the probe's rollback cannot undo.
+SET LOCAL ROLE review_mallory;
+CREATE SEQUENCE public.review_escaped;
+CREATE FUNCTION public.lower(v varchar) RETURNS text LANGUAGE plpgsql AS $f$
+BEGIN
+  BEGIN
+    RESET ROLE;
+    IF current_setting('is_superuser') = 'on' THEN
+      PERFORM setval('public.review_escaped', 42);
+    END IF;
+  EXCEPTION WHEN OTHERS THEN NULL;
+  END;
+  RETURN pg_catalog.lower(v::text);
+END $f$;
+RESET ROLE;
+CREATE TABLE public.review_notes (id int PRIMARY KEY, owner_email varchar NOT NULL);
+ALTER TABLE public.review_notes ENABLE ROW LEVEL SECURITY;
+GRANT SELECT ON public.review_notes TO authenticated;
+INSERT INTO public.review_notes VALUES (1, 'x@example.org');
+CREATE FUNCTION public.review_is_owner(e varchar) RETURNS boolean LANGUAGE sql STABLE
+  SET search_path = public AS $$ SELECT lower(e) = lower(auth.email()) $$;
+CREATE POLICY review_notes_owner ON public.review_notes FOR SELECT USING (public.review_is_owner(owner_email));
+
 SET LOCAL client_min_messages = error;
 CREATE TEMP TABLE review_matrix AS
   SELECT relation, writes_not_probed, selectable_rows FROM careguard.access_matrix(NULL, ARRAY['public'])
@@ -56,6 +83,10 @@ SELECT ok((SELECT bool_and(writes_not_probed LIKE 'not probed: %review_policy_fn
            FROM review_matrix WHERE relation = 'public.review_policy_bait'),
   'a table whose policy calls a non-superuser''s function is not probed, and the row says why');
 SELECT ok((SELECT count(*) > 0 FROM review_matrix), 'the skipped tables are still listed');
+SELECT ok((SELECT bool_and(writes_not_probed IS NULL) FROM review_matrix WHERE relation = 'public.review_notes'),
+  'the superuser''s table with a hijackable helper is probed (the owner check sees no untrusted code)');
+SELECT is((SELECT last_value FROM public.review_escaped), 1::bigint,
+  'code a probe evaluated could not RESET ROLE back to the superuser');
 
 CREATE TABLE public.review_parts (id int, owner uuid) PARTITION BY RANGE (id);
 SELECT throws_ok($$SELECT careguard.protect('public.review_parts', 'owner')$$, '42809', NULL,
