@@ -120,6 +120,41 @@ REVOKE ALL ON FUNCTION careguard.citus_release_table(pg_catalog.text, pg_catalog
 COMMENT ON FUNCTION careguard.citus_release_table(pg_catalog.text, pg_catalog.name, pg_catalog.bool) IS
   'For bookings.distribute_on_citus(): takes a table and its sequences out of their extension (and on a worker drops the copy).';
 
+-- The status history on Citus: the same rows as bookings.record_status_history()
+-- writes, one row trigger at a time. On a shard, a statement trigger's
+-- transition tables (old_rows, new_rows) are invisible to the INSERT Citus
+-- plans for the distributed history table ("could not find named tuplestore");
+-- a row's OLD and NEW travel as values. The history row has the
+-- appointment's provider_id, so it lands in the co-located shard on the same
+-- node. SECURITY DEFINER as the original: nobody else writes the history.
+CREATE FUNCTION bookings.record_status_history_row() RETURNS trigger
+  LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+  SET search_path = pg_catalog, pg_temp
+  AS $fn$
+DECLARE
+  -- The invoker's role, as in bookings.record_status_history().
+  actor pg_catalog.text := CASE pg_catalog.current_setting('role')
+                             WHEN 'none' THEN SESSION_USER::pg_catalog.text
+                             ELSE pg_catalog.current_setting('role') END;
+BEGIN
+  IF TG_OP OPERATOR(pg_catalog.=) 'UPDATE' THEN
+    IF NEW.status OPERATOR(pg_catalog.<>) OLD.status THEN
+      INSERT INTO bookings.status_history
+             (appointment_id, patient_id, provider_id, from_status, to_status, changed_by, changed_by_role)
+      VALUES (NEW.id, NEW.patient_id, NEW.provider_id, OLD.status, NEW.status, auth.uid(), actor);
+    END IF;
+  ELSE
+    INSERT INTO bookings.status_history
+           (appointment_id, patient_id, provider_id, from_status, to_status, changed_by, changed_by_role)
+    VALUES (OLD.id, OLD.patient_id, OLD.provider_id, OLD.status, NULL, auth.uid(), actor);
+  END IF;
+  RETURN NULL;
+END
+$fn$;
+REVOKE ALL ON FUNCTION bookings.record_status_history_row() FROM PUBLIC;
+COMMENT ON FUNCTION bookings.record_status_history_row() IS
+  'On Citus, AFTER UPDATE/DELETE row trigger on bookings.appointments in place of bookings.record_status_history().';
+
 -- Checks every worker and lets the request roles log in there (run again
 -- after citus_add_node). Citus opens each shard connection as the current
 -- user, so the NOLOGIN roles the gateway switches to (patient, provider, ...)
@@ -128,7 +163,7 @@ COMMENT ON FUNCTION careguard.citus_release_table(pg_catalog.text, pg_catalog.na
 -- Every worker must run careguard preloaded, share the coordinator's node
 -- secret (a fingerprint is compared, never the secret) and take no gateway
 -- claims of its own: identity comes there only from the coordinator's seal.
-CREATE FUNCTION bookings.citus_prepare_workers()
+CREATE FUNCTION bookings.citus_prepare_workers(shard_grants pg_catalog.bool DEFAULT true)
   RETURNS pg_catalog.int4
   LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
   SET search_path = pg_catalog, pg_temp
@@ -186,11 +221,33 @@ BEGIN
   IF logins IS NOT TRUE THEN
     RAISE EXCEPTION USING ERRCODE = '55000', MESSAGE = 'could not let the request roles log in on every worker';
   END IF;
+  -- Citus sends an INSERT to a shard with every column, the defaults it
+  -- computed on the coordinator included, so a column-level INSERT grant
+  -- (the patient's on appointments, the provider's on availability) refuses
+  -- every row there. The coordinator still checks the column grants on the
+  -- statement as written; the shards get the table-level INSERT, and their
+  -- policies still decide. bookings.distribute_on_citus() creates the shards
+  -- with it (shard_grants => false: they are not committed yet); shards a
+  -- rebalance creates lack it: run this again after moving shards.
+  EXECUTE $q$SELECT pg_catalog.count(*) OPERATOR(pg_catalog.=) 2 FROM pg_catalog.pg_dist_partition p
+              WHERE p.logicalrelid OPERATOR(pg_catalog.=) ANY ('{bookings.appointments,providers.availability}'::pg_catalog.regclass[])$q$
+    INTO logins;
+  IF logins AND shard_grants THEN
+    EXECUTE $q$
+      SELECT pg_catalog.bool_and(r.success) FROM (
+        SELECT * FROM pg_catalog.run_command_on_shards('bookings.appointments', 'GRANT INSERT ON %s TO patient')
+        UNION ALL
+        SELECT * FROM pg_catalog.run_command_on_shards('providers.availability', 'GRANT INSERT ON %s TO provider, admin')) r
+    $q$ INTO logins;
+    IF logins IS NOT TRUE THEN
+      RAISE EXCEPTION USING ERRCODE = '55000', MESSAGE = 'could not grant INSERT on the booking shards';
+    END IF;
+  END IF;
   RETURN workers;
 END
 $fn$;
-REVOKE ALL ON FUNCTION bookings.citus_prepare_workers() FROM PUBLIC;
-COMMENT ON FUNCTION bookings.citus_prepare_workers() IS
+REVOKE ALL ON FUNCTION bookings.citus_prepare_workers(pg_catalog.bool) FROM PUBLIC;
+COMMENT ON FUNCTION bookings.citus_prepare_workers(pg_catalog.bool) IS
   'On a Citus coordinator: checks every worker''s careguard set-up and lets the request roles log in there. '
   'Run by bookings.distribute_on_citus(), and again after adding a worker.';
 
@@ -207,6 +264,25 @@ DECLARE
   dropped pg_catalog.bool;
   fk record;
   foreign_keys pg_catalog.text[] := '{}';
+  g record;
+  column_grants pg_catalog.text[] := '{}';
+  slot_function pg_catalog.text := $ddl$
+CREATE OR REPLACE FUNCTION bookings.slot_is_available(provider_id pg_catalog.uuid, starts_at pg_catalog.timestamptz,
+                                                      ends_at pg_catalog.timestamptz)
+  RETURNS pg_catalog.bool
+  LANGUAGE plpgsql STABLE PARALLEL SAFE
+  SUPPORT careguard.claims_support
+  SET search_path = pg_catalog, pg_temp
+  SET citus.allow_nested_distributed_execution = on
+  AS $body$
+BEGIN
+  RETURN EXISTS (
+    SELECT 1 FROM providers.availability av
+     WHERE av.provider_id OPERATOR(pg_catalog.=) slot_is_available.provider_id
+       AND av.during OPERATOR(pg_catalog.@>) pg_catalog.tstzrange(starts_at, ends_at, '[)'));
+END
+$body$
+$ddl$;
   first_distributed pg_catalog.regclass;
 BEGIN
   IF NOT (SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.rolname OPERATOR(pg_catalog.=) CURRENT_USER) THEN
@@ -229,7 +305,7 @@ BEGIN
   -- Every worker must run careguard preloaded, share this node's secret (a
   -- fingerprint is compared, never the secret) and take no gateway claims of
   -- its own: there, identity comes only from the coordinator's seal.
-  PERFORM bookings.citus_prepare_workers();
+  PERFORM bookings.citus_prepare_workers(false);
 
   -- Out of the extensions, here and on every worker; the workers' empty
   -- copies go (CASCADE: their foreign keys, policies and triggers).
@@ -270,9 +346,46 @@ BEGIN
   ALTER TABLE bookings.status_history DROP CONSTRAINT status_history_pkey,
     ADD CONSTRAINT status_history_pkey PRIMARY KEY (id, provider_id);
 
+  DROP TRIGGER appointments_history_update ON bookings.appointments;
+  DROP TRIGGER appointments_history_delete ON bookings.appointments;
+  CREATE TRIGGER appointments_history_update AFTER UPDATE ON bookings.appointments
+    FOR EACH ROW EXECUTE FUNCTION bookings.record_status_history_row();
+  CREATE TRIGGER appointments_history_delete AFTER DELETE ON bookings.appointments
+    FOR EACH ROW EXECUTE FUNCTION bookings.record_status_history_row();
+
+  -- A patient's booking policy asks bookings.slot_is_available(), which reads
+  -- providers.availability: on a shard that is a distributed query inside
+  -- another. Citus plans none from a SQL function with parameters, and runs
+  -- none nested unless allowed. The availability it reads is the co-located
+  -- shard on the same node, inside the same transaction, so the nested read
+  -- sees what the booking's transaction sees. Same query, in PL/pgSQL, with
+  -- nesting allowed for this function alone, on every node.
+  EXECUTE slot_function;
+  EXECUTE 'SELECT pg_catalog.bool_and(r.success) FROM pg_catalog.run_command_on_workers($1) r'
+    USING 'SET citus.enable_ddl_propagation = off; ' OPERATOR(pg_catalog.||) slot_function INTO dropped;
+  IF dropped IS NOT TRUE THEN
+    RAISE EXCEPTION USING ERRCODE = '55000', MESSAGE = 'could not replace bookings.slot_is_available() on every worker';
+  END IF;
+
   -- The booking tables have row triggers (updated_at, the state machine,
   -- the per-provider booking lock, the history); they run on the shards.
   PERFORM pg_catalog.set_config('citus.enable_unsafe_triggers', 'on', true);
+  -- Column-level INSERT grants become table-level ones for the shards'
+  -- sake (bookings.citus_prepare_workers() says why); the statements that
+  -- restore them on the coordinator's tables are kept for the end.
+  FOR g IN
+    SELECT a.attrelid::pg_catalog.regclass AS rel, x.grantee::pg_catalog.regrole AS grantee,
+           pg_catalog.string_agg(pg_catalog.quote_ident(a.attname), ', ' ORDER BY a.attnum) AS cols
+      FROM pg_catalog.pg_attribute a, pg_catalog.aclexplode(a.attacl) x
+     WHERE a.attrelid OPERATOR(pg_catalog.=) ANY ('{bookings.appointments,providers.availability}'::pg_catalog.regclass[])
+       AND x.privilege_type OPERATOR(pg_catalog.=) 'INSERT'
+     GROUP BY a.attrelid, x.grantee
+  LOOP
+    EXECUTE pg_catalog.format('GRANT INSERT ON %s TO %s', g.rel, g.grantee);
+    column_grants := column_grants OPERATOR(pg_catalog.||) ARRAY[
+      pg_catalog.format('REVOKE INSERT ON %s FROM %s', g.rel, g.grantee),
+      pg_catalog.format('GRANT INSERT (%s) ON %s TO %s', g.cols, g.rel, g.grantee)];
+  END LOOP;
   -- Foreign keys to reference tables are created in the same transaction as
   -- the shards: Citus needs one connection per node for that.
   PERFORM pg_catalog.set_config('citus.multi_shard_modify_mode', 'sequential', true);
@@ -294,9 +407,16 @@ BEGIN
   FOR i IN 1 .. pg_catalog.cardinality(foreign_keys) LOOP
     EXECUTE foreign_keys[i];
   END LOOP;
+  -- The coordinator's tables get their column-level INSERT grants back; the
+  -- shards keep the table-level one (see bookings.citus_prepare_workers()).
+  PERFORM pg_catalog.set_config('citus.enable_ddl_propagation', 'off', true);
+  FOR i IN 1 .. pg_catalog.cardinality(column_grants) LOOP
+    EXECUTE column_grants[i];
+  END LOOP;
+  PERFORM pg_catalog.set_config('citus.enable_ddl_propagation', 'on', true);
   -- Again: distributing the tables made Citus copy the roles they are
   -- granted to onto the workers as they are on the coordinator (NOLOGIN).
-  PERFORM bookings.citus_prepare_workers();
+  PERFORM bookings.citus_prepare_workers(false);
 
   RETURN QUERY EXECUTE $q$
     SELECT l.relation, l.kind, l.distribution_column,

@@ -169,7 +169,7 @@ const char* forwarded_claims() {
 }
 
 void forward_identity_to_workers() {
-  if (forwarding || !loaded_by_preload || IsParallelWorker() || !IsTransactionBlock()) return;
+  if (forwarding || !loaded_by_preload || IsParallelWorker()) return;
   const char* secret = value_or_null(node_secret);
   if (secret == nullptr || find_config(kCitusSetCommands) == nullptr) return;
   bool from_forwarded = false;
