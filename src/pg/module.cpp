@@ -1,4 +1,5 @@
 // careguard adapter: library load, settings, and transaction/executor hooks.
+#include "careguard/pg/citus_routing.hpp"
 #include "careguard/pg/claim_settings.hpp"
 #include "careguard/pg/claims_source.hpp"
 #include "careguard/pg/guard.hpp"
@@ -36,6 +37,7 @@ void on_transaction_event(XactEvent event, void*) {
     reset_login_state_for_new_transaction();
     reset_pooled_state_for_new_transaction();
     reset_node_identity_for_new_transaction();
+    forget_pinned_plans_at_transaction_end();
   });
 }
 
@@ -86,6 +88,7 @@ void _PG_init(void) {
   RegisterXactCallback(on_transaction_event, nullptr);
   register_key_store_invalidation();
   install_pooled_state_hooks();
+  install_citus_routing_hook();
   previous_executor_start = ExecutorStart_hook;
   ExecutorStart_hook = on_executor_start;
 }

@@ -20,11 +20,12 @@
 #      envelope sealed for another login refused;
 #   4. the write rules: each write in its own transaction, SQLSTATE and row
 #      count equal to the single node's;
-#   5. the booking race: 16 clients insert the same slot, exactly one wins,
-#      every loser gets 23P01;
-#   6. plans: a provider's dashboard is a router plan (Task Count: 1); the
+#   5. plans: a provider's dashboard is a router plan (Task Count: 1); the
 #      other roles' fan-out is printed;
-#   7. careguard.audit() and careguard.access_matrix() on the coordinator.
+#   6. careguard.audit() and careguard.access_matrix() on the coordinator
+#      (the matrix's read cells equal the single node's);
+#   7. the booking race: 16 clients insert the same slot, exactly one wins,
+#      every loser gets 23P01 (last: it commits bookings).
 # Citus is built with ../shared/citus/build.sh (or $CITUS_BUILD_SH) when
 # citus.so is missing from `pg_config --pkglibdir`; without either it exits 77
 # (skipped). The closing line is "N passed, M failed".
@@ -401,35 +402,7 @@ check "the write set both allows and refuses (not vacuous)" "yes" \
   "$(grep -q '|00000|1$' "$WORK/writes.single" && grep -q '|42501|' "$WORK/writes.single" && echo yes)"
 
 # ---------------------------------------------------------------------------
-section "5. the booking race on Citus: $RACE_CLIENTS clients, one slot, $RACE_ROUNDS rounds"
-mapfile -t RACERS < <(q single "SELECT id FROM patients.profiles ORDER BY id LIMIT $RACE_CLIENTS")
-for round in $(seq 1 "$RACE_ROUNDS"); do
-  slot="${FREE[$round]}"
-  at="$(q coord "SELECT (clock_timestamp() + interval '2 seconds')::text")"
-  pids=()
-  for i in $(seq 0 $((RACE_CLIENTS - 1))); do
-    pid_claims="{\"sub\": \"${RACERS[$i]}\", \"role\": \"patient\"}"
-    on coord authenticator -v ON_ERROR_STOP=0 >"$WORK/race.$round.$i" 2>/dev/null <<SQL &
-BEGIN;
-SET LOCAL ROLE patient;
-SELECT set_config('request.jwt.claims', '$pid_claims', true) \\g /dev/null
-SELECT pg_sleep(greatest(0, extract(epoch FROM '$at'::timestamptz - clock_timestamp()))) \\g /dev/null
-$(book "${RACERS[$i]}" "$slot");
-\\echo result=:SQLSTATE
-COMMIT;
-SQL
-    pids+=($!)
-  done
-  wait "${pids[@]}"
-  results="$(cat "$WORK"/race."$round".* | sed -n 's/^result=//p' | sort | uniq -c | awk '{print $2 "x" $1}' | paste -sd' ')"
-  note "round $round: $results"
-  check "round $round: exactly one winner, every loser 23P01" "00000x1 23P01x$((RACE_CLIENTS - 1))" "$results"
-  check "round $round: one live appointment in the slot" 1 \
-    "$(q coord "SELECT count(*) FROM bookings.appointments WHERE provider_id = '$X_ID' AND starts_at = '$slot' AND status IN ('pending', 'confirmed')")"
-done
-
-# ---------------------------------------------------------------------------
-section "6. plans"
+section "5. plans"
 explain() {  # explain 'name|role|claims' 'query': the plan text
   on coord authenticator -v ON_ERROR_STOP=1 <<SQL
 BEGIN;
@@ -455,17 +428,48 @@ for case in "patient A's appointments|$as_a|SELECT id FROM bookings.appointments
 done
 
 # ---------------------------------------------------------------------------
-section "7. careguard.audit() and careguard.access_matrix() on the coordinator"
+section "6. careguard.audit() and careguard.access_matrix() on the coordinator"
 findings="$(on coord postgres -v ON_ERROR_STOP=1 -c "SELECT count(*) FROM careguard.audit()" 2>&1)"
 check "careguard.audit() runs on the coordinator" number "$([[ $findings =~ ^[0-9]+$ ]] && echo number || echo "$findings")"
 note "findings: coordinator $findings, single node $(q single "SELECT count(*) FROM careguard.audit()")"
-reads="SELECT count(*) || ':' || md5(string_agg(context || '|' || relation || '|' || coalesce(selectable_rows::text, select_sqlstate), ',' ORDER BY context, relation)) FROM careguard.access_matrix()"
-check "access_matrix() read cells on the coordinator equal the single node's" \
-  "$(q single "$reads")" "$(on coord postgres -v ON_ERROR_STOP=1 -c "$reads" 2>"$WORK/matrix.err")"
+reads="SELECT context || '|' || relation || '|' || coalesce(selectable_rows::text, select_sqlstate) FROM careguard.access_matrix() ORDER BY 1"
+q single "$reads" >"$WORK/matrix.single" 2>/dev/null
+on coord postgres -v ON_ERROR_STOP=1 -c "$reads" >"$WORK/matrix.coord" 2>"$WORK/matrix.err"
+note "access_matrix(): $(wc -l <"$WORK/matrix.single") read cells on the single node"
+check "access_matrix() read cells on the coordinator equal the single node's" "" \
+  "$(diff "$WORK/matrix.single" "$WORK/matrix.coord" | grep '^[<>]' | head -n 6 | tr '\n' ' ')"
 check "access_matrix() write cells of Citus tables say not probed (NULL, 0A000)" "0" \
   "$(q coord "SELECT count(*) FROM careguard.access_matrix() m JOIN pg_dist_partition p ON p.logicalrelid = m.relation::regclass
               WHERE NOT (m.can_insert IS NULL AND m.insert_sqlstate = '0A000' AND m.writes_not_probed = 'Citus table')" 2>/dev/null)"
 check_contains "access_matrix() warns about it" "no write can be probed on a Citus table" "$(cat "$WORK/matrix.err")"
+
+# ---------------------------------------------------------------------------
+section "7. the booking race on Citus: $RACE_CLIENTS clients, one slot, $RACE_ROUNDS rounds"
+mapfile -t RACERS < <(q single "SELECT id FROM patients.profiles ORDER BY id LIMIT $RACE_CLIENTS")
+for round in $(seq 1 "$RACE_ROUNDS"); do
+  slot="${FREE[$round]}"
+  at="$(q coord "SELECT (clock_timestamp() + interval '2 seconds')::text")"
+  pids=()
+  for i in $(seq 0 $((RACE_CLIENTS - 1))); do
+    pid_claims="{\"sub\": \"${RACERS[$i]}\", \"role\": \"patient\"}"
+    on coord authenticator -v ON_ERROR_STOP=0 >"$WORK/race.$round.$i" 2>/dev/null <<SQL &
+BEGIN;
+SET LOCAL ROLE patient;
+SELECT set_config('request.jwt.claims', '$pid_claims', true) \\g /dev/null
+SELECT pg_sleep(greatest(0, extract(epoch FROM '$at'::timestamptz - clock_timestamp()))) \\g /dev/null
+$(book "${RACERS[$i]}" "$slot");
+\\echo result=:SQLSTATE
+COMMIT;
+SQL
+    pids+=($!)
+  done
+  wait "${pids[@]}"
+  results="$(cat "$WORK"/race."$round".* | sed -n 's/^result=//p' | sort | uniq -c | awk '{print $2 "x" $1}' | paste -sd' ')"
+  note "round $round: $results"
+  check "round $round: exactly one winner, every loser 23P01" "00000x1 23P01x$((RACE_CLIENTS - 1))" "$results"
+  check "round $round: one live appointment in the slot" 1 \
+    "$(q coord "SELECT count(*) FROM bookings.appointments WHERE provider_id = '$X_ID' AND starts_at = '$slot' AND status IN ('pending', 'confirmed')")"
+done
 
 echo
 note "run time: $((SECONDS - RUN_START)) s (plus ${BUILD_SECONDS:-0} s building Citus)"
