@@ -417,6 +417,39 @@ printf '%s\n' "$plan" >"$WORK/dashboard.plan"
 note "provider X's dashboard: $dashboard"
 while IFS= read -r line; do note "  $line"; done <"$WORK/dashboard.plan"
 check_contains "the dashboard is a router plan: one shard" "Task Count: 1" "$plan"
+# A plan routed with provider X's value must never serve provider Y: a
+# generic plan of a prepared statement is re-planned in the next transaction,
+# and reused within one after the claims changed it fails (CG003), loudly.
+Y_CLAIMS="$(demo 'provider Y' claims)"
+count_confirmed() { q single "SELECT least(50, count(*)) FROM bookings.appointments WHERE provider_id = '$1' AND status = 'confirmed'"; }
+prepared="$(on coord postgres -v ON_ERROR_STOP=0 2>&1 <<SQL
+SET plan_cache_mode = force_generic_plan;
+PREPARE dash AS SELECT count(*) FROM ($dashboard) d;
+BEGIN;
+SET LOCAL ROLE provider;
+SELECT set_config('request.jwt.claims', '$X_CLAIMS', true) \\g /dev/null
+EXECUTE dash \\gset x_
+\\echo x=:x_count
+ROLLBACK;
+BEGIN;
+SET LOCAL ROLE provider;
+SELECT set_config('request.jwt.claims', '$Y_CLAIMS', true) \\g /dev/null
+EXECUTE dash \\gset y_
+\\echo y=:y_count
+ROLLBACK;
+BEGIN;
+SET LOCAL ROLE provider;
+SELECT set_config('request.jwt.claims', '$X_CLAIMS', true) \\g /dev/null
+EXECUTE dash \\g /dev/null
+SELECT set_config('request.jwt.claims', '$Y_CLAIMS', true) \\g /dev/null
+EXECUTE dash \\g /dev/null
+\\echo switched=:SQLSTATE
+ROLLBACK;
+SQL
+)"
+check_contains "a prepared dashboard (generic plan) as provider X: X's rows" "x=$(count_confirmed "$X_ID")" "$prepared"
+check_contains "... in the next transaction as provider Y: Y's rows (planned afresh)" "y=$(count_confirmed "$Y_ID")" "$prepared"
+check_contains "... reused within a transaction after the claims changed: refused (CG003)" "switched=CG003" "$prepared"
 for case in "patient A's appointments|$as_a|SELECT id FROM bookings.appointments ORDER BY starts_at" \
   "admin's appointments|$as_admin|SELECT id FROM bookings.appointments" \
   "provider X's patients|$as_x|SELECT id, full_name FROM patients.profiles" \
