@@ -48,7 +48,8 @@ std::string seal(std::string_view secret, const Identity& identity) {
   payload.append("\n").append(identity.user).append("\n").append(identity.claims);
   std::string envelope(kPrefix);
   base64url::encode_append(payload, envelope);
-  std::string_view encoded_payload(envelope.data() + kPrefix.size(), envelope.size() - kPrefix.size());
+  std::string_view encoded_payload(envelope.data() + kPrefix.size(),
+                                   envelope.size() - kPrefix.size());
   std::string mac = mac_of(secret, encoded_payload);
   envelope.push_back('.');
   base64url::encode_append(mac, envelope);
@@ -77,7 +78,8 @@ OpenResult open(std::string_view secret, std::string_view envelope, std::string_
   if (second == std::string::npos) return OpenResult::kMalformed;
   std::int64_t expires_at = 0;
   auto parsed = std::from_chars(payload.data(), payload.data() + first, expires_at);
-  if (parsed.ec != std::errc() || parsed.ptr != payload.data() + first) return OpenResult::kMalformed;
+  if (parsed.ec != std::errc() || parsed.ptr != payload.data() + first)
+    return OpenResult::kMalformed;
   if (expires_at + leeway_seconds < now) return OpenResult::kExpired;
   std::string_view sealed_user(payload.data() + first + 1, second - first - 1);
   if (sealed_user != user) return OpenResult::kOtherUser;

@@ -76,8 +76,9 @@ const char* pinnable_claim(Oid funcid) {
 
 Oid guard_function() {
   Oid argtypes[2] = {TEXTOID, UUIDOID};
-  return LookupFuncName(list_make2(makeString(pstrdup("auth")), makeString(pstrdup("pinned_claim_matches"))),
-                        2, argtypes, true);
+  return LookupFuncName(
+      list_make2(makeString(pstrdup("auth")), makeString(pstrdup("pinned_claim_matches"))), 2,
+      argtypes, true);
 }
 
 // For `column = helper()` in a row-security qualifier of range table entry
@@ -92,7 +93,8 @@ List* pins_for(Expr* conjunct, Index rtindex, Oid guard) {
   if (!IsA(left, Var) || !IsA(right, FuncExpr)) return NIL;
   auto* var = reinterpret_cast<Var*>(left);
   auto* call = reinterpret_cast<FuncExpr*>(right);
-  if (var->varno != static_cast<int>(rtindex) || var->varlevelsup != 0 || call->args != NIL) return NIL;
+  if (var->varno != static_cast<int>(rtindex) || var->varlevelsup != 0 || call->args != NIL)
+    return NIL;
   const char* claim = pinnable_claim(call->funcid);
   if (claim == nullptr) return NIL;
   LOCAL_FCINFO(fcinfo, 0);
@@ -107,17 +109,19 @@ List* pins_for(Expr* conjunct, Index rtindex, Oid guard) {
   Expr* equal = make_opclause(op->opno, BOOLOID, false, reinterpret_cast<Expr*>(copy_node(var)),
                               reinterpret_cast<Expr*>(planned), InvalidOid, InvalidOid);
   reinterpret_cast<OpExpr*>(equal)->opfuncid = get_opcode(op->opno);
-  Expr* check = reinterpret_cast<Expr*>(makeFuncExpr(
-      guard, BOOLOID,
-      list_make2(makeConst(TEXTOID, -1, DEFAULT_COLLATION_OID, -1, CStringGetTextDatum(claim), false, false),
-                 copy_node(planned)),
-      InvalidOid, InvalidOid, COERCE_EXPLICIT_CALL));
+  Expr* check = reinterpret_cast<Expr*>(
+      makeFuncExpr(guard, BOOLOID,
+                   list_make2(makeConst(TEXTOID, -1, DEFAULT_COLLATION_OID, -1,
+                                        CStringGetTextDatum(claim), false, false),
+                              copy_node(planned)),
+                   InvalidOid, InvalidOid, COERCE_EXPLICIT_CALL));
   return list_make2(equal, check);
 }
 
 bool calls_function_walker(Node* node, void* context) {
   if (node == nullptr) return false;
-  if (IsA(node, FuncExpr) && reinterpret_cast<FuncExpr*>(node)->funcid == *static_cast<Oid*>(context)) {
+  if (IsA(node, FuncExpr) &&
+      reinterpret_cast<FuncExpr*>(node)->funcid == *static_cast<Oid*>(context)) {
     return true;
   }
   // PG15 declares walkers as bool (*)(); the cast goes through void* on purpose.
@@ -151,7 +155,8 @@ bool pin_claims(Query* parse) {
     foreach (qual_cell, rte->securityQuals) {
       // Inline the policy's access function and fold its CASE, as the
       // planner will: what is left for this role is one comparison.
-      Node* folded = eval_const_expressions(nullptr, copy_node(static_cast<Node*>(lfirst(qual_cell))));
+      Node* folded =
+          eval_const_expressions(nullptr, copy_node(static_cast<Node*>(lfirst(qual_cell))));
       ListCell* conjunct;
       foreach (conjunct, make_ands_implicit(reinterpret_cast<Expr*>(folded))) {
         added = list_concat(added, pins_for(static_cast<Expr*>(lfirst(conjunct)), rtindex, guard));
@@ -169,7 +174,8 @@ bool in_citus_cluster() {
          find_config("citus.propagate_set_commands") != nullptr;
 }
 
-PlannedStmt* on_planner(Query* parse, const char* query_string, int cursor_options, ParamListInfo params) {
+PlannedStmt* on_planner(Query* parse, const char* query_string, int cursor_options,
+                        ParamListInfo params) {
   bool pinned = false;
   if (in_citus_cluster() && parse->hasRowSecurity) {
     // Helpers are evaluated here as they are: not hoisted into an initPlan.
@@ -229,11 +235,12 @@ Datum careguard_pinned_claim_matches(PG_FUNCTION_ARGS) {
   bool isnull = false;
   Datum now = current_claim(is_sub ? careguard_auth_uid : careguard_auth_provider_id, isnull);
   if (isnull || std::memcmp(DatumGetUUIDP(now)->data, planned->data, UUID_LEN) != 0) {
-    ereport(ERROR, (errcode(MAKE_SQLSTATE('C', 'G', '0', '0', '3')),
-                    errmsg("this plan was made for another identity"),
-                    errdetail("The plan routes by claim \"%s\", which has changed since it was planned.",
-                              is_sub ? "sub" : "provider_id"),
-                    errhint("Retry the statement; a new transaction plans it afresh.")));
+    ereport(ERROR,
+            (errcode(MAKE_SQLSTATE('C', 'G', '0', '0', '3')),
+             errmsg("this plan was made for another identity"),
+             errdetail("The plan routes by claim \"%s\", which has changed since it was planned.",
+                       is_sub ? "sub" : "provider_id"),
+             errhint("Retry the statement; a new transaction plans it afresh.")));
   }
   PG_RETURN_BOOL(true);
 }

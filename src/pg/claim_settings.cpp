@@ -174,7 +174,8 @@ const char* trusted_setting_value(ClaimSetting which) {
   // A verified sign-in outranks whatever the session put into request.jwt.*,
   // and with trust_request_claims off those settings are not read at all.
   // So does an identity a coordinator forwarded to this node.
-  if (!trust_request_claims || verified_claims_value() != nullptr || forwarded_claims() != nullptr) {
+  if (!trust_request_claims || verified_claims_value() != nullptr ||
+      forwarded_claims() != nullptr) {
     return nullptr;
   }
   const config_generic* setting = find_setting(which);

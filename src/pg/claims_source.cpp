@@ -65,8 +65,8 @@ ClaimSource resolve_claim(NamedClaim name) {
   }
   source.document = current_claims(false);
   source.setting = verified_claims_value() != nullptr ? kVerifiedSetting
-                   : forwarded_claims() != nullptr   ? kForwardedSetting
-                                                     : setting_name(ClaimSetting::kClaims);
+                   : forwarded_claims() != nullptr    ? kForwardedSetting
+                                                      : setting_name(ClaimSetting::kClaims);
   return source;
 }
 

@@ -77,9 +77,9 @@ void _PG_init(void) {
   DefineCustomIntVariable(
       "careguard.leader_trusted_settings",
       "Internal: which claim settings a parallel leader trusts, for its workers.", nullptr,
-      &leader_trusted_settings, -1, -1, (kNodeIdentityTrustBit << 1) - 1,
-      PGC_SUSET, GUC_NO_SHOW_ALL | GUC_NOT_IN_SAMPLE | GUC_DISALLOW_IN_FILE | GUC_NO_RESET_ALL,
-      nullptr, nullptr, nullptr);
+      &leader_trusted_settings, -1, -1, (kNodeIdentityTrustBit << 1) - 1, PGC_SUSET,
+      GUC_NO_SHOW_ALL | GUC_NOT_IN_SAMPLE | GUC_DISALLOW_IN_FILE | GUC_NO_RESET_ALL, nullptr,
+      nullptr, nullptr);
   define_login_settings();
   define_security_settings();
   define_node_identity_settings();

@@ -62,8 +62,9 @@ std::int64_t unix_now() {
 bool check_node_secret(char** newval, void**, GucSource) {
   if (*newval == nullptr || (*newval)[0] == '\0') return true;
   if (std::strlen(*newval) < node_identity::kMinSecretBytes) {
-    GUC_check_errdetail("careguard.node_secret needs at least 32 bytes; leave it empty to turn "
-                        "identity forwarding off.");
+    GUC_check_errdetail(
+        "careguard.node_secret needs at least 32 bytes; leave it empty to turn "
+        "identity forwarding off.");
     return false;
   }
   return true;
@@ -92,8 +93,8 @@ void set_local_identity(const std::string& envelope) {
     int rc = SPI_execute(statement.c_str(), false, 0);
     if (rc != SPI_OK_UTILITY) elog(ERROR, "SET LOCAL careguard.node_identity failed: %d", rc);
     SPI_finish();
-    (void)set_config_option(kCitusSetCommands, saved, PGC_USERSET, PGC_S_SESSION,
-                            GUC_ACTION_LOCAL, true, ERROR, false);
+    (void)set_config_option(kCitusSetCommands, saved, PGC_USERSET, PGC_S_SESSION, GUC_ACTION_LOCAL,
+                            true, ERROR, false);
     pfree(saved);
   });
 }
@@ -134,8 +135,7 @@ const char* forwarded_claims() {
   }
   // Like every claim setting: only a value that ends with the transaction.
   if (!node_identity_set_locally() && !(IsParallelWorker() && leader_trusts_node_identity())) {
-    throw Error(sqlstate::kInvalidAuthorization,
-                "careguard.node_identity was set for the session",
+    throw Error(sqlstate::kInvalidAuthorization, "careguard.node_identity was set for the session",
                 "A forwarded identity is believed only when it was set with SET LOCAL.");
   }
   const char* secret = value_or_null(node_secret);
@@ -161,7 +161,8 @@ const char* forwarded_claims() {
     opened.user = std::move(user);
     opened.identity = std::move(identity);
   } else if (opened.identity.expires_at + jwt_leeway_seconds < now) {
-    throw Error(sqlstate::kInvalidAuthorization, "careguard.node_identity is not valid here: expired");
+    throw Error(sqlstate::kInvalidAuthorization,
+                "careguard.node_identity is not valid here: expired");
   }
   note_identity_read();
   check_claims_size(opened.identity.claims.c_str(), kIdentitySetting);

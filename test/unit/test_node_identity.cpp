@@ -18,7 +18,8 @@ using careguard::node_identity::seal;
 const std::string kSecret = "node-secret-for-unit-tests-0123456789abcdef";
 const std::string kClaims = R"({"sub": "aaaaaaaa-0000-4000-8000-000000000001", "role": "patient"})";
 
-std::string sealed_for(const std::string& user, std::int64_t expires_at, const std::string& secret = kSecret) {
+std::string sealed_for(const std::string& user, std::int64_t expires_at,
+                       const std::string& secret = kSecret) {
   return seal(secret, Identity{expires_at, user, kClaims});
 }
 
@@ -49,8 +50,8 @@ TEST(NodeIdentity, RefusesAnAlteredPayload) {
   std::string envelope = sealed_for("patient", 1000);
   std::size_t dot = envelope.rfind('.');
   // A payload sealed for someone else, with this envelope's seal.
-  std::string forged_payload =
-      careguard::base64url::encode("1000\npatient\n{\"sub\": \"bbbbbbbb-0000-4000-8000-000000000002\"}");
+  std::string forged_payload = careguard::base64url::encode(
+      "1000\npatient\n{\"sub\": \"bbbbbbbb-0000-4000-8000-000000000002\"}");
   std::string forged = "cg1." + forged_payload + envelope.substr(dot);
   EXPECT_EQ(open(kSecret, forged, "patient", 0, 0, out), OpenResult::kBadSeal);
 }
@@ -64,12 +65,14 @@ TEST(NodeIdentity, RefusesAnExpiredEnvelopeBeyondTheLeeway) {
 
 TEST(NodeIdentity, RefusesAnotherUser) {
   Identity out;
-  EXPECT_EQ(open(kSecret, sealed_for("patient", 1000), "provider", 0, 0, out), OpenResult::kOtherUser);
+  EXPECT_EQ(open(kSecret, sealed_for("patient", 1000), "provider", 0, 0, out),
+            OpenResult::kOtherUser);
 }
 
 TEST(NodeIdentity, RefusesMalformedEnvelopes) {
   Identity out;
-  for (const char* text : {"", "cg1.", "cg1.abc", "cg2.abc.def", "cg1.abc.d=f", "cg1..", "plain text"}) {
+  for (const char* text :
+       {"", "cg1.", "cg1.abc", "cg2.abc.def", "cg1.abc.d=f", "cg1..", "plain text"}) {
     OpenResult result = open(kSecret, text, "patient", 0, 0, out);
     EXPECT_TRUE(result == OpenResult::kMalformed || result == OpenResult::kBadSeal) << text;
   }
