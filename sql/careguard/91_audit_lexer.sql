@@ -439,12 +439,12 @@ COMMENT ON FUNCTION careguard.audit_always_true(pg_catalog.pg_node_tree) IS
   'Audit internals: whether a stored expression folds to constant true (only built-in code is evaluated).';
 
 CREATE FUNCTION careguard.audit_search_path_names(body text)
-  RETURNS TABLE (kind text, name text, construct text)
+  RETURNS TABLE (kind text, name text, construct text, at_char integer)
   LANGUAGE c IMMUTABLE STRICT PARALLEL UNSAFE
   SET search_path = pg_catalog, pg_temp
   AS 'MODULE_PATHNAME', 'careguard_audit_search_path_names';
 COMMENT ON FUNCTION careguard.audit_search_path_names(text) IS
-  'Audit internals: the operators, functions, types and relations a SQL body names without a schema (raw parse tree); (''unparsed'', NULL, NULL) if it does not parse.';
+  'Audit internals: the operators, functions, types and relations a SQL body names without a schema (raw parse tree); the character position of each; (''unparsed'', NULL, NULL, NULL) if it does not parse.';
 REVOKE ALL ON FUNCTION careguard.audit_always_true(pg_catalog.pg_node_tree) FROM PUBLIC;
 REVOKE ALL ON FUNCTION careguard.audit_search_path_names(text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION careguard.audit_always_true(pg_catalog.pg_node_tree) TO careguard_auditor;

@@ -187,6 +187,7 @@ SELECT 'extension_in_public', pg_catalog.quote_ident(e.extname::text),
                          e.extname, e.extname)
 FROM pg_catalog.pg_extension e
 WHERE e.extnamespace OPERATOR(pg_catalog.=) pg_catalog.to_regnamespace('public')::oid
+  AND e.extnamespace OPERATOR(pg_catalog.=) ANY (audited)
   AND e.extname OPERATOR(pg_catalog.<>) 'plpgsql'
 UNION ALL
 SELECT 'extension_versions_outdated', pg_catalog.quote_ident(x.name::text),

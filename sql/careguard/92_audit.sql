@@ -68,9 +68,16 @@ resolved_at_call AS MATERIALIZED (
 ),
 tree_names AS MATERIALIZED (
   -- SQL bodies read from the raw parse tree: every name left to the path.
-  SELECT r.oid, n.kind, n.name, n.construct, n.ord
+  SELECT r.oid, n.kind, n.name, n.construct, n.ord,
+         -- the source around the lookup, as a reader finds it in the body
+         -- (whole words: a cut-off first or last word is dropped)
+         pg_catalog.regexp_replace(pg_catalog.regexp_replace(pg_catalog.btrim(
+           CASE WHEN n.at_char OPERATOR(pg_catalog.>) 16
+                THEN pg_catalog.regexp_replace(pg_catalog.substr(r.prosrc, n.at_char OPERATOR(pg_catalog.-) 16, 44), '^\S*\s', '')
+                ELSE pg_catalog.substr(r.prosrc, 1, n.at_char OPERATOR(pg_catalog.+) 27) END),
+           '\s+\S*$', ''), '\s+', ' ', 'g') AS snippet
   FROM resolved_at_call r
-  CROSS JOIN LATERAL careguard.audit_search_path_names(r.prosrc) WITH ORDINALITY AS n(kind, name, construct, ord)
+  CROSS JOIN LATERAL careguard.audit_search_path_names(r.prosrc) WITH ORDINALITY AS n(kind, name, construct, at_char, ord)
   WHERE r.lanname OPERATOR(pg_catalog.=) 'sql'
 ),
 parsed AS (
@@ -85,7 +92,7 @@ implicit_ops AS MATERIALIZED (
   SELECT p.oid, p.qname,
          CASE WHEN p.by_tree
               THEN ARRAY(SELECT d.frag FROM (
-                     SELECT pg_catalog.format('%s (%s)', t.construct, t.name) AS frag, pg_catalog.min(t.ord) AS first_ord
+                     SELECT pg_catalog.format('%s (%s) in "%s"', t.construct, t.name, t.snippet) AS frag, pg_catalog.min(t.ord) AS first_ord
                      FROM tree_names t
                      WHERE t.oid OPERATOR(pg_catalog.=) p.oid AND t.kind OPERATOR(pg_catalog.=) 'operator'
                      GROUP BY 1) d ORDER BY d.first_ord)

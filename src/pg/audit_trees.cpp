@@ -16,6 +16,7 @@
 
 extern "C" {
 #include "access/transam.h"
+#include "mb/pg_wchar.h"
 #include "nodes/nodeFuncs.h"
 #include "parser/parser.h"
 #include "utils/resowner.h"
@@ -181,6 +182,7 @@ struct NameUse {
   const char* kind;       // operator, function, type, relation
   char* name;             // as written
   const char* construct;  // the syntax that looks it up
+  int location;           // byte offset into the body, or -1
 };
 
 struct NameScan {
@@ -188,11 +190,13 @@ struct NameScan {
   List* uses;  // of NameUse*
 };
 
-void add_use(NameScan* scan, const char* kind, const char* name, const char* construct) {
+void add_use(NameScan* scan, const char* kind, const char* name, const char* construct,
+             int location) {
   NameUse* use = static_cast<NameUse*>(palloc(sizeof(NameUse)));
   use->kind = kind;
   use->name = pstrdup(name);
   use->construct = construct;
+  use->location = location;
   scan->uses = lappend(scan->uses, use);
 }
 
@@ -239,11 +243,13 @@ void note_operator_expr(A_Expr* e, NameScan* scan) {
     case AEXPR_BETWEEN_SYM:
     case AEXPR_NOT_BETWEEN_SYM:
       // The grammar keeps BETWEEN as one node; analysis turns it into >= and <=.
-      add_use(scan, "operator", ">=", "BETWEEN");
-      add_use(scan, "operator", "<=", "BETWEEN");
+      add_use(scan, "operator", ">=", "BETWEEN", e->location);
+      add_use(scan, "operator", "<=", "BETWEEN", e->location);
       return;
   }
-  if (construct != nullptr && unqualified(e->name)) add_use(scan, "operator", last_name(e->name), construct);
+  if (construct != nullptr && unqualified(e->name)) {
+    add_use(scan, "operator", last_name(e->name), construct, e->location);
+  }
 }
 
 bool scan_names(Node* node, void* context) {
@@ -255,30 +261,34 @@ bool scan_names(Node* node, void* context) {
       break;
     case T_FuncCall: {
       FuncCall* call = reinterpret_cast<FuncCall*>(node);
-      if (unqualified(call->funcname)) add_use(scan, "function", last_name(call->funcname), "call");
+      if (unqualified(call->funcname)) {
+        add_use(scan, "function", last_name(call->funcname), "call", call->location);
+      }
       break;
     }
     case T_TypeName: {
       TypeName* type = reinterpret_cast<TypeName*>(node);
       if (type->names != NIL && unqualified(type->names) && !type->pct_type) {
-        add_use(scan, "type", last_name(type->names), "type name");
+        add_use(scan, "type", last_name(type->names), "type name", type->location);
       }
       break;
     }
     case T_RangeVar: {
       RangeVar* rel = reinterpret_cast<RangeVar*>(node);
       if (rel->schemaname == nullptr && rel->catalogname == nullptr) {
-        add_use(scan, "relation", rel->relname, "relation");
+        add_use(scan, "relation", rel->relname, "relation", rel->location);
       }
       break;
     }
     case T_CaseExpr:
-      if (reinterpret_cast<CaseExpr*>(node)->arg != nullptr) add_use(scan, "operator", "=", "simple CASE");
+      if (reinterpret_cast<CaseExpr*>(node)->arg != nullptr) {
+        add_use(scan, "operator", "=", "simple CASE", reinterpret_cast<CaseExpr*>(node)->location);
+      }
       break;
     case T_SortBy: {
       SortBy* sort = reinterpret_cast<SortBy*>(node);
       if (sort->sortby_dir == SORTBY_USING && unqualified(sort->useOp)) {
-        add_use(scan, "operator", last_name(sort->useOp), "ORDER BY ... USING");
+        add_use(scan, "operator", last_name(sort->useOp), "ORDER BY ... USING", sort->location);
       }
       break;
     }
@@ -345,8 +355,9 @@ Datum careguard_audit_always_true(PG_FUNCTION_ARGS) {
 }
 
 // careguard.audit_search_path_names(body text) RETURNS TABLE (kind text,
-// name text, construct text): one row per lookup, in order; a body that does
-// not parse gives the single row ('unparsed', NULL, NULL).
+// name text, construct text, at_char integer): one row per lookup, in
+// order; at_char counts characters from 1 (NULL if unknown). A body that
+// does not parse gives the single row ('unparsed', NULL, NULL, NULL).
 Datum careguard_audit_search_path_names(PG_FUNCTION_ARGS) {
   text* body = PG_GETARG_TEXT_PP(0);
   return careguard::pg::guarded("careguard.audit_search_path_names", [&]() -> Datum {
@@ -354,11 +365,11 @@ Datum careguard_audit_search_path_names(PG_FUNCTION_ARGS) {
       InitMaterializedSRF(fcinfo, 0);
       ReturnSetInfo* rsinfo = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
       NameScan scan{text_to_cstring(body), NIL};
-      Datum values[3];
-      bool nulls[3] = {false, false, false};
+      Datum values[4];
+      bool nulls[4] = {false, false, false, false};
       if (!run_in_subtransaction(parse_body, &scan)) {
         values[0] = CStringGetTextDatum("unparsed");
-        nulls[1] = nulls[2] = true;
+        nulls[1] = nulls[2] = nulls[3] = true;
         tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
         return;
       }
@@ -368,6 +379,8 @@ Datum careguard_audit_search_path_names(PG_FUNCTION_ARGS) {
         values[0] = CStringGetTextDatum(use->kind);
         values[1] = CStringGetTextDatum(use->name);
         values[2] = CStringGetTextDatum(use->construct);
+        nulls[3] = use->location < 0;
+        if (!nulls[3]) values[3] = Int32GetDatum(pg_mbstrlen_with_len(scan.body, use->location) + 1);
         tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
       }
     });
