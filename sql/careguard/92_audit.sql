@@ -18,7 +18,7 @@ tables AS (
   WHERE c.relkind OPERATOR(pg_catalog.=) ANY (ARRAY['r', 'p']::"char"[])
 ),
 policies AS (
-  SELECT p.oid, p.polname, p.polcmd, p.polpermissive, p.polroles, p.polrelid,
+  SELECT p.oid, p.polname, p.polcmd, p.polpermissive, p.polroles, p.polrelid, p.polqual, p.polwithcheck,
          t.qname AS table_name, t.relrowsecurity,
          pg_catalog.format('%I on %s', p.polname, t.qname) AS qname,
          p.polqual::text AS qual_tree, p.polwithcheck::text AS check_tree,
@@ -37,10 +37,11 @@ policy_calls AS (
   -- Functions the policy evaluates per row (outside subqueries) and at all.
   SELECT p.oid AS policy_oid,
          careguard.audit_called_functions(pg_catalog.concat(p.qual_tree, ' ', p.check_tree)) AS all_funcs,
-         careguard.audit_called_functions(careguard.audit_strip_sublinks(
-           pg_catalog.concat(p.qual_tree, ' ', p.check_tree))) AS per_row_funcs,
-         careguard.audit_strip_sublinks(pg_catalog.concat(p.qual_tree, ' ', p.check_tree)) AS per_row_tree
+         careguard.audit_called_functions(pr.tree) AS per_row_funcs, pr.tree AS per_row_tree
   FROM policies p
+  -- subqueries dropped on the tree (a (SELECT auth.uid()) is an initPlan)
+  CROSS JOIN LATERAL (SELECT pg_catalog.concat(careguard.audit_per_row_tree(p.polqual), ' ',
+                                               careguard.audit_per_row_tree(p.polwithcheck)) AS tree) pr
 ),
 functions AS (
   SELECT f.oid, f.proname, f.prosecdef, f.provolatile, f.prosrc, f.prosqlbody, f.proconfig,
@@ -232,7 +233,7 @@ findings AS (
   FROM policies p
   JOIN tables t ON t.oid OPERATOR(pg_catalog.=) p.polrelid
   CROSS JOIN LATERAL pg_catalog.unnest(careguard.audit_own_columns(
-      careguard.audit_strip_sublinks(p.qual_tree))) AS col(attnum)
+      careguard.audit_per_row_tree(p.polqual))) AS col(attnum)
   JOIN pg_catalog.pg_attribute a
     ON a.attrelid OPERATOR(pg_catalog.=) t.oid AND a.attnum OPERATOR(pg_catalog.=) col.attnum
   WHERE p.qual_tree IS NOT NULL

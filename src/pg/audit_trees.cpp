@@ -26,6 +26,7 @@ extern "C" {
 extern "C" {
 PG_FUNCTION_INFO_V1(careguard_audit_always_true);
 PG_FUNCTION_INFO_V1(careguard_audit_search_path_names);
+PG_FUNCTION_INFO_V1(careguard_audit_per_row_tree);
 }
 
 namespace {
@@ -72,7 +73,9 @@ bool run_in_subtransaction(void (*fn)(void*), void* context) {
 // Objects initdb created (built-in or from its SQL scripts): the only code
 // constant folding may run, since the auditor may be a superuser and any
 // other function could have been written by an attacker.
-bool is_builtin(Oid oid) { return oid < FirstNormalObjectId; }
+bool is_builtin(Oid oid) {
+  return oid < FirstNormalObjectId;
+}
 
 Node* opaque(Node* node) {
   // An external parameter with no value: eval_const_expressions keeps it as
@@ -96,14 +99,14 @@ bool mentions_outer_data(Node* node, void* context) {
 // (SELECT <expr>) with no FROM, WHERE or anything else: its one target, when
 // that reads no data; nullptr otherwise.
 Node* trivial_subselect_target(SubLink* sublink) {
-  if (sublink->subLinkType != EXPR_SUBLINK && sublink->subLinkType != EXISTS_SUBLINK) return nullptr;
+  if (sublink->subLinkType != EXPR_SUBLINK && sublink->subLinkType != EXISTS_SUBLINK)
+    return nullptr;
   Query* q = reinterpret_cast<Query*>(sublink->subselect);
   if (q == nullptr || !IsA(q, Query) || q->commandType != CMD_SELECT || q->rtable != NIL ||
       (q->jointree != nullptr && (q->jointree->fromlist != NIL || q->jointree->quals != nullptr)) ||
       q->groupClause != NIL || q->havingQual != nullptr || q->setOperations != nullptr ||
-      q->limitCount != nullptr || q->limitOffset != nullptr || q->cteList != NIL ||
-      q->hasAggs || q->hasWindowFuncs || q->hasTargetSRFs || q->hasSubLinks ||
-      list_length(q->targetList) != 1) {
+      q->limitCount != nullptr || q->limitOffset != nullptr || q->cteList != NIL || q->hasAggs ||
+      q->hasWindowFuncs || q->hasTargetSRFs || q->hasSubLinks || list_length(q->targetList) != 1) {
     return nullptr;
   }
   if (sublink->subLinkType == EXISTS_SUBLINK) {
@@ -146,7 +149,8 @@ Node* neutralise_untrusted(Node* node, void* context) {
       if (!is_builtin(reinterpret_cast<MinMaxExpr*>(node)->minmaxtype)) return opaque(node);
       break;
     case T_SubscriptingRef:
-      if (!is_builtin(reinterpret_cast<SubscriptingRef*>(node)->refcontainertype)) return opaque(node);
+      if (!is_builtin(reinterpret_cast<SubscriptingRef*>(node)->refcontainertype))
+        return opaque(node);
       break;
     case T_RowCompareExpr:
     case T_CoerceToDomain:
@@ -161,6 +165,17 @@ Node* neutralise_untrusted(Node* node, void* context) {
   return expression_tree_mutator(node, as_mutator(neutralise_untrusted), context);
 }
 
+// Replaces each subquery by a NULL of its type: what is left is what a
+// policy evaluates on every row (a scalar subquery is an initPlan, run once).
+Node* drop_sublinks(Node* node, void* context) {
+  if (node == nullptr) return nullptr;
+  if (IsA(node, SubLink)) {
+    return reinterpret_cast<Node*>(
+        makeNullConst(exprType(node), exprTypmod(node), exprCollation(node)));
+  }
+  return expression_tree_mutator(node, as_mutator(drop_sublinks), context);
+}
+
 struct FoldRequest {
   const char* tree;
   bool always_true;
@@ -169,7 +184,8 @@ struct FoldRequest {
 void fold_policy_expression(void* context) {
   FoldRequest* request = static_cast<FoldRequest*>(context);
   Node* node = static_cast<Node*>(stringToNode(request->tree));
-  if (IsA(node, List)) node = reinterpret_cast<Node*>(make_ands_explicit(reinterpret_cast<List*>(node)));
+  if (IsA(node, List))
+    node = reinterpret_cast<Node*>(make_ands_explicit(reinterpret_cast<List*>(node)));
   node = neutralise_untrusted(node, nullptr);
   node = eval_const_expressions(nullptr, node);
   request->always_true = IsA(node, Const) && !reinterpret_cast<Const*>(node)->constisnull &&
@@ -201,9 +217,13 @@ void add_use(NameScan* scan, const char* kind, const char* name, const char* con
 }
 
 // A name list without a schema (or catalog): looked up through the path.
-bool unqualified(List* names) { return list_length(names) == 1; }
+bool unqualified(List* names) {
+  return list_length(names) == 1;
+}
 
-const char* last_name(List* names) { return strVal(llast(names)); }
+const char* last_name(List* names) {
+  return strVal(llast(names));
+}
 
 void note_operator_expr(A_Expr* e, NameScan* scan) {
   const char* construct = nullptr;
@@ -380,10 +400,26 @@ Datum careguard_audit_search_path_names(PG_FUNCTION_ARGS) {
         values[1] = CStringGetTextDatum(use->name);
         values[2] = CStringGetTextDatum(use->construct);
         nulls[3] = use->location < 0;
-        if (!nulls[3]) values[3] = Int32GetDatum(pg_mbstrlen_with_len(scan.body, use->location) + 1);
+        if (!nulls[3])
+          values[3] = Int32GetDatum(pg_mbstrlen_with_len(scan.body, use->location) + 1);
         tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
       }
     });
     return static_cast<Datum>(0);
+  });
+}
+
+// careguard.audit_per_row_tree(pg_node_tree) RETURNS text: the stored
+// expression without its subqueries, as nodeToString text (the form the
+// audit's :funcid and Var readers match).
+Datum careguard_audit_per_row_tree(PG_FUNCTION_ARGS) {
+  text* tree = PG_GETARG_TEXT_PP(0);
+  return careguard::pg::guarded("careguard.audit_per_row_tree", [&]() -> Datum {
+    Datum result = static_cast<Datum>(0);
+    careguard::pg::call_pg([&result, tree] {
+      Node* node = static_cast<Node*>(stringToNode(text_to_cstring(tree)));
+      result = CStringGetTextDatum(nodeToString(drop_sublinks(node, nullptr)));
+    });
+    return result;
   });
 }

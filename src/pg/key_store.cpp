@@ -177,8 +177,8 @@ Datum careguard_auth_jwks(PG_FUNCTION_ARGS) {
           "k.public_jwk ORDER BY k.kid), '[]'::pg_catalog.jsonb))::pg_catalog.text "
           "FROM auth.signing_keys k WHERE k.state OPERATOR(pg_catalog.<>) 'revoked' "
           "AND k.kty OPERATOR(pg_catalog.<>) 'oct'");
-      document = MemoryContextStrdup(
-          caller, SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1));
+      document = MemoryContextStrdup(caller,
+                                     SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1));
     });
     Datum result = static_cast<Datum>(0);
     careguard::pg::call_pg(
