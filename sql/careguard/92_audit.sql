@@ -10,14 +10,14 @@ audited_ns AS MATERIALIZED (
   SELECT n.oid, n.nspname FROM pg_catalog.pg_namespace n
   WHERE n.nspname OPERATOR(pg_catalog.=) ANY (careguard.audited_schemas(schemas))
 ),
-tables AS (
+tables AS MATERIALIZED (
   SELECT c.oid, c.relname, ns.nspname, c.relrowsecurity, c.relforcerowsecurity,
          pg_catalog.format('%I.%I', ns.nspname, c.relname) AS qname
   FROM pg_catalog.pg_class c
   JOIN audited_ns ns ON ns.oid OPERATOR(pg_catalog.=) c.relnamespace
   WHERE c.relkind OPERATOR(pg_catalog.=) ANY (ARRAY['r', 'p']::"char"[])
 ),
-policies AS (
+policies AS MATERIALIZED (
   SELECT p.oid, p.polname, p.polcmd, p.polpermissive, p.polroles, p.polrelid, p.polqual, p.polwithcheck,
          t.qname AS table_name, t.relrowsecurity,
          pg_catalog.format('%I on %s', p.polname, t.qname) AS qname,
@@ -33,7 +33,7 @@ policies AS (
   FROM pg_catalog.pg_policy p
   JOIN tables t ON t.oid OPERATOR(pg_catalog.=) p.polrelid
 ),
-policy_calls AS (
+policy_calls AS MATERIALIZED (
   -- Functions the policy evaluates per row (outside subqueries) and at all.
   SELECT p.oid AS policy_oid,
          careguard.audit_called_functions(pg_catalog.concat(p.qual_tree, ' ', p.check_tree)) AS all_funcs,
