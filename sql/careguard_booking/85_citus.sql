@@ -163,7 +163,7 @@ COMMENT ON FUNCTION bookings.record_status_history_row() IS
 -- Every worker must run careguard preloaded, share the coordinator's node
 -- secret (a fingerprint is compared, never the secret) and take no gateway
 -- claims of its own: identity comes there only from the coordinator's seal.
-CREATE FUNCTION bookings.citus_prepare_workers(shard_grants pg_catalog.bool DEFAULT true)
+CREATE FUNCTION bookings.citus_prepare_workers(logins_only pg_catalog.bool DEFAULT false)
   RETURNS pg_catalog.int4
   LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
   SET search_path = pg_catalog, pg_temp
@@ -173,6 +173,24 @@ DECLARE
   expected pg_catalog.text;
   workers pg_catalog.int4 := 0;
   logins pg_catalog.bool;
+  replaced pg_catalog.bool;
+  slot_function pg_catalog.text := $ddl$
+CREATE OR REPLACE FUNCTION bookings.slot_is_available(provider_id pg_catalog.uuid, starts_at pg_catalog.timestamptz,
+                                                      ends_at pg_catalog.timestamptz)
+  RETURNS pg_catalog.bool
+  LANGUAGE plpgsql STABLE PARALLEL SAFE
+  SUPPORT careguard.claims_support
+  SET search_path = pg_catalog, pg_temp
+  SET citus.allow_nested_distributed_execution = on
+  AS $body$
+BEGIN
+  RETURN EXISTS (
+    SELECT 1 FROM providers.availability av
+     WHERE av.provider_id OPERATOR(pg_catalog.=) slot_is_available.provider_id
+       AND av.during OPERATOR(pg_catalog.@>) pg_catalog.tstzrange(starts_at, ends_at, '[)'));
+END
+$body$
+$ddl$;
 BEGIN
   IF NOT (SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.rolname OPERATOR(pg_catalog.=) CURRENT_USER) THEN
     RAISE EXCEPTION USING ERRCODE = '42501', MESSAGE = 'bookings.citus_prepare_workers() needs a superuser';
@@ -209,6 +227,24 @@ BEGIN
     RAISE EXCEPTION USING ERRCODE = '55000', MESSAGE = 'the coordinator has no workers',
       HINT = 'Add them with citus_add_node() first.';
   END IF;
+  -- A patient's booking policy asks bookings.slot_is_available(), which reads
+  -- providers.availability: on a shard that is a distributed query inside
+  -- another. Citus plans none from a SQL function with parameters, and runs
+  -- none nested unless allowed. The availability it reads is the co-located
+  -- shard on the same node, inside the same transaction, so the nested read
+  -- sees what the booking's transaction sees. Same query, in PL/pgSQL, with
+  -- nesting allowed for this function alone, on every node.
+  -- (logins_only: bookings.distribute_on_citus() did this before creating the
+  -- shards, whose policies now hold locks on the function in its transaction.)
+  IF NOT logins_only THEN
+    EXECUTE slot_function;
+    EXECUTE 'SELECT pg_catalog.bool_and(r.success) FROM pg_catalog.run_command_on_workers($1) r'
+      USING 'SET citus.enable_ddl_propagation = off; ' OPERATOR(pg_catalog.||) slot_function INTO replaced;
+    IF replaced IS NOT TRUE THEN
+      RAISE EXCEPTION USING ERRCODE = '55000', MESSAGE = 'could not replace bookings.slot_is_available() on every worker';
+    END IF;
+  END IF;
+
   -- Citus propagates ALTER ROLE from the coordinator; this one must stay on
   -- the workers.
   EXECUTE $q$
@@ -227,12 +263,12 @@ BEGIN
   -- every row there. The coordinator still checks the column grants on the
   -- statement as written; the shards get the table-level INSERT, and their
   -- policies still decide. bookings.distribute_on_citus() creates the shards
-  -- with it (shard_grants => false: they are not committed yet); shards a
-  -- rebalance creates lack it: run this again after moving shards.
+  -- with it (logins_only: they are not committed yet); shards a rebalance
+  -- creates lack it: run this again after moving shards.
   EXECUTE $q$SELECT pg_catalog.count(*) OPERATOR(pg_catalog.=) 2 FROM pg_catalog.pg_dist_partition p
               WHERE p.logicalrelid OPERATOR(pg_catalog.=) ANY ('{bookings.appointments,providers.availability}'::pg_catalog.regclass[])$q$
     INTO logins;
-  IF logins AND shard_grants THEN
+  IF logins AND NOT logins_only THEN
     EXECUTE $q$
       SELECT pg_catalog.bool_and(r.success) FROM (
         SELECT * FROM pg_catalog.run_command_on_shards('bookings.appointments', 'GRANT INSERT ON %s TO patient')
@@ -251,6 +287,48 @@ COMMENT ON FUNCTION bookings.citus_prepare_workers(pg_catalog.bool) IS
   'On a Citus coordinator: checks every worker''s careguard set-up and lets the request roles log in there. '
   'Run by bookings.distribute_on_citus(), and again after adding a worker.';
 
+-- On a node about to be added as a worker, before citus_add_node: create the
+-- extensions here as on the coordinator, then this drops their empty booking
+-- tables, which would collide with the shells Citus creates. Refuses (55000)
+-- where any of them holds a row or is already a Citus table, so it can never
+-- drop data.
+CREATE FUNCTION bookings.citus_prepare_new_worker()
+  RETURNS pg_catalog.int4
+  LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+  SET search_path = pg_catalog, pg_temp
+  AS $fn$
+DECLARE
+  t record;
+  has_rows pg_catalog.bool;
+  dropped pg_catalog.int4 := 0;
+BEGIN
+  IF pg_catalog.to_regclass('pg_catalog.pg_dist_partition') IS NOT NULL THEN
+    EXECUTE 'SELECT pg_catalog.count(*) OPERATOR(pg_catalog.>) 0 FROM pg_catalog.pg_dist_partition' INTO has_rows;
+    IF has_rows THEN
+      RAISE EXCEPTION USING ERRCODE = '55000',
+        MESSAGE = 'this node already has Citus tables: it is not a new worker';
+    END IF;
+  END IF;
+  FOR t IN SELECT l.relation::pg_catalog.text AS relation, l.owner_extension FROM bookings.citus_layout() l LOOP
+    EXECUTE pg_catalog.format('SELECT EXISTS (SELECT FROM %s)', t.relation) INTO has_rows;
+    IF has_rows THEN
+      RAISE EXCEPTION USING ERRCODE = '55000',
+        MESSAGE = pg_catalog.format('%s holds rows: this node is not a new, empty worker', t.relation);
+    END IF;
+  END LOOP;
+  FOR t IN SELECT l.relation::pg_catalog.text AS relation, l.owner_extension
+             FROM bookings.citus_layout() l ORDER BY l.step DESC LOOP
+    PERFORM careguard.citus_release_table(t.relation, t.owner_extension, true);
+    dropped := dropped OPERATOR(pg_catalog.+) 1;
+  END LOOP;
+  RETURN dropped;
+END
+$fn$;
+REVOKE ALL ON FUNCTION bookings.citus_prepare_new_worker() FROM PUBLIC;
+COMMENT ON FUNCTION bookings.citus_prepare_new_worker() IS
+  'On a new, empty node before citus_add_node(): drops the extensions'' empty booking tables, which would collide with '
+  'the Citus shells. Refuses where any holds a row.';
+
 CREATE FUNCTION bookings.distribute_on_citus(shard_count pg_catalog.int4 DEFAULT 32)
   RETURNS TABLE (relation pg_catalog.regclass, kind pg_catalog.text, distribution_column pg_catalog.name,
                  shards pg_catalog.int8)
@@ -266,23 +344,6 @@ DECLARE
   foreign_keys pg_catalog.text[] := '{}';
   g record;
   column_grants pg_catalog.text[] := '{}';
-  slot_function pg_catalog.text := $ddl$
-CREATE OR REPLACE FUNCTION bookings.slot_is_available(provider_id pg_catalog.uuid, starts_at pg_catalog.timestamptz,
-                                                      ends_at pg_catalog.timestamptz)
-  RETURNS pg_catalog.bool
-  LANGUAGE plpgsql STABLE PARALLEL SAFE
-  SUPPORT careguard.claims_support
-  SET search_path = pg_catalog, pg_temp
-  SET citus.allow_nested_distributed_execution = on
-  AS $body$
-BEGIN
-  RETURN EXISTS (
-    SELECT 1 FROM providers.availability av
-     WHERE av.provider_id OPERATOR(pg_catalog.=) slot_is_available.provider_id
-       AND av.during OPERATOR(pg_catalog.@>) pg_catalog.tstzrange(starts_at, ends_at, '[)'));
-END
-$body$
-$ddl$;
   first_distributed pg_catalog.regclass;
 BEGIN
   IF NOT (SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.rolname OPERATOR(pg_catalog.=) CURRENT_USER) THEN
@@ -305,7 +366,7 @@ BEGIN
   -- Every worker must run careguard preloaded, share this node's secret (a
   -- fingerprint is compared, never the secret) and take no gateway claims of
   -- its own: there, identity comes only from the coordinator's seal.
-  PERFORM bookings.citus_prepare_workers(false);
+  PERFORM bookings.citus_prepare_workers();
 
   -- Out of the extensions, here and on every worker; the workers' empty
   -- copies go (CASCADE: their foreign keys, policies and triggers).
@@ -352,20 +413,6 @@ BEGIN
     FOR EACH ROW EXECUTE FUNCTION bookings.record_status_history_row();
   CREATE TRIGGER appointments_history_delete AFTER DELETE ON bookings.appointments
     FOR EACH ROW EXECUTE FUNCTION bookings.record_status_history_row();
-
-  -- A patient's booking policy asks bookings.slot_is_available(), which reads
-  -- providers.availability: on a shard that is a distributed query inside
-  -- another. Citus plans none from a SQL function with parameters, and runs
-  -- none nested unless allowed. The availability it reads is the co-located
-  -- shard on the same node, inside the same transaction, so the nested read
-  -- sees what the booking's transaction sees. Same query, in PL/pgSQL, with
-  -- nesting allowed for this function alone, on every node.
-  EXECUTE slot_function;
-  EXECUTE 'SELECT pg_catalog.bool_and(r.success) FROM pg_catalog.run_command_on_workers($1) r'
-    USING 'SET citus.enable_ddl_propagation = off; ' OPERATOR(pg_catalog.||) slot_function INTO dropped;
-  IF dropped IS NOT TRUE THEN
-    RAISE EXCEPTION USING ERRCODE = '55000', MESSAGE = 'could not replace bookings.slot_is_available() on every worker';
-  END IF;
 
   -- The booking tables have row triggers (updated_at, the state machine,
   -- the per-provider booking lock, the history); they run on the shards.
@@ -416,7 +463,7 @@ BEGIN
   PERFORM pg_catalog.set_config('citus.enable_ddl_propagation', 'on', true);
   -- Again: distributing the tables made Citus copy the roles they are
   -- granted to onto the workers as they are on the coordinator (NOLOGIN).
-  PERFORM bookings.citus_prepare_workers(false);
+  PERFORM bookings.citus_prepare_workers(logins_only => true);
 
   RETURN QUERY EXECUTE $q$
     SELECT l.relation, l.kind, l.distribution_column,

@@ -25,7 +25,10 @@
 #   6. careguard.audit() and careguard.access_matrix() on the coordinator
 #      (the matrix's read cells equal the single node's);
 #   7. the booking race: 16 clients insert the same slot, exactly one wins,
-#      every loser gets 23P01 (last: it commits bookings).
+#      every loser gets 23P01 (it commits bookings, so it comes late);
+#   8. adding a worker as docs/scale-out.md says: citus_add_node,
+#      bookings.citus_prepare_workers(), a rebalance; identities and bookings
+#      still hold.
 # Citus is built with ../shared/citus/build.sh (or $CITUS_BUILD_SH) when
 # citus.so is missing from `pg_config --pkglibdir`; without either it exits 77
 # (skipped). The closing line is "N passed, M failed".
@@ -503,6 +506,72 @@ SQL
   check "round $round: one live appointment in the slot" 1 \
     "$(q coord "SELECT count(*) FROM bookings.appointments WHERE provider_id = '$X_ID' AND starts_at = '$slot' AND status IN ('pending', 'confirmed')")"
 done
+
+# ---------------------------------------------------------------------------
+section "8. adding a worker (docs/scale-out.md)"
+PORT[w3]="$(next_free_port $((PORT[w2] + 1)))" || die "no free port"
+"${AS_OWNER[@]}" "$PG_BINDIR/initdb" -D "$WORK/w3" -U postgres --auth=trust --no-sync -E UTF8 \
+  --locale=C.UTF-8 >/dev/null || die "initdb failed"
+{
+  grep -v '^port = ' "$WORK/w1/postgresql.conf" | sed -n '/^listen_addresses = /,$p'
+  echo "port = ${PORT[w3]}"
+} >>"$WORK/w3/postgresql.conf.new"
+cat "$WORK/w3/postgresql.conf.new" >>"$WORK/w3/postgresql.conf"
+"${AS_OWNER[@]}" "$PG_BINDIR/pg_ctl" -D "$WORK/w3" -l "$WORK/w3.log" -w start >/dev/null ||
+  die "the new worker did not start: $(tail -n 5 "$WORK/w3.log")"
+STARTED+=("$WORK/w3")
+psql -X -q -h "$WORK" -p "${PORT[w3]}" -U postgres -d postgres -v ON_ERROR_STOP=1 -c "CREATE DATABASE $DB" >/dev/null
+q w3 "SET client_min_messages = warning; CREATE EXTENSION citus" >/dev/null
+# The extensions as on the coordinator, then their empty booking tables go
+# (Citus's own copy of the extension would collide with its shells).
+check "bookings.citus_prepare_new_worker() drops the 9 empty booking tables" 9 "$(on w3 postgres -v ON_ERROR_STOP=1 2>&1 <<'SQL'
+SET client_min_messages = warning;
+CREATE SCHEMA extensions;
+CREATE EXTENSION careguard_booking SCHEMA extensions CASCADE;
+SELECT bookings.citus_prepare_new_worker();
+SQL
+)"
+check "... and refuses on a node with data (55000)" 55000 \
+  "$(on single postgres -v ON_ERROR_STOP=0 -c "SELECT bookings.citus_prepare_new_worker()" -c '\echo :SQLSTATE' 2>/dev/null | tail -n 1)"
+q coord "SELECT citus_add_node('127.0.0.1', ${PORT[w3]})" >/dev/null 2>"$WORK/add_node.err" ||
+  die "citus_add_node failed: $(cat "$WORK/add_node.err")"
+check "bookings.citus_prepare_workers() checks and prepares 3 workers" 3 \
+  "$(q coord "SELECT bookings.citus_prepare_workers()" 2>&1)"
+t0=$SECONDS
+# Two statements, two transactions: the background job must be committed
+# before anything can wait for it.
+on coord postgres -v ON_ERROR_STOP=1 -c "SELECT citus_rebalance_start(shard_transfer_mode => 'block_writes')" \
+  -c "SELECT citus_rebalance_wait()" >/dev/null 2>"$WORK/rebalance.err" ||
+  die "the rebalance failed: $(cat "$WORK/rebalance.err")"
+q coord "SELECT bookings.citus_prepare_workers()" >/dev/null
+note "rebalanced in $((SECONDS - t0)) s"
+check "the new worker holds appointment shards" 3 \
+  "$(q coord "SELECT count(DISTINCT nodeport) FROM pg_dist_shard_placement p JOIN pg_dist_shard s USING (shardid)
+              WHERE s.logicalrelid = 'bookings.appointments'::regclass")"
+sees() {  # sees 'name|role|claims' 'query'
+  on coord authenticator -v ON_ERROR_STOP=1 <<SQL
+BEGIN;
+$(become gateway "$1")
+$2;
+ROLLBACK;
+SQL
+}
+check "provider X still sees exactly its appointments" \
+  "$(q coord "SELECT count(*) FROM bookings.appointments WHERE provider_id = '$X_ID'")" \
+  "$(sees "$as_x" "SELECT count(*) FROM bookings.appointments")"
+check "patient A still sees exactly its appointments" \
+  "$(q coord "SELECT count(*) FROM bookings.appointments WHERE patient_id = '$A_ID'")" \
+  "$(sees "$as_a" "SELECT count(*) FROM bookings.appointments")"
+check "patient A can still book (INSERT on the moved shards)" "00000|1" \
+  "$(on coord authenticator -v ON_ERROR_STOP=0 2>/dev/null <<SQL
+BEGIN;
+$(become gateway "$as_a")
+$(book "$A_ID" "${FREE[0]}");
+\\echo :SQLSTATE|:ROW_COUNT
+ROLLBACK;
+SQL
+)"
+check_contains "provider X's dashboard is still one shard" "Task Count: 1" "$(explain "$as_x" "$dashboard")"
 
 echo
 note "run time: $((SECONDS - RUN_START)) s (plus ${BUILD_SECONDS:-0} s building Citus)"
