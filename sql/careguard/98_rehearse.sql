@@ -243,10 +243,12 @@ REVOKE ALL ON FUNCTION careguard.rehearse_locks() FROM PUBLIC;
 -- every difference of careguard.catalogue_snapshot() from the start; for
 -- each step the relation locks it added to those already held and how long
 -- it ran. Rows: step (up, checks, down, result), kind (time, lock, gap,
--- finding, diff, error, ok, failed), severity, object, detail. The
--- migration runs with the caller's search_path, captured by the default of
--- migration_search_path (evaluated before this function's own pinned one).
-CREATE FUNCTION careguard.rehearse(up_sql text, down_sql text,
+-- finding, diff, error, ok, failed), severity, object, detail. The audit
+-- covers audit_schemas, by default every schema (a role or membership change
+-- shows outside any schema). The migration runs with the caller's
+-- search_path, captured by the default of migration_search_path (evaluated
+-- before this function's own pinned one).
+CREATE FUNCTION careguard.rehearse(up_sql text, down_sql text, audit_schemas text[] DEFAULT NULL,
                                    migration_search_path text DEFAULT pg_catalog.current_setting('search_path'))
   RETURNS TABLE (step text, kind text, severity text, object text, detail text)
   LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
@@ -282,7 +284,7 @@ BEGIN
   fingerprint_before := careguard.catalogue_fingerprint();
   gaps_before := ARRAY(SELECT pg_catalog.concat_ws(': ', g.relation, g.missing) FROM careguard.policy_gaps() AS g);
   findings_before := ARRAY(SELECT pg_catalog.concat_ws(' | ', a.rule, a.severity, a.object, a.detail)
-                             FROM careguard.audit() AS a);
+                             FROM careguard.audit(audit_schemas) AS a);
   locks_held := careguard.rehearse_locks();
 
   BEGIN
@@ -309,7 +311,7 @@ BEGIN
     report := report OPERATOR(pg_catalog.||) COALESCE((SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
                 'step', 'checks', 'kind', 'finding', 'severity', a.severity, 'object', a.object,
                 'detail', pg_catalog.format('%s: %s', a.rule, a.detail)) ORDER BY a.rule, a.object)
-              FROM careguard.audit() AS a
+              FROM careguard.audit(audit_schemas) AS a
              WHERE pg_catalog.concat_ws(' | ', a.rule, a.severity, a.object, a.detail)
                    OPERATOR(pg_catalog.<>) ALL (findings_before)), '[]');
     locks_held := careguard.rehearse_locks();
@@ -368,8 +370,8 @@ BEGIN
                                                                  detail text);
 END
 $rehearse$;
-REVOKE ALL ON FUNCTION careguard.rehearse(text, text, text) FROM PUBLIC;
-COMMENT ON FUNCTION careguard.rehearse(text, text, text) IS
+REVOKE ALL ON FUNCTION careguard.rehearse(text, text, text[], text) FROM PUBLIC;
+COMMENT ON FUNCTION careguard.rehearse(text, text, text[], text) IS
   'Applies up_sql, checks the policy invariants and the audit, applies down_sql, compares the catalogue with the '
   'start, reports locks and timings, and rolls everything back. Refuses statements that cannot run in a '
   'transaction (25001).';

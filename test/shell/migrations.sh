@@ -16,6 +16,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 source "$ROOT/test/shell/checks.sh"
 APPOINTMENTS="${MIGRATIONS_APPOINTMENTS:-100000}"
+PG_BINDIR="${PG_BINDIR:-$("${PG_CONFIG:-pg_config}" --bindir 2>/dev/null || echo /usr/lib/postgresql/15/bin)}"
 PREFIX="careguard_mig_$$"
 OUT="${MIGRATIONS_OUT:-$(mktemp -d /tmp/careguard-migrations.XXXXXX)}"
 mkdir -p "$OUT"
@@ -25,6 +26,7 @@ cleanup() {
   for db in "${created[@]}"; do psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $db" >/dev/null 2>&1 || true; done
 }
 trap cleanup EXIT
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
 q() { local db="$1"; shift; psql -X -q -At -v ON_ERROR_STOP=1 -d "$db" -c "SET client_min_messages = warning" "$@" 2>&1; }
 
 # newdb NAME VERSION: a database with the three extensions at VERSION.
@@ -50,15 +52,18 @@ update() {
 }
 # schema DB [--unordered-columns]: the normalized dump and the catalogue.
 schema() {
-  pg_dump --binary-upgrade --schema-only -d "$1" 2>/dev/null |
+  "$PG_BINDIR/pg_dump" --binary-upgrade --schema-only -d "$1" 2>/dev/null |
     perl "$ROOT/test/migrations/normalize-dump.pl" ${2:-} | grep -v "^SELECT pg_catalog.setval("
   psql -X -q -d "$1" -f "$ROOT/test/migrations/catalogue.sql"
 }
 # same_schema NAME A B [--unordered-columns]: the diff, kept in $OUT, is empty.
 same_schema() {
   local name="$1" diff_file="$OUT/$1.diff"
-  diff <(schema "$2" "${4:-}") <(schema "$3" "${4:-}") >"$diff_file" || true
-  check "$name: empty diff ($(schema "$2" "${4:-}" | wc -l) lines compared)" 0 "$(wc -l <"$diff_file")"
+  schema "$2" "${4:-}" >"$OUT/$1.a"
+  schema "$3" "${4:-}" >"$OUT/$1.b"
+  diff "$OUT/$1.a" "$OUT/$1.b" >"$diff_file" || true
+  check "$name: empty diff ($(wc -l <"$OUT/$1.a") lines compared)" 0 "$(wc -l <"$diff_file")"
+  rm -f "$OUT/$1.a" "$OUT/$1.b"
 }
 
 section "(a) the newest release fresh equals the oldest plus every upgrade"
@@ -99,10 +104,10 @@ checksums "$data" >"$OUT/rows-0.2.0-before.txt"
 matrix "$data" >"$OUT/matrix-0.2.0-before.txt"
 check "seeded $APPOINTMENTS appointments" "$APPOINTMENTS" \
   "$(q "$data" -c "SELECT count(*) FROM bookings.appointments")"
-start=$(date +%s.%N)
+start=$(now_ms)
 update "$data" 0.3.0
 update "$data" 0.4.0
-printf 'up 0.2.0 -> 0.4.0 with data: %.1f s\n' "$(echo "$(date +%s.%N) - $start" | bc)"
+echo "up 0.2.0 -> 0.4.0 with data: $(($(now_ms) - start)) ms"
 checksums "$data" >"$OUT/rows-0.4.0-first.txt"
 matrix "$data" >"$OUT/matrix-0.4.0.txt"
 check "(c) the access matrix is the same after the upgrade" "$(cat "$OUT/matrix-0.2.0-before.txt")" \
@@ -111,10 +116,10 @@ check "every appointment has its provider's location" 0 \
   "$(q "$data" -c "SELECT count(*) FROM bookings.appointments a JOIN providers.profiles p ON p.id = a.provider_id WHERE a.location_id IS DISTINCT FROM p.location_id")"
 check "every reminder kept its length" 0 \
   "$(q "$data" -c "SELECT count(*) FROM patients.preferences WHERE reminder_before NOT IN ('01:00', '02:00', '1 day', '2 days')")"
-start=$(date +%s.%N)
+start=$(now_ms)
 update "$data" 0.3.0
 update "$data" 0.2.0
-printf 'down 0.4.0 -> 0.2.0 with data: %.1f s\n' "$(echo "$(date +%s.%N) - $start" | bc)"
+echo "down 0.4.0 -> 0.2.0 with data: $(($(now_ms) - start)) ms"
 checksums "$data" >"$OUT/rows-0.2.0-after.txt"
 check "up -> down: every table's rows as before (counts and md5)" "" \
   "$(diff "$OUT/rows-0.2.0-before.txt" "$OUT/rows-0.2.0-after.txt")"
@@ -167,14 +172,56 @@ for _ in $(seq 50); do
   [ "$(q "$data" -c "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE c.relname = 'preferences' AND l.mode = 'AccessShareLock' AND l.pid <> pg_backend_pid()")" = 1 ] && break
   sleep 0.1
 done
-start=$(date +%s.%N)
+start=$(now_ms)
 out="$(psql -X -q -At -d "$data" -c "\\set VERBOSITY verbose" -c "ALTER EXTENSION careguard_booking UPDATE TO '0.3.0'" 2>&1 || true)"
-waited="$(echo "$(date +%s.%N) - $start" | bc)"
+waited=$(($(now_ms) - start))
 check_contains "the upgrade fails with 55P03 lock_not_available" "ERROR:  55P03: canceling statement due to lock timeout" "$out"
-printf 'gave up after %.1f s (lock_timeout 5s)\n' "$waited"
+echo "gave up after $waited ms (lock_timeout 5s)"
 q "$data" -c "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND query LIKE '%pg_sleep(60)%' AND pid <> pg_backend_pid()" >/dev/null
 wait "$holder" 2>/dev/null || true
 check "and left the version alone" "0.2.0" "$(q "$data" -c "SELECT extversion FROM pg_extension WHERE extname = 'careguard_booking'")"
+
+section "careguard-audit rehearse, and the rehearsal of the example migrations with the data in place"
+AUDIT="${CAREGUARD_AUDIT:-$ROOT/build/tools/careguard-audit}"
+update "$data" 0.4.0 >/dev/null 2>&1 || true
+q "$data" -c "ALTER EXTENSION careguard_booking UPDATE TO '0.2.0'" >/dev/null
+rehearse() { "$AUDIT" rehearse --quiet --dsn "dbname=$data" "$@"; }
+printf '%s\n' "ALTER EXTENSION careguard_booking UPDATE TO '0.3.0';" >"$OUT/up-0.3.0.sql"
+printf '%s\n' "ALTER EXTENSION careguard_booking UPDATE TO '0.2.0';" >"$OUT/down-0.2.0.sql"
+printf '%s\n' "ALTER EXTENSION careguard_booking UPDATE TO '0.4.0';" >"$OUT/up-0.4.0.sql"
+printf '%s\n' "ALTER EXTENSION careguard_booking UPDATE TO '0.3.0';" >"$OUT/down-0.3.0.sql"
+set +e
+rehearse "$OUT/up-0.3.0.sql" "$OUT/down-0.2.0.sql" >"$OUT/rehearse-0.2.0--0.3.0.txt"; rc=$?
+set -e
+cat "$OUT/rehearse-0.2.0--0.3.0.txt"
+check "rehearsal of 0.2.0 -> 0.3.0 -> 0.2.0 passes (exit 0)" 0 "$rc"
+q "$data" -c "ALTER EXTENSION careguard_booking UPDATE TO '0.3.0'" >/dev/null
+set +e
+rehearse "$OUT/up-0.4.0.sql" "$OUT/down-0.3.0.sql" >"$OUT/rehearse-0.3.0--0.4.0.txt"; rc=$?
+set -e
+cat "$OUT/rehearse-0.3.0--0.4.0.txt"
+check "rehearsal of 0.3.0 -> 0.4.0 -> 0.3.0 passes (exit 0)" 0 "$rc"
+check "and left the database at 0.3.0" "0.3.0" "$(q "$data" -c "SELECT extversion FROM pg_extension WHERE extname = 'careguard_booking'")"
+printf '%s\n' "CREATE TABLE bookings.cli_notes (id int); GRANT SELECT ON bookings.cli_notes TO patient;" >"$OUT/up-open.sql"
+printf '%s\n' "DROP TABLE bookings.cli_notes;" >"$OUT/down-open.sql"
+set +e
+out="$(rehearse --schemas bookings --format json "$OUT/up-open.sql" "$OUT/down-open.sql")"; rc=$?
+set -e
+check "a migration that leaves a PHI table open fails the gate (exit 1)" 1 "$rc"
+check_contains "naming the table and what is missing" '"detail": "row level security is disabled"' "$out"
+printf '%s\n' "CREATE INDEX cli_idx ON bookings.appointments (created_at);" >"$OUT/up-index.sql"
+printf '%s\n' "SELECT 1;" >"$OUT/down-nothing.sql"
+set +e
+out="$(rehearse --schemas bookings "$OUT/up-index.sql" "$OUT/down-nothing.sql")"; rc=$?
+set -e
+check "a down migration that leaves the index fails the gate (exit 1)" 1 "$rc"
+check_contains "with the difference" "added by up/down: index | bookings.cli_idx" "$out"
+printf '%s\n' "CREATE INDEX CONCURRENTLY cli_idx ON bookings.appointments (created_at);" >"$OUT/up-concurrently.sql"
+set +e
+out="$(rehearse "$OUT/up-concurrently.sql" "$OUT/down-nothing.sql" 2>&1)"; rc=$?
+set -e
+check "CONCURRENTLY is refused as a usage error (exit 2)" 2 "$rc"
+check_contains "saying why" "cannot run inside a transaction" "$out"
 
 printf '\nchecksums and diffs kept in %s\n' "$OUT"
 finish_checks

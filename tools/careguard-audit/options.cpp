@@ -7,6 +7,7 @@ namespace careguard::audit_cli {
 
 const char* const kUsageText =
     "Usage: careguard-audit [options]\n"
+    "       careguard-audit rehearse [options] UP.sql DOWN.sql\n"
     "Audits row-level security, policies, indexes, functions, views, privileges\n"
     "and backups of a database with careguard installed.\n"
     "\n"
@@ -24,6 +25,12 @@ const char* const kUsageText =
     "  -o, --output FILE    write the report to FILE instead of standard output\n"
     "  --quiet              no progress on stderr\n"
     "  --help, --version\n"
+    "\n"
+    "rehearse runs careguard.rehearse(): applies UP.sql, checks the policy invariants\n"
+    "and the audit (over --schemas), applies DOWN.sql, compares the catalogue with\n"
+    "the start, reports locks and timings, and rolls everything back. --format text\n"
+    "or json; exit 1 on a policy gap, an introduced error finding, a difference\n"
+    "after DOWN.sql or an error, 2 for a migration it refuses (CONCURRENTLY, COMMIT...).\n"
     "\n"
     "Exit codes: 0 ok, 1 findings at/above --fail-on, 2 usage error, 3 connection\n"
     "failure, 4 careguard not installed, 5 insufficient privilege, 6 other database error.\n";
@@ -44,7 +51,12 @@ std::vector<std::string> split_schemas(const std::string& list) {
 
 Options parse_options(const std::vector<std::string>& args) {
   Options options;
-  for (std::size_t i = 0; i < args.size(); ++i) {
+  std::size_t first = 0;
+  if (!args.empty() && args[0] == "rehearse") {
+    options.command = "rehearse";
+    first = 1;
+  }
+  for (std::size_t i = first; i < args.size(); ++i) {
     std::string arg = args[i];
     std::string value;
     bool has_inline_value = false;
@@ -92,9 +104,20 @@ Options parse_options(const std::vector<std::string>& args) {
         throw std::invalid_argument("--fail-on: expected error, warning, info or never, not '" +
                                     name + "'");
       options.fail_on = *level;
+    } else if (options.command == "rehearse" && arg.rfind("-", 0) != 0) {
+      options.files.push_back(arg);
     } else {
       throw std::invalid_argument("unknown option '" + args[i] + "'");
     }
+  }
+  if (options.command == "rehearse" && !options.help) {
+    if (options.files.size() != 2)
+      throw std::invalid_argument("rehearse needs two files, UP.sql and DOWN.sql");
+    if (options.format != audit::Format::Text && options.format != audit::Format::Json)
+      throw std::invalid_argument("rehearse: --format text or json");
+    if (options.matrix || !options.baseline.empty() || !options.write_baseline.empty() ||
+        !options.exclude_rules.empty())
+      throw std::invalid_argument("rehearse takes --dsn, --schemas, --format, -o and --quiet only");
   }
   return options;
 }

@@ -9,6 +9,8 @@
 namespace careguard::audit_cli {
 
 struct Options {
+  std::string command = "audit";     // "audit", or "rehearse" (rehearse.hpp)
+  std::vector<std::string> files;    // rehearse: the up and the down migration
   std::string dsn;                   // empty: libpq uses the PG* environment
   std::vector<std::string> schemas;  // empty: careguard.audit()'s defaults
   audit::Format format = audit::Format::Text;

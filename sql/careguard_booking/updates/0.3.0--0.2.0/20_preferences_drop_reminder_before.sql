@@ -16,4 +16,6 @@ END
 $refuse$;
 DROP TRIGGER IF EXISTS preferences_sync_reminder ON patients.preferences;
 DROP FUNCTION IF EXISTS patients.preferences_sync_reminder();
+-- The refusal above made sure nothing is lost:
+-- squawk-ignore ban-drop-column
 ALTER TABLE patients.preferences DROP COLUMN IF EXISTS reminder_before;

@@ -19,5 +19,7 @@ $verify$;
 DROP TRIGGER IF EXISTS preferences_sync_reminder ON patients.preferences;
 DROP FUNCTION IF EXISTS patients.preferences_sync_reminder();
 ALTER TABLE patients.preferences DROP CONSTRAINT IF EXISTS preferences_reminder_check;
+-- The remove step: no client uses it since 0.3.0:
+-- squawk-ignore ban-drop-column
 ALTER TABLE patients.preferences DROP COLUMN IF EXISTS reminder_minutes_before;
 ALTER TABLE patients.preferences ALTER COLUMN reminder_before SET DEFAULT '1 day'::pg_catalog.interval;
