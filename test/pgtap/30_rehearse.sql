@@ -11,9 +11,10 @@
 --       the word in a comment or a literal is not.
 -- 21    The migration runs with the caller's search_path.
 -- 22    The caller's transaction keeps its own uncommitted work.
+-- 23    A table careguard.protect() manages is held to the invariants too.
 -- Each rehearsal audits the booking schemas only, to keep the suite quick.
 BEGIN;
-SELECT plan(22);
+SELECT plan(23);
 
 SELECT is_empty($$SELECT * FROM careguard.policy_gaps()$$, 'the installed booking product has no policy gap');
 
@@ -93,6 +94,14 @@ CREATE TEMP TABLE caller_work (n int);
 INSERT INTO caller_work VALUES (1);
 CREATE TEMP TABLE caller_run AS SELECT * FROM careguard.rehearse('INSERT INTO caller_work VALUES (2)', 'DELETE FROM caller_work WHERE n = 2', audit_schemas => ARRAY['bookings']);
 SELECT results_eq($$SELECT n FROM caller_work$$, $$VALUES (1)$$, 'the caller''s own uncommitted rows stay as they were');
+
+SELECT is((SELECT string_agg(object || ': ' || detail, '; ') FROM careguard.rehearse(
+  $up$CREATE TABLE public.rehearse_owned (owner uuid);
+      SELECT careguard.protect('public.rehearse_owned', 'owner');
+      ALTER TABLE public.rehearse_owned NO FORCE ROW LEVEL SECURITY;$up$,
+  $down$DELETE FROM careguard.protected_tables WHERE relation = 'public.rehearse_owned'::regclass;
+        DROP TABLE public.rehearse_owned;$down$, audit_schemas => ARRAY['bookings']) WHERE kind IN ('gap', 'diff')),
+  'public.rehearse_owned: row level security is not forced', 'a protected table of one''s own left unforced is a gap');
 
 SELECT * FROM finish();
 ROLLBACK;
