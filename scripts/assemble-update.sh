@@ -8,10 +8,11 @@
 #   NN_topic.include   names (first line not starting with #) an install part
 #                      to take whole: new objects that the install script
 #                      also creates, stated once;
-#   NN_topic.redefine  names an install part made only of functions and their
-#                      REVOKE/GRANT/COMMENT, taken with CREATE FUNCTION turned
-#                      into CREATE OR REPLACE FUNCTION: a function body
-#                      changed in place, stated once.
+#   NN_topic.redefine  names an install part made only of functions and views
+#                      and their REVOKE/GRANT/COMMENT, taken with CREATE
+#                      FUNCTION/VIEW turned into CREATE OR REPLACE: a body
+#                      changed in place (same signature, same view columns),
+#                      stated once.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 target="${1:?usage: assemble-update.sh sql/<ext>--<from>--<to>.sql}"
@@ -55,6 +56,6 @@ for piece in "${pieces[@]}"; do
   case "$piece" in
     *.sql) cat "$piece" ;;
     *.include) cat "$(named_part "$piece")" ;;
-    *.redefine) sed 's/^CREATE FUNCTION /CREATE OR REPLACE FUNCTION /' "$(named_part "$piece")" ;;
+    *.redefine) sed -E 's/^CREATE (FUNCTION|VIEW) /CREATE OR REPLACE \1 /' "$(named_part "$piece")" ;;
   esac
 done

@@ -78,6 +78,11 @@ update "$path4" 0.4.0
 same_schema "fresh 0.4.0 = 0.2.0 + 0.2.0--0.3.0 + 0.3.0--0.4.0" "$fresh4" "$path4"
 update "$path4" 0.3.0
 same_schema "0.4.0 -> 0.3.0 = 0.2.0 + 0.2.0--0.3.0 (column order aside)" "$up3" "$path4" --unordered-columns
+# From a fresh 0.4.0 too: a downgrade must undo what the install parts made,
+# not only what the upgrade pieces made.
+down3="$(newdb down3 0.4.0)"
+update "$down3" 0.3.0
+same_schema "fresh 0.4.0 -> 0.3.0 = 0.2.0 + 0.2.0--0.3.0 (column order aside)" "$up3" "$down3" --unordered-columns
 fresh2="$(newdb fresh2 0.2.0)"
 update "$path4" 0.2.0
 same_schema "0.4.0 -> 0.3.0 -> 0.2.0 = fresh 0.2.0 (column order aside)" "$fresh2" "$path4" --unordered-columns
