@@ -5,6 +5,7 @@
 #include "exit_codes.hpp"
 #include "options.hpp"
 
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -22,6 +23,21 @@ namespace {
 // Colours only for a terminal, and never when NO_COLOR is set.
 bool want_color() {
   return isatty(STDOUT_FILENO) && std::getenv("NO_COLOR") == nullptr;
+}
+
+// The width text output fits: COLUMNS when set to a number, else the
+// terminal's (TIOCGWINSZ) when standard output is one, else 100.
+std::size_t text_width(bool to_stdout) {
+  if (const char* columns = std::getenv("COLUMNS")) {
+    char* end = nullptr;
+    const long value = std::strtol(columns, &end, 10);
+    if (end != columns && *end == '\0' && value > 0) return static_cast<std::size_t>(value);
+  }
+  winsize size{};
+  if (to_stdout && isatty(STDOUT_FILENO) && ioctl(STDOUT_FILENO, TIOCGWINSZ, &size) == 0 &&
+      size.ws_col > 0)
+    return size.ws_col;
+  return audit::kDefaultTextWidth;
 }
 
 std::string read_text(const std::string& path) {
@@ -87,9 +103,10 @@ int run(const std::vector<std::string>& args) {
     filter_findings(report, options, options.quiet);
     if (options.output.empty()) {
       std::cout << audit::render(report, options.format,
-                                 options.format == audit::Format::Text && want_color());
+                                 options.format == audit::Format::Text && want_color(),
+                                 text_width(true));
     } else {
-      write_text(options.output, audit::render(report, options.format, false));
+      write_text(options.output, audit::render(report, options.format, false, text_width(false)));
     }
     const auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(
         std::chrono::steady_clock::now() - started);
