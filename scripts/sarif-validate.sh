@@ -40,7 +40,7 @@ psql -X -q -v ON_ERROR_STOP=1 -d "$db_audit" -f test/audit/fixture.sql >/dev/nul
 psql -X -q -v ON_ERROR_STOP=1 -d "$db_to" >/dev/null <<'SQL'
 ALTER POLICY appointments_select_patient ON bookings.appointments TO patient, anon;
 ALTER TABLE patients.profiles NO FORCE ROW LEVEL SECURITY;
-GRANT SELECT ON providers.profiles TO anon;
+GRANT DELETE ON providers.profiles TO anon;
 SQL
 set +e
 "$CLI" diff -q --from "dbname=$db_from" --to "dbname=$db_to" --format sarif -o "$work/diff.sarif"

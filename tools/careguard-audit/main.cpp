@@ -1,19 +1,18 @@
 // careguard-audit: audits a careguard database and prints the report in the
 // chosen format; the exit code gates CI (see exit_codes.hpp).
 #include "baseline.hpp"
+#include "cli_io.hpp"
+#include "diff_command.hpp"
 #include "database.hpp"
 #include "exit_codes.hpp"
 #include "options.hpp"
 
-#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
-#include <fstream>
 #include <iostream>
-#include <sstream>
 
 using namespace careguard;
 using namespace careguard::audit_cli;
@@ -23,35 +22,6 @@ namespace {
 // Colours only for a terminal, and never when NO_COLOR is set.
 bool want_color() {
   return isatty(STDOUT_FILENO) && std::getenv("NO_COLOR") == nullptr;
-}
-
-// The width text output fits: COLUMNS when set to a number, else the
-// terminal's (TIOCGWINSZ) when standard output is one, else 100.
-std::size_t text_width(bool to_stdout) {
-  if (const char* columns = std::getenv("COLUMNS")) {
-    char* end = nullptr;
-    const long value = std::strtol(columns, &end, 10);
-    if (end != columns && *end == '\0' && value > 0) return static_cast<std::size_t>(value);
-  }
-  winsize size{};
-  if (to_stdout && isatty(STDOUT_FILENO) && ioctl(STDOUT_FILENO, TIOCGWINSZ, &size) == 0 &&
-      size.ws_col > 0)
-    return size.ws_col;
-  return audit::kDefaultTextWidth;
-}
-
-std::string read_text(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw std::invalid_argument("cannot read " + path);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-void write_text(const std::string& path, const std::string& text) {
-  std::ofstream out(path);
-  out << text;
-  if (!out) throw std::invalid_argument("cannot write " + path);
 }
 
 // Drops excluded rules, then what the baseline accepts; reports stale entries.
@@ -91,6 +61,8 @@ int run(const std::vector<std::string>& args) {
     std::cout << "careguard-audit " << CAREGUARD_VERSION << "\n";
     return kOk;
   }
+  if (options.command == Command::Snapshot) return run_snapshot(options);
+  if (options.command == Command::Diff) return run_diff(options);
   const auto started = std::chrono::steady_clock::now();
   auto progress = [&](const std::string& step) {
     if (!options.quiet) std::cerr << "careguard-audit: " << step << "...\n";
