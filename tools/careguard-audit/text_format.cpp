@@ -119,10 +119,11 @@ std::string render_text(const Report& report, bool color, std::size_t width) {
   }
   out << "\n" << summary_line(report) << "\n";
   if (report.has_matrix) {
-    // Rows fit "denied (42501)"; the write column "n/a (read-only standby)"
-    // when there is room, "I U D" at least; the relation takes the rest.
+    // Rows fit "denied (42501)"; the write column "n/a (read-only
+    // transaction)" when there is room, "I U D" at least, leaving the
+    // relation 20 columns; the relation takes the rest.
     const std::size_t context_w = std::clamp<std::size_t>(width / 6, 10, 20), rows_w = 16;
-    const std::size_t writes_w = width >= 100 ? 24 : 8;
+    const std::size_t writes_w = std::clamp<std::size_t>(width - context_w - rows_w - 20, 8, 28);
     const std::vector<std::size_t> matrix_widths = {
         context_w, width - context_w - rows_w - writes_w, rows_w, writes_w};
     out << "\n"
