@@ -128,7 +128,7 @@ class AuditDiff : public ::testing::Test {
 
 TEST_F(AuditDiff, ClassifiesEachChangeOfTheMigration) {
   const CliResult run = run_cli(std::string("diff --from dbname=") + kFrom + " --to dbname=" + kTo +
-                          " --schemas diffcase --format json");
+                                " --schemas diffcase --format json");
   ASSERT_EQ(run.exit_code, 1) << "a widening migration fails --fail-on widening\n" << run.out;
   const auto got = classes(run.out);
   const std::map<std::string, std::string> expected = {
@@ -169,19 +169,19 @@ TEST_F(AuditDiff, SnapshotFileStandsInForADatabase) {
       run_cli(std::string("snapshot -q --dsn dbname=") + kFrom + " --schemas diffcase -o " + path);
   ASSERT_EQ(snap.exit_code, 0);
   const CliResult same = run_cli(std::string("diff -q --from ") + path + " --to dbname=" + kFrom +
-                           " --schemas diffcase --format json");
+                                 " --schemas diffcase --format json");
   EXPECT_EQ(same.exit_code, 0) << same.out;
   EXPECT_TRUE(classes(same.out).empty()) << same.out;
-  const CliResult from_file = run_cli(std::string("diff -q --from ") + path + " --to dbname=" + kTo +
-                                " --schemas diffcase --format json");
+  const CliResult from_file = run_cli(std::string("diff -q --from ") + path +
+                                      " --to dbname=" + kTo + " --schemas diffcase --format json");
   EXPECT_EQ(from_file.exit_code, 1);
   EXPECT_EQ(classes(from_file.out).size(), 10u) << from_file.out;
   // SARIF and text carry the same verdicts.
   const CliResult sarif = run_cli(std::string("diff -q --from ") + path + " --to dbname=" + kTo +
-                            " --schemas diffcase --format sarif");
+                                  " --schemas diffcase --format sarif");
   EXPECT_NE(sarif.out.find("\"ruleId\": \"diff_widening_unproven\""), std::string::npos);
   const CliResult text = run_cli(std::string("diff -q --from ") + path + " --to dbname=" + kTo +
-                           " --schemas diffcase");
+                                 " --schemas diffcase");
   EXPECT_NE(text.out.find("widening (unproven)  policy rewrite_me on diffcase.visits"),
             std::string::npos)
       << text.out;
@@ -194,14 +194,14 @@ TEST_F(AuditDiff, UsageErrors) {
                     " --schemas no_such_schema")
                 .exit_code,
             2);
-  EXPECT_EQ(run_cli(std::string("diff --from dbname=") + kFrom + " --to dbname=" + kTo +
-                    " --format html")
-                .exit_code,
-            2);
-  EXPECT_EQ(run_cli(std::string("diff --from dbname=") + kFrom + " --to dbname=" + kTo +
-                    " --matrix")
-                .exit_code,
-            2);
+  EXPECT_EQ(
+      run_cli(std::string("diff --from dbname=") + kFrom + " --to dbname=" + kTo + " --format html")
+          .exit_code,
+      2);
+  EXPECT_EQ(
+      run_cli(std::string("diff --from dbname=") + kFrom + " --to dbname=" + kTo + " --matrix")
+          .exit_code,
+      2);
   EXPECT_EQ(run_cli("diff --from /dev/null --to dbname=x").exit_code, 3)
       << "/dev/null is no regular file: read as a DSN, which cannot connect";
 }

@@ -127,8 +127,9 @@ TEST(AuditFormat, SarifRulesCarryDescriptionsAndHelp) {
   }
   EXPECT_EQ(rules[0].find("name")->text, "RlsDisabledExposed");
   EXPECT_EQ(rules[0].find("fullDescription")->find("text")->text, "Every row shows.");
-  EXPECT_NE(rules[0].find("help")->find("markdown")->text.find("**Fix:** ENABLE ROW LEVEL SECURITY"),
-            std::string::npos);
+  EXPECT_NE(
+      rules[0].find("help")->find("markdown")->text.find("**Fix:** ENABLE ROW LEVEL SECURITY"),
+      std::string::npos);
   EXPECT_NE(rules[0].find("help")->find("text")->text.find("rls_disabled_in_public"),
             std::string::npos);
   // No texts in the database: the summary stands in.

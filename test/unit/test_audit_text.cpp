@@ -81,7 +81,8 @@ TEST(AuditText, LongNamesWrapWithinTheWidthAndStayDistinct) {
   for (std::size_t width : {60u, 80u, 100u, 132u}) {
     const std::string text = render_text(r, false, width);
     const auto lines = lines_of(text);
-    for (const auto& line : lines) EXPECT_LE(line.size(), width) << "width " << width << ": " << line;
+    for (const auto& line : lines)
+      EXPECT_LE(line.size(), width) << "width " << width << ": " << line;
     // Severity is 9 wide, the rule column a third of the width (31 at most).
     const auto objects = objects_in(lines, r, 9 + std::min<std::size_t>(31, width / 3));
     ASSERT_EQ(objects.size(), 2u) << text;

@@ -65,21 +65,26 @@ Snapshot base() {
   s.source = "base";
   s.schemas = {"bookings"};
   s.tables = {{"bookings.appointments", true, true, "postgres"}};
-  s.policies = {{"bookings.appointments", "patient_read", "SELECT", true, {"patient"}, kOwner,
-                 std::nullopt},
-                {"bookings.appointments", "only_active", "ALL", false, {"patient"},
-                 "(status <> 'cancelled'::text)", std::nullopt}};
+  s.policies = {
+      {"bookings.appointments", "patient_read", "SELECT", true, {"patient"}, kOwner, std::nullopt},
+      {"bookings.appointments",
+       "only_active",
+       "ALL",
+       false,
+       {"patient"},
+       "(status <> 'cancelled'::text)",
+       std::nullopt}};
   s.grants = {{"table", "bookings.appointments", "patient", "SELECT", false}};
-  s.functions = {{"bookings.book(uuid)", "postgres", "plpgsql", "search_path=pg_catalog, pg_temp",
-                  "0123"}};
+  s.functions = {
+      {"bookings.book(uuid)", "postgres", "plpgsql", "search_path=pg_catalog, pg_temp", "0123"}};
   return s;
 }
 
-#define EXPECT_CLASS(change, label, aspect_text)      \
-  do {                                                \
-    const Change c_ = (change);                       \
-    EXPECT_EQ(change_label(c_), label);               \
-    EXPECT_EQ(c_.aspect, aspect_text);                \
+#define EXPECT_CLASS(change, label, aspect_text) \
+  do {                                           \
+    const Change c_ = (change);                  \
+    EXPECT_EQ(change_label(c_), label);          \
+    EXPECT_EQ(c_.aspect, aspect_text);           \
   } while (0)
 
 Change single(const Snapshot& from, const Snapshot& to) {
@@ -213,7 +218,7 @@ TEST(PolicyDiff, SecurityDefinerFunctions) {
 
 TEST(PolicyDiff, FailOnAndOrdering) {
   Snapshot to = base();
-  to.grants.clear();                                   // narrowing
+  to.grants.clear();                                       // narrowing
   to.policies[0].using_expr = "(patient_id IS NOT NULL)";  // widening (unproven)
   const auto changes = diff_snapshots(base(), to);
   ASSERT_EQ(changes.size(), 2u);

@@ -101,8 +101,7 @@ std::vector<std::string> wrap_text(std::string_view text, std::size_t width);
 
 // Text output fits `width` columns: long names wrap onto more lines, never
 // cut, so two different names never print alike.
-std::string render_text(const Report& report, bool color,
-                        std::size_t width = kDefaultTextWidth);
+std::string render_text(const Report& report, bool color, std::size_t width = kDefaultTextWidth);
 std::string render_json(const Report& report);
 std::string render_sarif(const Report& report);
 std::string render_markdown(const Report& report);

@@ -57,12 +57,11 @@ std::vector<audit::RuleInfo> read_rules(pqxx::transaction_base& txn) {
   const bool has_docs =
       txn.exec1("SELECT pg_catalog.to_regprocedure('careguard.audit_rule_docs()') IS NOT NULL")[0]
           .as<bool>();
-  const char* query = has_docs
-                          ? "SELECT r.rule, r.severity, r.category, r.summary, d.why, d.fix, "
-                            "d.splinter FROM careguard.audit_rules() r "
-                            "LEFT JOIN careguard.audit_rule_docs() d ON d.rule = r.rule"
-                          : "SELECT rule, severity, category, summary, NULL, NULL, NULL "
-                            "FROM careguard.audit_rules()";
+  const char* query = has_docs ? "SELECT r.rule, r.severity, r.category, r.summary, d.why, d.fix, "
+                                 "d.splinter FROM careguard.audit_rules() r "
+                                 "LEFT JOIN careguard.audit_rule_docs() d ON d.rule = r.rule"
+                               : "SELECT rule, severity, category, summary, NULL, NULL, NULL "
+                                 "FROM careguard.audit_rules()";
   std::vector<audit::RuleInfo> rules;
   for (const auto& r : txn.exec(query))
     rules.push_back({r[0].as<std::string>(), r[1].as<std::string>(), r[2].as<std::string>(),

@@ -97,9 +97,9 @@ Snapshot snapshot_from_json(std::string_view text) {
   if (!doc.is_object() || !doc.contains("careguard_snapshot"))
     throw std::invalid_argument("not a careguard snapshot (no careguard_snapshot member)");
   if (doc["careguard_snapshot"] != kSnapshotFormat)
-    throw std::invalid_argument("careguard snapshot format " +
-                                doc["careguard_snapshot"].dump() + " is not supported (expected " +
-                                std::to_string(kSnapshotFormat) + ")");
+    throw std::invalid_argument("careguard snapshot format " + doc["careguard_snapshot"].dump() +
+                                " is not supported (expected " + std::to_string(kSnapshotFormat) +
+                                ")");
   try {
     Snapshot s;
     s.source = doc.at("source").get<std::string>();
@@ -189,9 +189,12 @@ std::string render_diff_json(const DiffReport& report) {
                   {"widening_unproven", count_label(report, "widening (unproven)")},
                   {"narrowing", count_label(report, "narrowing")},
                   {"neutral", count_label(report, "neutral")}};
-  Json out = {{"tool", "careguard-audit diff"}, {"version", report.tool_version},
-              {"from", report.from},            {"to", report.to},
-              {"notes", report.notes},          {"summary", summary},
+  Json out = {{"tool", "careguard-audit diff"},
+              {"version", report.tool_version},
+              {"from", report.from},
+              {"to", report.to},
+              {"notes", report.notes},
+              {"summary", summary},
               {"changes", changes}};
   return out.dump(2) + "\n";
 }
@@ -206,10 +209,10 @@ std::string render_diff_sarif(const DiffReport& report) {
     const std::string rule = change_rule(c);
     const auto it = std::find_if(shaped.rules.begin(), shaped.rules.end(),
                                  [&](const RuleInfo& r) { return r.rule == rule; });
-    shaped.findings.push_back({rule, it->severity, c.kind + " " + c.object + " (" + c.aspect + ")",
-                               change_label(c) + ": " + c.aspect + " " + c.before + " -> " +
-                                   c.after + ": " + c.reason,
-                               it->fix});
+    shaped.findings.push_back(
+        {rule, it->severity, c.kind + " " + c.object + " (" + c.aspect + ")",
+         change_label(c) + ": " + c.aspect + " " + c.before + " -> " + c.after + ": " + c.reason,
+         it->fix});
   }
   Json doc = Json::parse(render_sarif(shaped));
   auto& run = doc["runs"][0];

@@ -63,11 +63,13 @@ Change make(ChangeClass cls, std::string kind, std::string object, std::string a
   return c;
 }
 
-std::string policy_object(const PolicyState& p) { return p.name + " on " + p.table; }
+std::string policy_object(const PolicyState& p) {
+  return p.name + " on " + p.table;
+}
 
 std::string describe_policy(const PolicyState& p) {
-  std::string out = std::string(p.permissive ? "PERMISSIVE" : "RESTRICTIVE") + " FOR " +
-                    p.command + " TO " + join_set(Set(p.roles.begin(), p.roles.end()));
+  std::string out = std::string(p.permissive ? "PERMISSIVE" : "RESTRICTIVE") + " FOR " + p.command +
+                    " TO " + join_set(Set(p.roles.begin(), p.roles.end()));
   if (p.using_expr) out += " USING (" + *p.using_expr + ")";
   if (p.check_expr) out += " WITH CHECK (" + *p.check_expr + ")";
   return out;
@@ -75,9 +77,8 @@ std::string describe_policy(const PolicyState& p) {
 
 // Roles or commands of a policy: reaching more widens a permissive policy
 // (it grants more) and narrows a restrictive one (it restricts more).
-void classify_reach(const PolicyState& after, const std::string& aspect,
-                    const Set& old_set, const Set& new_set, const std::string& everything,
-                    std::vector<Change>& out) {
+void classify_reach(const PolicyState& after, const std::string& aspect, const Set& old_set,
+                    const Set& new_set, const std::string& everything, std::vector<Change>& out) {
   const Reach reach = compare_sets(old_set, new_set, everything);
   if (reach == Reach::Same) return;
   const std::string object = policy_object(after);
@@ -146,11 +147,11 @@ void classify_clause(const PolicyState& after, const std::string& aspect,
 void diff_policy(const PolicyState& before, const PolicyState& after, std::vector<Change>& out) {
   const std::string object = policy_object(after);
   if (before.permissive != after.permissive) {
-    out.push_back(make(after.permissive ? ChangeClass::Widening : ChangeClass::Narrowing, "policy",
-                       object, "kind", before.permissive ? "PERMISSIVE" : "RESTRICTIVE",
-                       after.permissive ? "PERMISSIVE" : "RESTRICTIVE",
-                       after.permissive ? "a restriction became a grant"
-                                        : "a grant became a restriction"));
+    out.push_back(
+        make(after.permissive ? ChangeClass::Widening : ChangeClass::Narrowing, "policy", object,
+             "kind", before.permissive ? "PERMISSIVE" : "RESTRICTIVE",
+             after.permissive ? "PERMISSIVE" : "RESTRICTIVE",
+             after.permissive ? "a restriction became a grant" : "a grant became a restriction"));
     // The other aspects now mean the opposite; say they changed, fail safe.
     if (before.roles != after.roles || before.command != after.command ||
         before.using_expr != after.using_expr || before.check_expr != after.check_expr)
@@ -161,8 +162,8 @@ void diff_policy(const PolicyState& before, const PolicyState& after, std::vecto
   }
   classify_reach(after, "roles", Set(before.roles.begin(), before.roles.end()),
                  Set(after.roles.begin(), after.roles.end()), "public", out);
-  classify_reach(after, "command", command_set(before.command),
-                 command_set(after.command), "", out);
+  classify_reach(after, "command", command_set(before.command), command_set(after.command), "",
+                 out);
   classify_clause(after, "USING", before.using_expr, after.using_expr, out);
   classify_clause(after, "WITH CHECK", before.check_expr, after.check_expr, out);
 }
@@ -174,9 +175,15 @@ std::map<Key, const T*> index_by(const std::vector<T>& items, Key (*key)(const T
   return out;
 }
 
-std::pair<std::string, std::string> policy_key(const PolicyState& p) { return {p.table, p.name}; }
-std::string table_key(const TableState& t) { return t.name; }
-std::string function_key(const DefinerFunction& f) { return f.signature; }
+std::pair<std::string, std::string> policy_key(const PolicyState& p) {
+  return {p.table, p.name};
+}
+std::string table_key(const TableState& t) {
+  return t.name;
+}
+std::string function_key(const DefinerFunction& f) {
+  return f.signature;
+}
 std::tuple<std::string, std::string, std::string, std::string> grant_key(const GrantState& g) {
   return {g.kind, g.object, g.grantee, g.privilege};
 }
@@ -191,21 +198,22 @@ void diff_tables(const Snapshot& from, const Snapshot& to, std::vector<Change>& 
   for (const auto& [name, t] : new_tables) {
     auto it = old_tables.find(name);
     if (it == old_tables.end()) {
-      out.push_back(make(ChangeClass::Neutral, "table", name, "table", "(none)",
-                         std::string("RLS ") + (t->rls ? "enabled" : "disabled") +
-                             (t->force ? ", forced" : ""),
-                         "a new table: its grants and policies are listed on their own"));
+      out.push_back(make(
+          ChangeClass::Neutral, "table", name, "table", "(none)",
+          std::string("RLS ") + (t->rls ? "enabled" : "disabled") + (t->force ? ", forced" : ""),
+          "a new table: its grants and policies are listed on their own"));
       continue;
     }
     const TableState& o = *it->second;
     if (o.rls != t->rls)
-      out.push_back(make(t->rls ? ChangeClass::Narrowing : ChangeClass::Widening, "rls", name,
-                         "row-level security", o.rls ? "enabled" : "disabled",
-                         t->rls ? "enabled" : "disabled",
-                         t->rls ? "policies now apply" : "no policy applies any more: grants alone decide"));
+      out.push_back(make(
+          t->rls ? ChangeClass::Narrowing : ChangeClass::Widening, "rls", name,
+          "row-level security", o.rls ? "enabled" : "disabled", t->rls ? "enabled" : "disabled",
+          t->rls ? "policies now apply" : "no policy applies any more: grants alone decide"));
     if (o.force != t->force)
       out.push_back(make(t->force ? ChangeClass::Narrowing : ChangeClass::Widening, "rls", name,
-                         "FORCE", o.force ? "forced" : "not forced", t->force ? "forced" : "not forced",
+                         "FORCE", o.force ? "forced" : "not forced",
+                         t->force ? "forced" : "not forced",
                          t->force ? "the owner is held to the policies too"
                                   : "FORCE removed: the owner bypasses every policy"));
     if (o.owner != t->owner)
@@ -270,8 +278,8 @@ void diff_functions(const Snapshot& from, const Snapshot& to, std::vector<Change
   for (const auto& [signature, f] : new_functions) {
     auto it = old_functions.find(signature);
     if (it == old_functions.end()) {
-      out.push_back(make(ChangeClass::Widening, "function", signature, "SECURITY DEFINER",
-                         "(none)", "SECURITY DEFINER, owner " + f->owner,
+      out.push_back(make(ChangeClass::Widening, "function", signature, "SECURITY DEFINER", "(none)",
+                         "SECURITY DEFINER, owner " + f->owner,
                          "new, or made SECURITY DEFINER: it runs with " + f->owner + "'s rights"));
       continue;
     }

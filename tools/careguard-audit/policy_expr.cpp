@@ -170,9 +170,8 @@ bool implies(const BoolExpr& p, const BoolExpr& q) {
     return std::all_of(q.children.begin(), q.children.end(),
                        [&](const BoolExpr& c) { return implies(p, c); });
   // p leads to one branch of q, or one conjunct of p leads to q.
-  if (q.kind == Kind::Or &&
-      std::any_of(q.children.begin(), q.children.end(),
-                  [&](const BoolExpr& c) { return implies(p, c); }))
+  if (q.kind == Kind::Or && std::any_of(q.children.begin(), q.children.end(),
+                                        [&](const BoolExpr& c) { return implies(p, c); }))
     return true;
   if (p.kind == Kind::And)
     return std::any_of(p.children.begin(), p.children.end(),

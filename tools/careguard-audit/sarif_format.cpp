@@ -92,8 +92,8 @@ std::string render_sarif(const Report& report) {
          {"level", sarif_level(f.severity)},
          {"message", {{"text", f.detail + ". Fix: " + f.fix}}},
          {"locations",
-          Json::array({{{"logicalLocations", Json::array({{{"fullyQualifiedName", f.object},
-                                                           {"kind", "member"}}})}}})},
+          Json::array({{{"logicalLocations",
+                         Json::array({{{"fullyQualifiedName", f.object}, {"kind", "member"}}})}}})},
          // The baseline's fingerprint: the same finding keeps its alert.
          {"partialFingerprints", {{"careguardFinding/v1", fingerprint(f.rule, f.object)}}}});
   }

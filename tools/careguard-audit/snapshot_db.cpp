@@ -48,7 +48,8 @@ const char* const kPoliciesQuery =
     "SELECT pg_catalog.format('%I.%I', n.nspname, c.relname), p.polname::text, "
     "       CASE p.polcmd WHEN 'r' THEN 'SELECT' WHEN 'a' THEN 'INSERT' WHEN 'w' THEN 'UPDATE' "
     "                     WHEN 'd' THEN 'DELETE' ELSE 'ALL' END, p.polpermissive, "
-    "       ARRAY(SELECT CASE WHEN r = 0 THEN 'public' ELSE pg_catalog.pg_get_userbyid(r)::text END "
+    "       ARRAY(SELECT CASE WHEN r = 0 THEN 'public' ELSE pg_catalog.pg_get_userbyid(r)::text "
+    "END "
     "             FROM pg_catalog.unnest(p.polroles) AS r ORDER BY 1), "
     "       pg_catalog.pg_get_expr(p.polqual, p.polrelid), "
     "       pg_catalog.pg_get_expr(p.polwithcheck, p.polrelid) "
@@ -66,14 +67,17 @@ const char* const kGrantsQuery =
     "  FROM pg_catalog.pg_namespace n WHERE n.nspname = ANY ($1::text[]) "
     "  UNION ALL "
     "  SELECT CASE c.relkind WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized view' "
-    "                        WHEN 'f' THEN 'foreign table' WHEN 'S' THEN 'sequence' ELSE 'table' END, "
+    "                        WHEN 'f' THEN 'foreign table' WHEN 'S' THEN 'sequence' ELSE 'table' "
+    "END, "
     "         pg_catalog.format('%I.%I', n.nspname, c.relname), c.relowner, "
-    "         COALESCE(c.relacl, pg_catalog.acldefault((CASE WHEN c.relkind = 'S' THEN 's' ELSE 'r' END)::\"char\", "
+    "         COALESCE(c.relacl, pg_catalog.acldefault((CASE WHEN c.relkind = 'S' THEN 's' ELSE "
+    "'r' END)::\"char\", "
     "                                                  c.relowner)) "
     "  FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
     "  WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S') AND n.nspname = ANY ($1::text[]) "
     "  UNION ALL "
-    "  SELECT 'column', pg_catalog.format('%I.%I.%I', n.nspname, c.relname, a.attname), c.relowner, "
+    "  SELECT 'column', pg_catalog.format('%I.%I.%I', n.nspname, c.relname, a.attname), "
+    "c.relowner, "
     "         a.attacl "
     "  FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_class c ON c.oid = a.attrelid "
     "  JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
@@ -86,7 +90,8 @@ const char* const kGrantsQuery =
     "  FROM pg_catalog.pg_proc f JOIN pg_catalog.pg_namespace n ON n.oid = f.pronamespace "
     "  WHERE f.prosecdef AND n.nspname = ANY ($1::text[])) "
     "SELECT o.kind, o.object, "
-    "       CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.pg_get_userbyid(a.grantee)::text END, "
+    "       CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.pg_get_userbyid(a.grantee)::text "
+    "END, "
     "       a.privilege_type, a.is_grantable "
     "FROM objects o, LATERAL pg_catalog.aclexplode(o.acl) AS a "
     "WHERE a.grantee <> o.owner ORDER BY 1, 2, 3, 4";
@@ -151,8 +156,8 @@ audit::Snapshot read_snapshot(const std::string& dsn, const std::vector<std::str
                                r[2].as<std::string>(), r[3].as<bool>(), text_array(r[4]),
                                optional_text(r[5]), optional_text(r[6])});
     for (const auto& r : txn.exec_params(kGrantsQuery, list))
-      snap.grants.push_back({r[0].as<std::string>(), r[1].as<std::string>(),
-                             r[2].as<std::string>(), r[3].as<std::string>(), r[4].as<bool>()});
+      snap.grants.push_back({r[0].as<std::string>(), r[1].as<std::string>(), r[2].as<std::string>(),
+                             r[3].as<std::string>(), r[4].as<bool>()});
     for (const auto& r : txn.exec_params(kDefinerFunctionsQuery, list))
       snap.functions.push_back({r[0].as<std::string>(), r[1].as<std::string>(),
                                 r[2].as<std::string>(), text_or_empty(r[3]),

@@ -106,8 +106,7 @@ std::string render_text(const Report& report, bool color, std::size_t width) {
   out << indented("schemas: " + join(report.schemas, ", "), 0, width) << "\n";
   const std::size_t severity_w = 9;
   const std::size_t rule_w = std::min<std::size_t>(31, width / 3);
-  const std::vector<std::size_t> finding_widths = {severity_w, rule_w,
-                                                   width - severity_w - rule_w};
+  const std::vector<std::size_t> finding_widths = {severity_w, rule_w, width - severity_w - rule_w};
   if (report.findings.empty())
     out << "No findings.\n";
   else
@@ -136,11 +135,10 @@ std::string render_text(const Report& report, bool color, std::size_t width) {
       out << indented(unprobed_banner(reason), 0, width);
     auto mark = [](const std::optional<bool>& v) { return !v ? "?" : (*v ? "+" : "-"); };
     for (const auto& c : report.matrix) {
-      const std::string writes =
-          !c.writes_not_probed.empty()
-              ? "n/a (" + c.writes_not_probed + ")"
-              : std::string(mark(c.can_insert)) + " " + mark(c.can_update) + " " +
-                    mark(c.can_delete);
+      const std::string writes = !c.writes_not_probed.empty()
+                                     ? "n/a (" + c.writes_not_probed + ")"
+                                     : std::string(mark(c.can_insert)) + " " + mark(c.can_update) +
+                                           " " + mark(c.can_delete);
       out << table_row({c.context, c.relation, rows_words(c), writes}, matrix_widths);
     }
   }
