@@ -7,7 +7,7 @@ namespace careguard::audit_cli {
 
 const char* const kUsageText =
     "NAME\n"
-    "  careguard-audit - audit row-level security, and diff access rules between versions\n"
+    "  careguard-audit - audit row-level security; diff access rules between versions\n"
     "\n"
     "SYNOPSIS\n"
     "  careguard-audit [--dsn DSN] [--schemas a,b] [--format FORMAT] [--matrix]\n"
@@ -15,7 +15,8 @@ const char* const kUsageText =
     "                  [--write-baseline FILE] [-o FILE] [-q]\n"
     "  careguard-audit snapshot [--dsn DSN] [--schemas a,b] [-o FILE] [-q]\n"
     "  careguard-audit diff --from DSN|FILE --to DSN|FILE [--schemas a,b]\n"
-    "                  [--format text|json|sarif] [--fail-on widening|any|never] [-o FILE] [-q]\n"
+    "                  [--format text|json|sarif] [--fail-on widening|any|never]\n"
+    "                  [-o FILE] [-q]\n"
     "  careguard-audit --help | --version\n"
     "\n"
     "DESCRIPTION\n"
@@ -39,7 +40,7 @@ const char* const kUsageText =
     "                       own); a schema that does not exist is an error\n"
     "  --format FORMAT      audit: text (default), json, sarif, markdown, html;\n"
     "                       diff: text (default), json, sarif\n"
-    "  -o, --output FILE    write the report (or snapshot) to FILE, not standard output\n"
+    "  -o, --output FILE    write the report (or snapshot) to FILE, not stdout\n"
     "  -q, --quiet          no progress on standard error\n"
     "\n"
     "  Audit only:\n"
@@ -53,7 +54,7 @@ const char* const kUsageText =
     "  --write-baseline FILE  write the current findings as a baseline to review\n"
     "\n"
     "  Diff only:\n"
-    "  --from DSN|FILE      the old state: a snapshot file when FILE exists, else a DSN\n"
+    "  --from DSN|FILE      the old state: a snapshot file if FILE exists, else a DSN\n"
     "  --to DSN|FILE        the new state, likewise\n"
     "  --fail-on WHEN       widening (default): exit 1 when any change widens;\n"
     "                       any: exit 1 on any change; never\n"
@@ -61,7 +62,8 @@ const char* const kUsageText =
     "  Text output fits COLUMNS, or the terminal's width, or 100 columns.\n"
     "\n"
     "EXIT STATUS\n"
-    "  0 ok; 1 findings at/above --fail-on (audit) or a change --fail-on names (diff);\n"
+    "  0 ok;\n"
+    "  1 findings at or above --fail-on (audit), or a change --fail-on names (diff);\n"
     "  2 usage error (bad option, unknown schema, unreadable file or snapshot);\n"
     "  3 connection failure; 4 careguard not installed; 5 insufficient privilege;\n"
     "  6 other database error.\n"
@@ -69,7 +71,8 @@ const char* const kUsageText =
     "EXAMPLES\n"
     "  careguard-audit --dsn postgresql://admin@db/app --format sarif -o audit.sarif\n"
     "  careguard-audit snapshot --dsn dbname=prod -o before.json\n"
-    "  careguard-audit diff --from before.json --to dbname=staging --format sarif -o diff.sarif\n";
+    "  careguard-audit diff --from before.json --to dbname=staging \\\n"
+    "                  --format sarif -o diff.sarif\n";
 
 std::vector<std::string> split_schemas(const std::string& list) {
   std::vector<std::string> out;
