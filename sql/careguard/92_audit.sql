@@ -2,7 +2,8 @@
 -- every schema but PostgreSQL's own; an unknown schema is an error.
 CREATE FUNCTION careguard.audit(schemas text[] DEFAULT NULL)
   RETURNS TABLE (rule text, severity text, object text, detail text, fix text)
-  LANGUAGE sql STABLE PARALLEL SAFE
+  -- VOLATILE: the plan rules run EXPLAIN as other roles (careguard.audit_query_plans).
+  LANGUAGE sql VOLATILE PARALLEL UNSAFE
   SET search_path = pg_catalog, pg_temp
 AS $audit$
 WITH
@@ -428,6 +429,9 @@ findings AS (
   JOIN pg_catalog.pg_extension e ON e.oid OPERATOR(pg_catalog.=) d.refobjid
   WHERE NOT t.oid OPERATOR(pg_catalog.=) ANY (COALESCE(e.extconfig, '{}'::oid[]))
     AND careguard.audit_table_has_rows(t.oid)
+  -- Registered queries' plans under their persona ---------------------------
+  UNION ALL
+  SELECT qp.rule, qp.object, qp.detail, qp.fix FROM careguard.audit_query_plans(schemas) qp
 )
 SELECT f.rule, r.severity, f.object, f.detail, f.fix
 FROM findings f
