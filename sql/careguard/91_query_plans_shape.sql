@@ -147,47 +147,78 @@ $subplans$;
 COMMENT ON FUNCTION careguard.plan_subplans_per_row(jsonb) IS
   'Query-plan internals: the SubPlans a plan runs once per row of their parent (not hashed).';
 
--- (c) What the persona's plan lost against the reference's: a relation the
--- reference reads through an index (index, index-only or bitmap scan) read
--- without one, and a sort where the reference needs none (its index scan
--- returns rows in order). Only the nodes producing the query's rows count;
--- InitPlans and SubPlans (a policy's lookups) are judged by other rules.
--- Counted per relation, so a self-join that keeps one of two index scans
--- still lost one.
+-- The columns a scan node finds its rows by: those its index conditions
+-- constrain (a bitmap heap scan's are in its bitmap index scans), read from
+-- the conditions' text, where they are qualified by the scan's alias.
+CREATE FUNCTION careguard.plan_index_columns(node jsonb) RETURNS text[]
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE
+  SET search_path = pg_catalog, pg_temp
+AS $columns$
+  SELECT COALESCE(pg_catalog.array_agg(DISTINCT m[1] ORDER BY m[1]), '{}'::text[])
+  FROM careguard.plan_nodes(node) n
+  CROSS JOIN LATERAL pg_catalog.regexp_matches(n.node OPERATOR(pg_catalog.->>) 'Index Cond',
+    '(?:^|[^[:alnum:]_$".])' OPERATOR(pg_catalog.||)
+      pg_catalog.regexp_replace(pg_catalog.quote_ident(plan_index_columns.node OPERATOR(pg_catalog.->>) 'Alias'),
+                                '([^[:alnum:]_])', '\\\1', 'g')
+      OPERATOR(pg_catalog.||) '\.("(?:[^"]|"")+"|[[:alnum:]_$]+)', 'g') AS m
+  WHERE n.node OPERATOR(pg_catalog.?) 'Index Cond'
+    AND (n.node OPERATOR(pg_catalog.=) plan_index_columns.node
+         OR (n.node OPERATOR(pg_catalog.->>) 'Node Type') OPERATOR(pg_catalog.=) 'Bitmap Index Scan')
+$columns$;
+COMMENT ON FUNCTION careguard.plan_index_columns(jsonb) IS
+  'Query-plan internals: the columns a scan node''s index conditions constrain.';
+
+-- (c) What the persona's plan lost against the reference's: a column the
+-- reference finds a relation's rows by through an index, which the persona's
+-- plan scans without (a sequential scan, or an index read by other columns
+-- only), and a sort where the reference needs none (its index scan returns
+-- rows in order). Only the nodes producing the query's rows count; InitPlans
+-- and SubPlans (a policy's lookups) are judged by other rules, and a
+-- relation the persona's plan does not scan at all (a policy function reads
+-- it) lost nothing.
 CREATE FUNCTION careguard.plan_index_losses(persona jsonb, reference jsonb, reference_role text) RETURNS text[]
   LANGUAGE sql IMMUTABLE PARALLEL SAFE
   SET search_path = pg_catalog, pg_temp
 AS $losses$
   WITH scans AS (
-    SELECT 'persona' AS side, careguard.plan_node_relation(n.node) AS rel, careguard.plan_node_label(n.node) AS label,
-           (n.node OPERATOR(pg_catalog.->>) 'Node Type') OPERATOR(pg_catalog.=)
-             ANY (ARRAY['Index Scan', 'Index Only Scan', 'Bitmap Heap Scan']) AS indexed
-    FROM careguard.plan_nodes(persona) n WHERE NOT n.in_subplan AND n.node OPERATOR(pg_catalog.?) 'Relation Name'
-    UNION ALL
-    SELECT 'reference', careguard.plan_node_relation(n.node), careguard.plan_node_label(n.node),
-           (n.node OPERATOR(pg_catalog.->>) 'Node Type') OPERATOR(pg_catalog.=)
-             ANY (ARRAY['Index Scan', 'Index Only Scan', 'Bitmap Heap Scan'])
-    FROM careguard.plan_nodes(reference) n WHERE NOT n.in_subplan AND n.node OPERATOR(pg_catalog.?) 'Relation Name'
+    SELECT s.side, careguard.plan_node_relation(n.node) AS rel, careguard.plan_node_label(n.node) AS label,
+           careguard.plan_index_columns(n.node) AS cols
+    FROM (VALUES ('persona', persona), ('reference', reference)) AS s(side, plan)
+    CROSS JOIN LATERAL careguard.plan_nodes(s.plan) n
+    WHERE NOT n.in_subplan AND n.node OPERATOR(pg_catalog.?) 'Relation Name'
   ),
-  sorts AS (
-    SELECT 'persona' AS side, n.node FROM careguard.plan_nodes(persona) n
-    WHERE NOT n.in_subplan AND (n.node OPERATOR(pg_catalog.->>) 'Node Type') OPERATOR(pg_catalog.=) ANY (ARRAY['Sort', 'Incremental Sort'])
-    UNION ALL
-    SELECT 'reference', n.node FROM careguard.plan_nodes(reference) n
-    WHERE NOT n.in_subplan AND (n.node OPERATOR(pg_catalog.->>) 'Node Type') OPERATOR(pg_catalog.=) ANY (ARRAY['Sort', 'Incremental Sort'])
-  ),
-  lost AS (
-    SELECT pg_catalog.format('%s is read by %s, where %s''s plan uses %s', s.rel,
-             pg_catalog.string_agg(DISTINCT s.label, ', ') FILTER (WHERE s.side OPERATOR(pg_catalog.=) 'persona'),
-             reference_role,
-             pg_catalog.string_agg(DISTINCT s.label, ', ') FILTER (WHERE s.side OPERATOR(pg_catalog.=) 'reference' AND s.indexed)) AS what
+  per_relation AS (
+    SELECT s.rel,
+           pg_catalog.string_agg(DISTINCT s.label, ', ') FILTER (WHERE s.side OPERATOR(pg_catalog.=) 'persona') AS persona_scans,
+           pg_catalog.string_agg(DISTINCT s.label, ', ')
+             FILTER (WHERE s.side OPERATOR(pg_catalog.=) 'reference' AND pg_catalog.cardinality(s.cols) OPERATOR(pg_catalog.>) 0) AS reference_scans,
+           ARRAY(SELECT DISTINCT c FROM scans r CROSS JOIN LATERAL pg_catalog.unnest(r.cols) AS c
+                 WHERE r.rel OPERATOR(pg_catalog.=) s.rel AND r.side OPERATOR(pg_catalog.=) 'reference'
+                 EXCEPT
+                 SELECT c FROM scans p CROSS JOIN LATERAL pg_catalog.unnest(p.cols) AS c
+                 WHERE p.rel OPERATOR(pg_catalog.=) s.rel AND p.side OPERATOR(pg_catalog.=) 'persona'
+                 ORDER BY 1) AS lost_cols,
+           pg_catalog.bool_or(pg_catalog.cardinality(s.cols) OPERATOR(pg_catalog.>) 0)
+             FILTER (WHERE s.side OPERATOR(pg_catalog.=) 'persona') AS persona_indexed
     FROM scans s
     GROUP BY s.rel
-    -- A relation the persona's plan does not scan at all (a policy function
-    -- reads it) lost nothing.
-    HAVING pg_catalog.count(*) FILTER (WHERE s.side OPERATOR(pg_catalog.=) 'persona') OPERATOR(pg_catalog.>) 0
-       AND pg_catalog.count(*) FILTER (WHERE s.side OPERATOR(pg_catalog.=) 'reference' AND s.indexed)
-           OPERATOR(pg_catalog.>) pg_catalog.count(*) FILTER (WHERE s.side OPERATOR(pg_catalog.=) 'persona' AND s.indexed)
+  ),
+  sorts AS (
+    SELECT s.side, n.node
+    FROM (VALUES ('persona', persona), ('reference', reference)) AS s(side, plan)
+    CROSS JOIN LATERAL careguard.plan_nodes(s.plan) n
+    WHERE NOT n.in_subplan
+      AND (n.node OPERATOR(pg_catalog.->>) 'Node Type') OPERATOR(pg_catalog.=) ANY (ARRAY['Sort', 'Incremental Sort'])
+  ),
+  lost AS (
+    SELECT pg_catalog.format('%s: %s''s plan finds its rows through an index on %s (%s), this plan %s',
+             r.rel, reference_role, pg_catalog.array_to_string(r.lost_cols, ', '), r.reference_scans,
+             CASE WHEN r.persona_indexed THEN 'has no index condition on ' OPERATOR(pg_catalog.||)
+                         CASE WHEN pg_catalog.cardinality(r.lost_cols) OPERATOR(pg_catalog.=) 1 THEN 'it' ELSE 'them' END
+                  ELSE 'uses no index' END
+               OPERATOR(pg_catalog.||) ' (' OPERATOR(pg_catalog.||) r.persona_scans OPERATOR(pg_catalog.||) ')') AS what
+    FROM per_relation r
+    WHERE r.persona_scans IS NOT NULL AND pg_catalog.cardinality(r.lost_cols) OPERATOR(pg_catalog.>) 0
     UNION ALL
     SELECT pg_catalog.format('the plan sorts (%s), where %s''s plan needs no such sort: its scan returns the rows in order',
              pg_catalog.string_agg(pg_catalog.concat(s.node OPERATOR(pg_catalog.->>) 'Node Type', ' by ',
@@ -224,5 +255,6 @@ REVOKE ALL ON FUNCTION careguard.plan_per_row_expressions(jsonb) FROM PUBLIC;
 REVOKE ALL ON FUNCTION careguard.plan_claim_helper_pattern() FROM PUBLIC;
 REVOKE ALL ON FUNCTION careguard.plan_claims_per_row(jsonb) FROM PUBLIC;
 REVOKE ALL ON FUNCTION careguard.plan_subplans_per_row(jsonb) FROM PUBLIC;
+REVOKE ALL ON FUNCTION careguard.plan_index_columns(jsonb) FROM PUBLIC;
 REVOKE ALL ON FUNCTION careguard.plan_index_losses(jsonb, jsonb, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION careguard.plan_relations(jsonb) FROM PUBLIC;

@@ -112,13 +112,16 @@ BEGIN
       END;
     END IF;
 
-    -- An empty table has no statistics and no pages: the planner plans for
-    -- rows it has never seen, and a sequential scan is right for both plans.
+    -- An empty table (no pages, or statistics that count no rows) gives the
+    -- planner nothing to go on: a sequential scan is then right for both
+    -- plans, and its choice says nothing about the policy.
     IF failed IS NULL AND not_judged IS NULL THEN
       SELECT r INTO empty_rel
         FROM pg_catalog.unnest(careguard.plan_relations(persona_plan)
                                OPERATOR(pg_catalog.||) careguard.plan_relations(reference_plan)) AS r
-        WHERE pg_catalog.pg_relation_size(r::regclass) OPERATOR(pg_catalog.=) 0
+        JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) r::regclass
+        WHERE pg_catalog.pg_relation_size(c.oid) OPERATOR(pg_catalog.=) 0
+           OR c.reltuples OPERATOR(pg_catalog.=) 0
         ORDER BY r LIMIT 1;
       IF FOUND THEN
         not_judged := pg_catalog.format('%s is empty: with no rows and no statistics, the planner''s choice says nothing about the policy',
@@ -209,7 +212,10 @@ BEGIN
          pg_catalog.format('as %s: %s', j.context_name, pg_catalog.array_to_string(j.losses, '; ')),
          pg_catalog.format('let the persona''s policy reduce to a comparison of an indexed column with a hoisted helper (provider_id = auth.provider_id()), with no cast of the column, OR branch or non-inlined function around it; compare with careguard.query_plans() (as %s and as %s)',
                            j.context_name, j.reference_role)
+  -- A shape the planner itself estimates as no dearer is its better choice
+  -- for the persona's rows (a policy column more selective than the query's).
   FROM judged j WHERE pg_catalog.cardinality(j.losses) OPERATOR(pg_catalog.>) 0
+    AND j.persona_cost OPERATOR(pg_catalog.>) j.reference_cost
   UNION ALL
   SELECT 'plan_cost_ratio', j.label,
          pg_catalog.format('as %s, the estimated total cost %s is %s times %s''s %s (the limit is %s times)',

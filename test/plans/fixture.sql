@@ -83,3 +83,5 @@ SELECT pg_temp.register('fixture.either', 'SELECT * FROM plan_fixture.either ORD
 SELECT pg_temp.register('fixture.costly', 'SELECT count(*) FROM plan_fixture.costly', NULL);
 SELECT pg_temp.register('fixture.empty', 'SELECT * FROM plan_fixture.empty', NULL);
 SELECT pg_temp.register('fixture.hidden', 'SELECT * FROM plan_fixture.hidden', NULL);
+-- A context that names no default context: it cannot be planned at all.
+SELECT careguard.register_query('fixture.no_context', 'SELECT * FROM plan_fixture.clean', '{"name": "nobody"}');
