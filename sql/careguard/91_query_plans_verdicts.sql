@@ -1,13 +1,62 @@
 -- Query plans: planning each registered query as its persona and as its
 -- bypassing reference, and the audit's verdicts on the two plans.
 
--- One row per active registered query: both plans (EXPLAIN FORMAT JSON,
--- VERBOSE; with_analyze adds ANALYZE: the queries then run, and are rolled
--- back), or why they were not judged or failed. Each EXPLAIN runs in a
--- subtransaction that is always rolled back, with the claims set
--- transaction-locally and the role pinned by careguard.probe_as(), as the
--- access matrix's probes are: what planning evaluates runs as that role and
--- cannot switch back to the superuser running the audit.
+-- One EXPLAIN (FORMAT JSON, VERBOSE) of a statement as a role with claims,
+-- in a subtransaction that is always rolled back (so an ANALYZE's writes
+-- are undone), with the claims set transaction-locally and the role pinned
+-- by careguard.probe_as(), as the access matrix's probes are: what planning
+-- evaluates runs as that role and cannot switch back to the superuser
+-- running the audit. Returns the "Plan" object; an error propagates, after
+-- the rollback restored the caller's role and claims.
+CREATE FUNCTION careguard.explain_as(role_name text, claims text, statement text, with_analyze boolean)
+  RETURNS jsonb
+  LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+  SET search_path = pg_catalog, pg_temp
+AS $explain$
+DECLARE
+  plan json;
+BEGIN
+  BEGIN
+    PERFORM pg_catalog.set_config('request.jwt.claims', claims, true);
+    PERFORM careguard.probe_as(role_name);
+    EXECUTE pg_catalog.format('EXPLAIN (FORMAT JSON, VERBOSE, COSTS%s) %s',
+              CASE WHEN with_analyze THEN ', ANALYZE, TIMING false' ELSE '' END, statement) INTO plan;
+    RAISE EXCEPTION 'careguard probe rollback' USING ERRCODE = 'CGRBK';
+  EXCEPTION WHEN SQLSTATE 'CGRBK' THEN
+    RETURN (plan::jsonb) OPERATOR(pg_catalog.->) 0 OPERATOR(pg_catalog.->) 'Plan';
+  END;
+END
+$explain$;
+REVOKE ALL ON FUNCTION careguard.explain_as(text, text, text, boolean) FROM PUBLIC;
+COMMENT ON FUNCTION careguard.explain_as(text, text, text, boolean) IS
+  'Query-plan internals: EXPLAIN (FORMAT JSON, VERBOSE[, ANALYZE]) as a role with claims, always rolled back.';
+
+-- The relations among rels on which row-level security applies to a role.
+CREATE FUNCTION careguard.rls_applies_to(role_name text, rels text[]) RETURNS text[]
+  LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+  SET search_path = pg_catalog, pg_temp
+AS $applies$
+DECLARE
+  applies text[];
+BEGIN
+  BEGIN
+    PERFORM careguard.probe_as(role_name);
+    SELECT pg_catalog.array_agg(r ORDER BY r) INTO applies
+      FROM pg_catalog.unnest(rels) AS r WHERE pg_catalog.row_security_active(r);
+    RAISE EXCEPTION 'careguard probe rollback' USING ERRCODE = 'CGRBK';
+  EXCEPTION WHEN SQLSTATE 'CGRBK' THEN
+    RETURN applies;
+  END;
+END
+$applies$;
+REVOKE ALL ON FUNCTION careguard.rls_applies_to(text, text[]) FROM PUBLIC;
+COMMENT ON FUNCTION careguard.rls_applies_to(text, text[]) IS
+  'Query-plan internals: the relations on which row-level security applies to the role (row_security_active as it).';
+
+-- One row per active registered query: both plans, or why they were not
+-- judged or failed. with_analyze adds ANALYZE: the queries then run (and
+-- are rolled back), but only once a plain EXPLAIN showed which relations
+-- they read and that no code a non-superuser wrote is among theirs.
 CREATE FUNCTION careguard.query_plans(with_analyze boolean DEFAULT false)
   RETURNS TABLE (query_name text, context_name text, persona_role text, reference_role text,
                  persona_plan jsonb, reference_plan jsonb, not_judged text, failed text,
@@ -20,13 +69,9 @@ DECLARE
   ctx jsonb;
   defaults jsonb;
   claims text;
-  explain text := pg_catalog.format('EXPLAIN (FORMAT JSON, VERBOSE, COSTS%s) ',
-                    CASE WHEN with_analyze THEN ', ANALYZE, TIMING false' ELSE '' END);
-  plan json;
   reference_rels text[];
-  bypassed_rls text[];
-  untrusted text;
-  empty_rel text;
+  applies text[];
+  why text;
 BEGIN
   FOR q IN SELECT r.* FROM careguard.registered_queries() r WHERE r.active ORDER BY r.query_name LOOP
     query_name := q.query_name; reference_role := q.reference_role; max_cost_ratio := q.max_cost_ratio;
@@ -47,9 +92,10 @@ BEGIN
       END IF;
     END IF;
     persona_role := ctx OPERATOR(pg_catalog.->>) 'role';
-    IF pg_catalog.to_regrole(persona_role) IS NULL OR pg_catalog.to_regrole(q.reference_role) IS NULL THEN
-      failed := pg_catalog.format('42704: role %s does not exist',
-                  CASE WHEN pg_catalog.to_regrole(persona_role) IS NULL THEN persona_role ELSE q.reference_role END);
+    why := CASE WHEN pg_catalog.to_regrole(persona_role) IS NULL THEN persona_role
+                WHEN pg_catalog.to_regrole(q.reference_role) IS NULL THEN q.reference_role END;
+    IF why IS NOT NULL THEN
+      failed := pg_catalog.format('42704: role %s does not exist', why);
       RETURN NEXT;
       CONTINUE;
     END IF;
@@ -57,76 +103,60 @@ BEGIN
     claims := (pg_catalog.jsonb_build_object('role', persona_role)
                OPERATOR(pg_catalog.||) COALESCE(ctx OPERATOR(pg_catalog.->) 'claims', '{}'::jsonb))::text;
 
-    -- The reference: the same claims, a role that bypasses RLS.
+    -- The reference: the same claims, a role that bypasses RLS, a plain
+    -- EXPLAIN first to learn what the query reads.
     BEGIN
-      PERFORM pg_catalog.set_config('request.jwt.claims', claims, true);
-      PERFORM careguard.probe_as(q.reference_role);
-      EXECUTE explain OPERATOR(pg_catalog.||) COALESCE(q.reference_query, q.query) INTO plan;
-      reference_plan := (plan::jsonb) OPERATOR(pg_catalog.->) 0 OPERATOR(pg_catalog.->) 'Plan';
-      RAISE EXCEPTION 'careguard probe rollback' USING ERRCODE = 'CGRBK';
-    EXCEPTION
-      WHEN SQLSTATE 'CGRBK' THEN NULL;
-      WHEN OTHERS THEN
-        failed := pg_catalog.format('%s: %s (as the reference role %s)', SQLSTATE, SQLERRM, q.reference_role);
+      reference_plan := careguard.explain_as(q.reference_role, claims, COALESCE(q.reference_query, q.query), false);
+    EXCEPTION WHEN OTHERS THEN
+      failed := pg_catalog.format('%s: %s (as the reference role %s)', SQLSTATE, SQLERRM, q.reference_role);
+      RETURN NEXT;
+      CONTINUE;
     END;
-    -- Whether the reference really bypasses RLS on what it reads, asked as it
-    -- (BYPASSRLS, or an owner of a table without FORCE).
-    IF failed IS NULL THEN
-      reference_rels := careguard.plan_relations(reference_plan);
-      BEGIN
-        PERFORM careguard.probe_as(q.reference_role);
-        SELECT pg_catalog.array_agg(r ORDER BY r) INTO bypassed_rls
-          FROM pg_catalog.unnest(reference_rels) AS r WHERE pg_catalog.row_security_active(r);
-        RAISE EXCEPTION 'careguard probe rollback' USING ERRCODE = 'CGRBK';
-      EXCEPTION
-        WHEN SQLSTATE 'CGRBK' THEN NULL;
-      END;
-      IF bypassed_rls IS NOT NULL THEN
-        not_judged := pg_catalog.format('the reference role %s does not bypass row-level security on %s',
-                        q.reference_role, pg_catalog.array_to_string(bypassed_rls, ', '));
-      END IF;
+    reference_rels := careguard.plan_relations(reference_plan);
+    -- Whether the reference really bypasses RLS there (BYPASSRLS, or an
+    -- owner of a table without FORCE), asked as it.
+    applies := careguard.rls_applies_to(q.reference_role, reference_rels);
+    IF applies IS NOT NULL THEN
+      not_judged := pg_catalog.format('the reference role %s does not bypass row-level security on %s',
+                      q.reference_role, pg_catalog.array_to_string(applies, ', '));
     END IF;
     -- Nothing of a table whose code a non-superuser wrote is planned as the
-    -- persona (the access matrix's rule).
-    IF failed IS NULL AND not_judged IS NULL THEN
-      SELECT pg_catalog.format('%s: %s', r, careguard.access_matrix_untrusted_code(r::regclass))
-        INTO untrusted
+    -- persona, nor run (the access matrix's rule).
+    IF not_judged IS NULL THEN
+      SELECT 'not planned as the persona: ' OPERATOR(pg_catalog.||) r OPERATOR(pg_catalog.||) ': '
+               OPERATOR(pg_catalog.||) careguard.access_matrix_untrusted_code(r::regclass)
+        INTO not_judged
         FROM pg_catalog.unnest(reference_rels) AS r
         WHERE careguard.access_matrix_untrusted_code(r::regclass) IS NOT NULL
         ORDER BY r LIMIT 1;
-      IF FOUND THEN
-        not_judged := 'not planned as the persona: ' OPERATOR(pg_catalog.||) untrusted;
-      END IF;
     END IF;
-
-    IF failed IS NULL AND not_judged IS NULL THEN
+    IF not_judged IS NULL THEN
       BEGIN
-        PERFORM pg_catalog.set_config('request.jwt.claims', claims, true);
-        PERFORM careguard.probe_as(persona_role);
-        EXECUTE explain OPERATOR(pg_catalog.||) q.query INTO plan;
-        persona_plan := (plan::jsonb) OPERATOR(pg_catalog.->) 0 OPERATOR(pg_catalog.->) 'Plan';
-        RAISE EXCEPTION 'careguard probe rollback' USING ERRCODE = 'CGRBK';
-      EXCEPTION
-        WHEN SQLSTATE 'CGRBK' THEN NULL;
-        WHEN OTHERS THEN failed := pg_catalog.format('%s: %s (as %s)', SQLSTATE, SQLERRM, context_name);
+        IF with_analyze THEN
+          reference_plan := careguard.explain_as(q.reference_role, claims, COALESCE(q.reference_query, q.query), true);
+        END IF;
+      EXCEPTION WHEN OTHERS THEN
+        failed := pg_catalog.format('%s: %s (as the reference role %s)', SQLSTATE, SQLERRM, q.reference_role);
       END;
     END IF;
-
+    IF not_judged IS NULL AND failed IS NULL THEN
+      BEGIN
+        persona_plan := careguard.explain_as(persona_role, claims, q.query, with_analyze);
+      EXCEPTION WHEN OTHERS THEN
+        failed := pg_catalog.format('%s: %s (as %s)', SQLSTATE, SQLERRM, context_name);
+      END;
+    END IF;
     -- An empty table (no pages, or statistics that count no rows) gives the
     -- planner nothing to go on: a sequential scan is then right for both
     -- plans, and its choice says nothing about the policy.
-    IF failed IS NULL AND not_judged IS NULL THEN
-      SELECT r INTO empty_rel
-        FROM pg_catalog.unnest(careguard.plan_relations(persona_plan)
-                               OPERATOR(pg_catalog.||) careguard.plan_relations(reference_plan)) AS r
+    IF not_judged IS NULL AND failed IS NULL THEN
+      SELECT pg_catalog.format('%s is empty: with no rows and no statistics, the planner''s choice says nothing about the policy', r)
+        INTO not_judged
+        FROM pg_catalog.unnest(careguard.plan_relations(persona_plan) OPERATOR(pg_catalog.||) reference_rels) AS r
         JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) r::regclass
         WHERE pg_catalog.pg_relation_size(c.oid) OPERATOR(pg_catalog.=) 0
            OR c.reltuples OPERATOR(pg_catalog.=) 0
         ORDER BY r LIMIT 1;
-      IF FOUND THEN
-        not_judged := pg_catalog.format('%s is empty: with no rows and no statistics, the planner''s choice says nothing about the policy',
-                        empty_rel);
-      END IF;
     END IF;
     RETURN NEXT;
   END LOOP;

@@ -179,7 +179,8 @@ SELECT matches(pg_temp.shape('booking.admin_appointment_lookup'),
 ALTER POLICY appointments_select_provider ON bookings.appointments
   USING (provider_id::text = auth.claim('provider_id'));
 -- careguard.audit() is the gate CI runs (careguard-audit --fail-on error).
-CREATE TEMP TABLE migrated AS SELECT * FROM careguard.audit() WHERE rule LIKE 'plan\_%';
+CREATE TEMP TABLE migrated AS
+  SELECT * FROM careguard.audit(ARRAY['bookings', 'patients']) WHERE rule LIKE 'plan\_%';
 SELECT results_eq(
   $$SELECT rule, severity, object FROM migrated WHERE rule <> 'plan_cost_ratio'$$,
   $$VALUES ('plan_index_lost', 'error', 'booking.provider_dashboard as provider')$$,
