@@ -150,7 +150,7 @@ BEGIN
     -- planner nothing to go on: a sequential scan is then right for both
     -- plans, and its choice says nothing about the policy.
     IF not_judged IS NULL AND failed IS NULL THEN
-      SELECT pg_catalog.format('%s is empty: with no rows and no statistics, the planner''s choice says nothing about the policy', r)
+      SELECT pg_catalog.format('%s is empty to the planner (no pages, or statistics that count no rows): its choice says nothing about the policy', r)
         INTO not_judged
         FROM pg_catalog.unnest(careguard.plan_relations(persona_plan) OPERATOR(pg_catalog.||) reference_rels) AS r
         JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) r::regclass
