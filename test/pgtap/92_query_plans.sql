@@ -74,6 +74,7 @@ SELECT set_eq(
 SELECT set_eq(
   $$SELECT rule, object FROM careguard.audit(ARRAY['plan_fixture']) WHERE rule LIKE 'plan\_%'$$,
   $$VALUES ('plan_claims_per_row', 'fixture.raw_claims as owner 7'),
+           ('plan_claims_per_row', 'fixture.inlined_helper as owner 7'),
            ('plan_policy_subplan_per_row', 'fixture.group_notes as owner 7'),
            ('plan_index_lost', 'fixture.cast_owner as owner 7'),
            ('plan_index_lost', 'fixture.either as owner 7'),
@@ -92,6 +93,8 @@ SELECT set_eq(
   $$SELECT f.object, f.detail ~ e.pattern FROM fixture_findings f JOIN (VALUES
       ('fixture.raw_claims as owner 7',
        'Filter of Seq Scan on plan_fixture\.raw_claims: .*current_setting\(''request\.jwt\.claims'''),
+      ('fixture.inlined_helper as owner 7',
+       'Filter of Seq Scan on plan_fixture\.inlined_helper: .*current_setting\(''request\.jwt\.claims'''),
       ('fixture.group_notes as owner 7',
        '1 SubPlan\(s\) run once per row \(service_role''s plan has 0\): SubPlan \d+ \(Index Scan using members_pkey on plan_fixture\.members\) for each row of Seq Scan on plan_fixture\.group_notes'),
       ('fixture.costly as owner 7', 'is [0-9.]+ times service_role''s [0-9.]+ \(the limit is 10 times\)'),
@@ -100,7 +103,8 @@ SELECT set_eq(
       ('fixture.either as owner 7',
        'the plan sorts \(Sort by either\.created_at\), where service_role''s plan needs no such sort')
     ) AS e(object, pattern) USING (object)$$,
-  $$VALUES ('fixture.raw_claims as owner 7', true), ('fixture.group_notes as owner 7', true),
+  $$VALUES ('fixture.raw_claims as owner 7', true), ('fixture.inlined_helper as owner 7', true),
+           ('fixture.group_notes as owner 7', true),
            ('fixture.costly as owner 7', true), ('fixture.cast_owner as owner 7', true),
            ('fixture.either as owner 7', true)$$,
   'the findings say where a helper runs per row, which SubPlan, the cost against its limit, the index column lost, the sort added');

@@ -21,7 +21,7 @@ BEGIN
   EXECUTE format('ANALYZE plan_fixture.%I', name);
 END $$;
 SELECT plan_fixture.owned_table(t)
-  FROM unnest(ARRAY['clean', 'raw_claims', 'group_notes', 'cast_owner', 'costly']) AS t;
+  FROM unnest(ARRAY['clean', 'raw_claims', 'inlined_helper', 'group_notes', 'cast_owner', 'costly']) AS t;
 SELECT plan_fixture.owned_table('either', 50);
 CREATE INDEX ON plan_fixture.either (group_id);
 
@@ -30,6 +30,13 @@ CREATE POLICY clean_read ON plan_fixture.clean FOR SELECT TO authenticated USING
 -- raw_claims: the claims parsed by the policy itself, on every row.
 CREATE POLICY raw_claims_read ON plan_fixture.raw_claims FOR SELECT TO authenticated
   USING (owner::text = current_setting('request.jwt.claims', true)::jsonb ->> 'sub');
+-- inlined_helper: a Supabase-style SQL helper, inlined into the policy, so
+-- the plan shows its current_setting() on every row, not its name.
+CREATE FUNCTION plan_fixture.sql_uid() RETURNS uuid LANGUAGE sql STABLE
+  AS $$ SELECT (nullif(current_setting('request.jwt.claims', true), '')::jsonb ->> 'sub')::uuid $$;
+GRANT EXECUTE ON FUNCTION plan_fixture.sql_uid() TO authenticated;
+CREATE POLICY inlined_helper_read ON plan_fixture.inlined_helper FOR SELECT TO authenticated
+  USING (owner::text = plan_fixture.sql_uid()::text);
 -- group_notes: membership checked by a correlated subquery, once per row.
 CREATE TABLE plan_fixture.members (group_id int NOT NULL, member uuid NOT NULL, since timestamptz NOT NULL,
                                    PRIMARY KEY (group_id, member));
@@ -73,6 +80,7 @@ CREATE FUNCTION pg_temp.register(name text, query text, reference text, ratio nu
 SELECT pg_temp.register('fixture.clean', 'SELECT * FROM plan_fixture.clean ORDER BY created_at LIMIT 20',
   'SELECT * FROM plan_fixture.clean WHERE owner = auth.uid() ORDER BY created_at LIMIT 20');
 SELECT pg_temp.register('fixture.raw_claims', 'SELECT count(*) FROM plan_fixture.raw_claims', NULL);
+SELECT pg_temp.register('fixture.inlined_helper', 'SELECT count(*) FROM plan_fixture.inlined_helper', NULL);
 -- The per-row SubPlan also costs far more than the reference: the ratio is
 -- raised so that this query shows the SubPlan rule alone.
 SELECT pg_temp.register('fixture.group_notes', 'SELECT count(*) FROM plan_fixture.group_notes', NULL, 1e9);
