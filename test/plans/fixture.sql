@@ -2,7 +2,7 @@
 -- registered query, next to a clean look-alike that must not fire. Each
 -- query runs as the signed-in user below (role authenticated) and is
 -- compared with service_role's plan. Needs careguard and a superuser; run it
--- inside a transaction that rolls back (test/pgtap/92_query_plans.sql).
+-- inside a transaction that rolls back (test/pgtap/93_query_plans.sql).
 CREATE SCHEMA plan_fixture;
 GRANT USAGE ON SCHEMA plan_fixture TO authenticated, service_role;
 

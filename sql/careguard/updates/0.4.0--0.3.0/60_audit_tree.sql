@@ -1,9 +1,6 @@
--- The plan rules join careguard.audit(): six catalogue rows in audit_rules(),
--- and audit() becomes VOLATILE PARALLEL UNSAFE (it plans queries as other
--- roles) with careguard.audit_query_plans(schemas) among its findings. Both
--- bodies as in the 0.4.0 install parts (90_audit_catalogue.sql, 92_audit.sql);
--- another piece of this step that redefines them whole supersedes this one,
--- and must carry these changes.
+-- careguard 0.4.0 -> 0.3.0: undoes 0.3.0--0.4.0/60_audit_tree.sql. The
+-- 0.3.0 audit() and auth.jwks() come back first, then what only the new
+-- audit used is dropped.
 CREATE OR REPLACE FUNCTION careguard.audit_rules()
   RETURNS TABLE (rule text, severity text, category text, summary text)
   LANGUAGE sql IMMUTABLE PARALLEL SAFE
@@ -59,27 +56,13 @@ AS $rules$
     ('phi_column_statistics', 'warning', 'privacy',
      'PHI text or patient-identifier column with planner statistics: EXPLAIN row estimates confirm guessed values past RLS'),
     ('careguard_not_preloaded', 'error', 'configuration',
-     'careguard is not in shared_preload_libraries, so it trusts no identity and sign-in is refused'),
-    -- Registered queries' plans under their persona (91_query_plans*.sql).
-    ('plan_claims_per_row', 'warning', 'performance',
-     'A registered query''s plan evaluates a claim helper on every row instead of once (an initPlan)'),
-    ('plan_policy_subplan_per_row', 'warning', 'performance',
-     'A registered query''s plan runs a policy SubPlan once per row'),
-    ('plan_index_lost', 'error', 'performance',
-     'A registered query''s plan lost an index or ordered scan that the bypassing role''s plan of the same rows uses'),
-    ('plan_cost_ratio', 'warning', 'performance',
-     'A registered query''s estimated cost under its persona exceeds the set ratio of the bypassing role''s plan'),
-    ('plan_query_failed', 'warning', 'performance',
-     'A registered query fails as its persona or its reference role, so its plan cannot be judged'),
-    ('plan_not_judged', 'info', 'performance',
-     'A registered query''s plan was not judged (empty tables, no superuser, untrusted code)')
+     'careguard is not in shared_preload_libraries, so it trusts no identity and sign-in is refused')
   ) AS r(rule, severity, category, summary)
 $rules$;
 
 CREATE OR REPLACE FUNCTION careguard.audit(schemas text[] DEFAULT NULL)
   RETURNS TABLE (rule text, severity text, object text, detail text, fix text)
-  -- VOLATILE: the plan rules run EXPLAIN as other roles (careguard.audit_query_plans).
-  LANGUAGE sql VOLATILE PARALLEL UNSAFE
+  LANGUAGE sql STABLE PARALLEL SAFE
   SET search_path = pg_catalog, pg_temp
 AS $audit$
 WITH
@@ -505,12 +488,30 @@ findings AS (
   JOIN pg_catalog.pg_extension e ON e.oid OPERATOR(pg_catalog.=) d.refobjid
   WHERE NOT t.oid OPERATOR(pg_catalog.=) ANY (COALESCE(e.extconfig, '{}'::oid[]))
     AND careguard.audit_table_has_rows(t.oid)
-  -- Registered queries' plans under their persona ---------------------------
-  UNION ALL
-  SELECT qp.rule, qp.object, qp.detail, qp.fix FROM careguard.audit_query_plans(schemas) qp
 )
 SELECT f.rule, r.severity, f.object, f.detail, f.fix
 FROM findings f
 JOIN careguard.audit_rules() r ON r.rule OPERATOR(pg_catalog.=) f.rule
 ORDER BY CASE r.severity WHEN 'error' THEN 0 WHEN 'warning' THEN 1 ELSE 2 END, f.rule, f.object
 $audit$;
+
+CREATE OR REPLACE FUNCTION auth.jwks() RETURNS jsonb
+  LANGUAGE sql STABLE PARALLEL SAFE SECURITY DEFINER
+  SET search_path = pg_catalog, pg_temp
+  BEGIN ATOMIC
+    SELECT pg_catalog.jsonb_build_object('keys',
+      COALESCE(pg_catalog.jsonb_agg(k.public_jwk ORDER BY k.kid), '[]'::pg_catalog.jsonb))
+      FROM auth.signing_keys k
+     WHERE k.state OPERATOR(pg_catalog.<>) 'revoked' AND k.kty OPERATOR(pg_catalog.<>) 'oct';
+  END;
+COMMENT ON FUNCTION auth.jwks() IS
+  'The public JWKS (standby and in-use asymmetric keys); never includes private or HMAC material.';
+REVOKE ALL ON FUNCTION auth.jwks() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION auth.jwks() TO anon, authenticated, service_role, authenticator;
+
+DROP FUNCTION careguard.audit_splinter_findings(oid[]);
+DROP FUNCTION careguard.audit_sensitive_column(name);
+DROP FUNCTION careguard.audit_security_invoker(oid);
+DROP FUNCTION careguard.audit_exposed_to(oid);
+DROP FUNCTION careguard.audit_search_path_names(text);
+DROP FUNCTION careguard.audit_always_true(pg_catalog.pg_node_tree);

@@ -1,5 +1,240 @@
--- audit_rules() and audit() as in 0.3.0, without the plan rules: STABLE again,
--- and no call to careguard.audit_query_plans(), which 96_query_plans.sql drops.
+-- careguard 0.3.0 -> 0.4.0, issue 13: the audit judges policies on
+-- expression trees (careguard.audit_always_true, audit_search_path_names),
+-- checks exposure for every role, adds splinter's hygiene rules; auth.jwks()
+-- becomes a C function (no SECURITY DEFINER open to anon).
+-- The expression-tree readers (src/pg/audit_trees.cpp). They run in a
+-- subtransaction, so they are PARALLEL UNSAFE.
+CREATE OR REPLACE FUNCTION careguard.audit_always_true(expr pg_catalog.pg_node_tree) RETURNS boolean
+  LANGUAGE c STABLE STRICT PARALLEL UNSAFE
+  SET search_path = pg_catalog, pg_temp
+  AS 'MODULE_PATHNAME', 'careguard_audit_always_true';
+COMMENT ON FUNCTION careguard.audit_always_true(pg_catalog.pg_node_tree) IS
+  'Audit internals: whether a stored expression folds to constant true (only built-in code is evaluated).';
+
+CREATE OR REPLACE FUNCTION careguard.audit_search_path_names(body text)
+  RETURNS TABLE (kind text, name text, construct text, at_char integer)
+  LANGUAGE c IMMUTABLE STRICT PARALLEL UNSAFE
+  SET search_path = pg_catalog, pg_temp
+  AS 'MODULE_PATHNAME', 'careguard_audit_search_path_names';
+COMMENT ON FUNCTION careguard.audit_search_path_names(text) IS
+  'Audit internals: the operators, functions, types and relations a SQL body names without a schema (raw parse tree); the character position of each; (''unparsed'', NULL, NULL, NULL) if it does not parse.';
+REVOKE ALL ON FUNCTION careguard.audit_always_true(pg_catalog.pg_node_tree) FROM PUBLIC;
+REVOKE ALL ON FUNCTION careguard.audit_search_path_names(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION careguard.audit_always_true(pg_catalog.pg_node_tree) TO careguard_auditor;
+GRANT EXECUTE ON FUNCTION careguard.audit_search_path_names(text) TO careguard_auditor;
+
+-- The audit's exposure test and the rules that follow Supabase's splinter
+-- (docs/audit-rules.md lists each splinter lint and careguard's answer).
+
+-- Who, besides the owner, may read a relation: 'PUBLIC' when every role
+-- may, else every role that holds SELECT on it and USAGE on its schema, by
+-- grant or by membership. Superusers, BYPASSRLS roles (the privileged_role
+-- inventory), PostgreSQL's predefined roles, members of pg_read_all_data
+-- (granted all reads on purpose) and roles that act as the owner (members
+-- of it) are left out. Every role counts, LOGIN or not: a NOLOGIN role is
+-- what a gateway or a member becomes with SET ROLE.
+CREATE OR REPLACE FUNCTION careguard.audit_exposed_to(rel oid) RETURNS text[]
+  LANGUAGE sql STABLE STRICT PARALLEL SAFE
+  SET search_path = pg_catalog, pg_temp
+AS $exposed$
+  SELECT CASE
+    WHEN pg_catalog.has_schema_privilege('public', c.relnamespace, 'USAGE')
+     AND pg_catalog.has_table_privilege('public', c.oid, 'SELECT') THEN ARRAY['PUBLIC']
+    ELSE ARRAY(
+      SELECT pg_catalog.quote_ident(r.rolname::text) FROM pg_catalog.pg_roles r
+      WHERE NOT r.rolsuper AND NOT r.rolbypassrls AND NOT r.rolname::text LIKE 'pg\_%'
+        AND NOT pg_catalog.pg_has_role(r.oid, c.relowner, 'USAGE')
+        AND NOT pg_catalog.pg_has_role(r.oid, 'pg_read_all_data'::pg_catalog.regrole, 'USAGE')
+        AND pg_catalog.has_schema_privilege(r.oid, c.relnamespace, 'USAGE')
+        AND pg_catalog.has_table_privilege(r.oid, c.oid, 'SELECT')
+      ORDER BY 1) END
+  FROM pg_catalog.pg_class c WHERE c.oid OPERATOR(pg_catalog.=) rel
+$exposed$;
+COMMENT ON FUNCTION careguard.audit_exposed_to(oid) IS
+  'Audit internals: PUBLIC, or every role other than the owner (and superusers, BYPASSRLS, pg_read_all_data) that may SELECT from the relation.';
+
+-- Whether a view runs as its invoker (security_invoker = true | on | 1 | yes).
+CREATE OR REPLACE FUNCTION careguard.audit_security_invoker(rel oid) RETURNS boolean
+  LANGUAGE sql STABLE STRICT PARALLEL SAFE
+  SET search_path = pg_catalog, pg_temp
+AS $invoker$
+  SELECT COALESCE((SELECT pg_catalog.lower(pg_catalog.split_part(o, '=', 2))
+                            OPERATOR(pg_catalog.=) ANY (ARRAY['true', 'on', '1', 'yes'])
+                   FROM pg_catalog.pg_class c, pg_catalog.unnest(c.reloptions) AS o
+                   WHERE c.oid OPERATOR(pg_catalog.=) rel AND o LIKE 'security\_invoker=%'), false)
+$invoker$;
+COMMENT ON FUNCTION careguard.audit_security_invoker(oid) IS
+  'Audit internals: whether a view has security_invoker set.';
+
+-- Column names that hold credentials or identifiers on their own (after
+-- lower-casing and - to _). Reported only on tables that are exposed
+-- without row-level security.
+CREATE OR REPLACE FUNCTION careguard.audit_sensitive_column(column_name name) RETURNS boolean
+  LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+  SET search_path = pg_catalog, pg_temp
+AS $sensitive$
+  SELECT pg_catalog.replace(pg_catalog.lower(column_name::text), '-', '_') OPERATOR(pg_catalog.=) ANY (ARRAY[
+    -- credentials
+    'password', 'passwd', 'password_hash', 'encrypted_password', 'pwd', 'passphrase', 'secret',
+    'client_secret', 'api_key', 'apikey', 'private_key', 'access_token', 'refresh_token', 'token',
+    'session_token', 'jwt', 'otp', 'otp_secret', 'totp_secret', 'recovery_code', 'reset_token',
+    'confirmation_token',
+    -- identity documents and finance
+    'ssn', 'social_security_number', 'national_id', 'tax_id', 'passport_number', 'driver_license',
+    'credit_card', 'card_number', 'cvv', 'iban', 'bank_account', 'account_number',
+    -- health
+    'medical_record_number', 'mrn', 'medical_record', 'health_record', 'insurance_number',
+    'diagnosis', 'allergies', 'medication', 'treatment', 'patient_id'])
+$sensitive$;
+COMMENT ON FUNCTION careguard.audit_sensitive_column(name) IS
+  'Audit internals: whether a column name says it holds a credential, an identity document, payment or health data.';
+
+-- Findings of the splinter-style rules over the audited schemas (their
+-- namespace OIDs): hygiene of tables, indexes, extensions and grants. One
+-- row per finding, as careguard.audit() reports them.
+CREATE OR REPLACE FUNCTION careguard.audit_splinter_findings(audited oid[])
+  RETURNS TABLE (rule text, object text, detail text, fix text)
+  LANGUAGE sql STABLE PARALLEL SAFE
+  SET search_path = pg_catalog, pg_temp
+AS $splinter$
+WITH rels AS (
+  SELECT c.oid, c.relname, c.relkind, c.relrowsecurity, c.relispartition, n.nspname,
+         pg_catalog.format('%I.%I', n.nspname, c.relname) AS qname
+  FROM pg_catalog.pg_class c
+  JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
+  WHERE c.relnamespace OPERATOR(pg_catalog.=) ANY (audited)
+    AND c.relkind OPERATOR(pg_catalog.=) ANY (ARRAY['r', 'p', 'v', 'm', 'f']::"char"[])
+), auth_users AS (
+  SELECT c.oid, c.relrowsecurity FROM pg_catalog.pg_class c
+  WHERE c.oid OPERATOR(pg_catalog.=) pg_catalog.to_regclass('auth.users')
+)
+SELECT 'no_primary_key', r.qname,
+       'the table has no primary key: rows cannot be addressed one by one (updates from clients, logical replication, pg_repack)',
+       pg_catalog.format('ALTER TABLE %s ADD PRIMARY KEY (...)', r.qname)
+FROM rels r
+WHERE r.relkind OPERATOR(pg_catalog.=) ANY (ARRAY['r', 'p']::"char"[]) AND NOT r.relispartition
+  AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_index i
+                  WHERE i.indrelid OPERATOR(pg_catalog.=) r.oid AND i.indisprimary)
+UNION ALL
+SELECT 'duplicate_index', r.qname,
+       pg_catalog.format('indexes %s are identical: every write maintains each, and none adds a plan',
+         pg_catalog.string_agg(pg_catalog.quote_ident(ic.relname::text), ', ' ORDER BY ic.relname)),
+       pg_catalog.format('DROP INDEX all but one of %s (keep the one a constraint uses)',
+         pg_catalog.string_agg(pg_catalog.format('%I.%I', r.nspname, ic.relname), ', ' ORDER BY ic.relname))
+FROM rels r
+JOIN pg_catalog.pg_index i ON i.indrelid OPERATOR(pg_catalog.=) r.oid
+JOIN pg_catalog.pg_class ic ON ic.oid OPERATOR(pg_catalog.=) i.indexrelid
+WHERE r.relkind OPERATOR(pg_catalog.=) ANY (ARRAY['r', 'p', 'm']::"char"[])
+GROUP BY r.qname, ic.relam, i.indisunique, i.indkey::text, i.indclass::text, i.indcollation::text,
+         i.indoption::text, pg_catalog.pg_get_expr(i.indexprs, i.indrelid), pg_catalog.pg_get_expr(i.indpred, i.indrelid)
+HAVING pg_catalog.count(*) OPERATOR(pg_catalog.>) 1
+UNION ALL
+SELECT 'unsupported_reg_types', pg_catalog.format('%s.%I', r.qname, a.attname),
+       pg_catalog.format('column of type %s stores an OID that pg_upgrade cannot carry over: the upgrade refuses the cluster',
+                         pg_catalog.format_type(a.atttypid, a.atttypmod)),
+       pg_catalog.format('ALTER TABLE %s ALTER COLUMN %I TYPE text USING %I::text', r.qname, a.attname, a.attname)
+FROM rels r
+JOIN pg_catalog.pg_attribute a
+  ON a.attrelid OPERATOR(pg_catalog.=) r.oid AND a.attnum OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped
+WHERE r.relkind OPERATOR(pg_catalog.=) ANY (ARRAY['r', 'p', 'm']::"char"[])
+  AND a.atttypid OPERATOR(pg_catalog.=) ANY (ARRAY['pg_catalog.regcollation'::pg_catalog.regtype,
+        'pg_catalog.regconfig'::pg_catalog.regtype, 'pg_catalog.regdictionary'::pg_catalog.regtype,
+        'pg_catalog.regnamespace'::pg_catalog.regtype, 'pg_catalog.regoper'::pg_catalog.regtype,
+        'pg_catalog.regoperator'::pg_catalog.regtype, 'pg_catalog.regproc'::pg_catalog.regtype,
+        'pg_catalog.regprocedure'::pg_catalog.regtype]::oid[])
+UNION ALL
+SELECT 'fkey_to_auth_unique', pg_catalog.format('%I on %s', con.conname, r.qname),
+       pg_catalog.format('the foreign key references the unique constraint %I of %s, which is careguard''s: an upgrade that changes it fails or drops the key',
+                         ic.relname, con.confrelid::pg_catalog.regclass),
+       pg_catalog.format('reference %s by its primary key (id) instead', con.confrelid::pg_catalog.regclass)
+FROM rels r
+JOIN pg_catalog.pg_constraint con ON con.conrelid OPERATOR(pg_catalog.=) r.oid AND con.contype OPERATOR(pg_catalog.=) 'f'
+JOIN pg_catalog.pg_class ref ON ref.oid OPERATOR(pg_catalog.=) con.confrelid
+JOIN pg_catalog.pg_index i ON i.indexrelid OPERATOR(pg_catalog.=) con.conindid
+JOIN pg_catalog.pg_class ic ON ic.oid OPERATOR(pg_catalog.=) i.indexrelid
+WHERE ref.relnamespace OPERATOR(pg_catalog.=) pg_catalog.to_regnamespace('auth')::oid
+  AND i.indisunique AND NOT i.indisprimary
+UNION ALL
+SELECT 'auth_users_exposed', r.qname,
+       pg_catalog.format('%s over auth.users readable by %s: %s',
+         CASE r.relkind WHEN 'm' THEN 'materialized view' ELSE 'view' END,
+         pg_catalog.array_to_string(careguard.audit_exposed_to(r.oid), ', '),
+         CASE WHEN r.relkind OPERATOR(pg_catalog.=) 'm' THEN 'it has no row-level security, so every account is visible'
+              WHEN NOT COALESCE(careguard.audit_security_invoker(r.oid), false)
+                THEN 'it runs as its owner, so auth.users'' policies do not apply to its readers'
+              ELSE 'auth.users has row-level security disabled' END),
+       pg_catalog.format('REVOKE ALL ON %s FROM PUBLIC and the roles named; expose only the columns needed, through a security_invoker view', r.qname)
+FROM rels r
+CROSS JOIN auth_users u
+WHERE r.relkind OPERATOR(pg_catalog.=) ANY (ARRAY['v', 'm']::"char"[])
+  AND EXISTS (SELECT 1 FROM pg_catalog.pg_rewrite rw
+              JOIN pg_catalog.pg_depend d
+                ON d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_rewrite'::pg_catalog.regclass
+               AND d.objid OPERATOR(pg_catalog.=) rw.oid
+               AND d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+               AND d.refobjid OPERATOR(pg_catalog.=) u.oid
+              WHERE rw.ev_class OPERATOR(pg_catalog.=) r.oid)
+  AND (r.relkind OPERATOR(pg_catalog.=) 'm' OR NOT COALESCE(careguard.audit_security_invoker(r.oid), false)
+       OR NOT u.relrowsecurity)
+  AND pg_catalog.cardinality(careguard.audit_exposed_to(r.oid)) OPERATOR(pg_catalog.>) 0
+UNION ALL
+SELECT 'sensitive_columns_exposed', r.qname,
+       pg_catalog.format('row-level security is disabled, %s can read it, and it holds %s',
+         pg_catalog.array_to_string(careguard.audit_exposed_to(r.oid), ', '),
+         pg_catalog.string_agg(pg_catalog.quote_ident(a.attname::text), ', ' ORDER BY a.attnum)),
+       pg_catalog.format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY; add policies; keep credentials out of tables clients read', r.qname)
+FROM rels r
+JOIN pg_catalog.pg_attribute a
+  ON a.attrelid OPERATOR(pg_catalog.=) r.oid AND a.attnum OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped
+WHERE r.relkind OPERATOR(pg_catalog.=) ANY (ARRAY['r', 'p']::"char"[]) AND NOT r.relrowsecurity
+  AND careguard.audit_sensitive_column(a.attname)
+  AND pg_catalog.cardinality(careguard.audit_exposed_to(r.oid)) OPERATOR(pg_catalog.>) 0
+GROUP BY r.oid, r.qname
+UNION ALL
+SELECT 'secdef_executable_by_authenticated',
+       pg_catalog.format('%I.%I(%s)', n.nspname, f.proname, pg_catalog.pg_get_function_identity_arguments(f.oid)),
+       'SECURITY DEFINER and executable by authenticated: every signed-in user runs it with its owner''s rights, past row-level security; its body must check the caller',
+       pg_catalog.format('review that it checks auth.uid(); otherwise REVOKE EXECUTE ON FUNCTION %I.%I(%s) FROM PUBLIC, authenticated',
+                         n.nspname, f.proname, pg_catalog.pg_get_function_identity_arguments(f.oid))
+FROM pg_catalog.pg_proc f
+JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) f.pronamespace
+WHERE f.pronamespace OPERATOR(pg_catalog.=) ANY (audited) AND f.prosecdef
+  AND f.prorettype OPERATOR(pg_catalog.<>) ALL (ARRAY['pg_catalog.trigger'::pg_catalog.regtype,
+                                                      'pg_catalog.event_trigger'::pg_catalog.regtype]::oid[])
+  AND pg_catalog.to_regrole('authenticated') IS NOT NULL
+  AND pg_catalog.has_function_privilege('authenticated', f.oid, 'EXECUTE')
+  -- anon's grant is secdef_executable_by_anon's finding
+  AND NOT (pg_catalog.to_regrole('anon') IS NOT NULL AND pg_catalog.has_function_privilege('anon', f.oid, 'EXECUTE'))
+UNION ALL
+SELECT 'extension_in_public', pg_catalog.quote_ident(e.extname::text),
+       'installed in schema public, where every role may look up (and, before PostgreSQL 15, create) objects: its functions and operators are resolved next to whatever else is planted there',
+       pg_catalog.format('ALTER EXTENSION %I SET SCHEMA extensions (if relocatable), or DROP and CREATE EXTENSION %I SCHEMA extensions',
+                         e.extname, e.extname)
+FROM pg_catalog.pg_extension e
+WHERE e.extnamespace OPERATOR(pg_catalog.=) pg_catalog.to_regnamespace('public')::oid
+  AND e.extnamespace OPERATOR(pg_catalog.=) ANY (audited)
+  AND e.extname OPERATOR(pg_catalog.<>) 'plpgsql'
+UNION ALL
+SELECT 'extension_versions_outdated', pg_catalog.quote_ident(x.name::text),
+       pg_catalog.format('version %s is installed, %s is available: fixes of the newer version are not applied',
+                         x.installed_version, x.default_version),
+       pg_catalog.format('ALTER EXTENSION %I UPDATE', x.name)
+FROM pg_catalog.pg_available_extensions x
+WHERE x.installed_version IS NOT NULL AND x.default_version IS NOT NULL
+  AND x.installed_version OPERATOR(pg_catalog.<>) x.default_version
+$splinter$;
+COMMENT ON FUNCTION careguard.audit_splinter_findings(oid[]) IS
+  'Audit internals: findings of the splinter-style hygiene rules over the given schemas.';
+
+REVOKE ALL ON FUNCTION careguard.audit_exposed_to(oid) FROM PUBLIC;
+REVOKE ALL ON FUNCTION careguard.audit_security_invoker(oid) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION careguard.audit_security_invoker(oid) TO careguard_auditor;
+REVOKE ALL ON FUNCTION careguard.audit_sensitive_column(name) FROM PUBLIC;
+REVOKE ALL ON FUNCTION careguard.audit_splinter_findings(oid[]) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION careguard.audit_exposed_to(oid) TO careguard_auditor;
+GRANT EXECUTE ON FUNCTION careguard.audit_sensitive_column(name) TO careguard_auditor;
+GRANT EXECUTE ON FUNCTION careguard.audit_splinter_findings(oid[]) TO careguard_auditor;
+
 CREATE OR REPLACE FUNCTION careguard.audit_rules()
   RETURNS TABLE (rule text, severity text, category text, summary text)
   LANGUAGE sql IMMUTABLE PARALLEL SAFE
@@ -7,7 +242,7 @@ CREATE OR REPLACE FUNCTION careguard.audit_rules()
 AS $rules$
   SELECT * FROM (VALUES
     ('rls_disabled_exposed', 'error', 'rls',
-     'Table readable by a client role (anon, authenticated or their members) with row-level security disabled'),
+     'Table with row-level security disabled that PUBLIC or a role other than its owner may read (every role, members included)'),
     ('rls_not_forced', 'warning', 'rls',
      'Row-level security enabled but not forced: the table owner bypasses every policy'),
     ('policy_without_rls', 'error', 'rls',
@@ -15,9 +250,9 @@ AS $rules$
     ('rls_no_policy', 'info', 'rls',
      'Row-level security enabled with no policy: every non-owner is denied everything'),
     ('write_policy_unchecked', 'error', 'policy',
-     'INSERT/UPDATE/ALL policy with no WITH CHECK, or a WITH CHECK that is always true'),
+     'Permissive INSERT/UPDATE/ALL policy with no check, or one whose check (WITH CHECK, else USING) folds to true'),
     ('write_policy_using_true', 'error', 'policy',
-     'USING (true) on an UPDATE/DELETE/ALL policy for a role other than admin or service_role'),
+     'UPDATE/DELETE/ALL policy whose USING folds to true (true, 1 = 1, true OR x) for a role other than admin or service_role'),
     ('multiple_permissive_policies', 'warning', 'policy',
      'Several permissive policies for one role and command: they are ORed and all evaluated'),
     ('policy_reads_user_metadata', 'error', 'policy',
@@ -35,9 +270,11 @@ AS $rules$
     ('secdef_executable_by_anon', 'warning', 'function',
      'SECURITY DEFINER function that anon may execute'),
     ('function_mutable_search_path', 'warning', 'function',
-     'SQL/plpgsql function without a pinned search_path that names relations unqualified'),
+     'SQL/plpgsql function without a trusted search_path that names relations unqualified'),
     ('function_implicit_operator', 'error', 'function',
-     'SQL/plpgsql function without a pinned search_path whose operators (or simple CASE) the caller''s search_path resolves'),
+     'SQL/plpgsql function without a trusted search_path whose operators (IS DISTINCT FROM, IN, NULLIF, simple CASE, ...) the search_path resolves'),
+    ('function_unqualified_name', 'error', 'function',
+     'SQL function without a trusted search_path that calls a function or names a type without a schema'),
     ('view_bypasses_rls', 'error', 'view',
      'View over a row-level-security table without security_invoker: it runs as its owner'),
     ('phi_public_grant', 'error', 'privilege',
@@ -49,20 +286,55 @@ AS $rules$
     ('policy_reads_raw_claims', 'error', 'policy',
      'Policy reads request.jwt.claims with current_setting(), past careguard''s trust rules'),
     ('materialized_view_in_api', 'error', 'view',
-     'Materialized view readable by a client role: it has no row-level security'),
+     'Materialized view readable by PUBLIC or a role other than its owner: it has no row-level security'),
     ('foreign_table_in_api', 'error', 'view',
-     'Foreign table readable by a client role: it has no row-level security'),
+     'Foreign table readable by PUBLIC or a role other than its owner: it has no row-level security'),
+    ('auth_users_exposed', 'error', 'view',
+     'View or materialized view over auth.users that a role other than its owner may read past auth.users'' policies'),
+    ('sensitive_columns_exposed', 'error', 'privilege',
+     'Table without row-level security, readable by other roles, with credential, identity or health columns'),
+    ('secdef_executable_by_authenticated', 'info', 'function',
+     'SECURITY DEFINER function every signed-in user may execute (inventory of privilege boundaries to review)'),
+    ('fkey_to_auth_unique', 'error', 'schema',
+     'Foreign key to a unique constraint (not the primary key) of a table in schema auth'),
+    ('no_primary_key', 'info', 'schema',
+     'Table without a primary key'),
+    ('duplicate_index', 'warning', 'performance',
+     'Two or more identical indexes on one table'),
+    ('unsupported_reg_types', 'warning', 'schema',
+     'Column of a reg* type that stores an OID pg_upgrade cannot carry over'),
+    ('extension_in_public', 'warning', 'configuration',
+     'Extension installed in schema public'),
+    ('extension_versions_outdated', 'warning', 'configuration',
+     'Extension installed at a version older than the available default'),
     ('phi_column_statistics', 'warning', 'privacy',
      'PHI text or patient-identifier column with planner statistics: EXPLAIN row estimates confirm guessed values past RLS'),
     ('careguard_not_preloaded', 'error', 'configuration',
-     'careguard is not in shared_preload_libraries, so it trusts no identity and sign-in is refused')
+     'careguard is not in shared_preload_libraries, so it trusts no identity and sign-in is refused'),
+    -- Registered queries' plans under their persona (91_query_plans*.sql).
+    ('plan_claims_per_row', 'warning', 'performance',
+     'A registered query''s plan evaluates a claim helper on every row instead of once (an initPlan)'),
+    ('plan_policy_subplan_per_row', 'warning', 'performance',
+     'A registered query''s plan runs a policy SubPlan once per row'),
+    ('plan_index_lost', 'error', 'performance',
+     'A registered query''s plan lost an index or ordered scan that the bypassing role''s plan of the same rows uses'),
+    ('plan_cost_ratio', 'warning', 'performance',
+     'A registered query''s estimated cost under its persona exceeds the set ratio of the bypassing role''s plan'),
+    ('plan_query_failed', 'warning', 'performance',
+     'A registered query fails as its persona or its reference role, so its plan cannot be judged'),
+    ('plan_not_judged', 'info', 'performance',
+     'A registered query''s plan was not judged (empty tables, no superuser, untrusted code)')
   ) AS r(rule, severity, category, summary)
 $rules$;
 
 CREATE OR REPLACE FUNCTION careguard.audit(schemas text[] DEFAULT NULL)
   RETURNS TABLE (rule text, severity text, object text, detail text, fix text)
-  LANGUAGE sql STABLE PARALLEL SAFE
+  -- VOLATILE: the plan rules run EXPLAIN as other roles (careguard.audit_query_plans).
+  LANGUAGE sql VOLATILE PARALLEL UNSAFE
   SET search_path = pg_catalog, pg_temp
+  -- One query over the whole catalogue: its generic plan's cost estimates
+  -- trip JIT compilation, which took 28 s of a 29 s audit of 1,000 policies.
+  SET jit = off
 AS $audit$
 WITH
 audited_ns AS MATERIALIZED (
@@ -81,6 +353,9 @@ policies AS (
          t.qname AS table_name, t.relrowsecurity,
          pg_catalog.format('%I on %s', p.polname, t.qname) AS qname,
          p.polqual::text AS qual_tree, p.polwithcheck::text AS check_tree,
+         -- Folded, not read as text: USING (1 = 1) and (true OR x) are true.
+         COALESCE(careguard.audit_always_true(p.polqual), false) AS qual_always_true,
+         COALESCE(careguard.audit_always_true(p.polwithcheck), false) AS check_always_true,
          pg_catalog.pg_get_expr(p.polqual, p.polrelid) AS qual_sql,
          pg_catalog.pg_get_expr(p.polwithcheck, p.polrelid) AS check_sql,
          ARRAY(SELECT CASE WHEN r OPERATOR(pg_catalog.=) 0 THEN 'public'
@@ -111,38 +386,60 @@ functions AS (
   JOIN pg_catalog.pg_language l ON l.oid OPERATOR(pg_catalog.=) f.prolang
   WHERE f.prokind OPERATOR(pg_catalog.=) ANY (ARRAY['f', 'p']::"char"[])
 ),
-implicit_ops AS MATERIALIZED (
-  -- Unpinned SQL/plpgsql bodies parsed at run time (or inlined) under the
-  -- caller's search_path; SECURITY DEFINER ones are secdef_mutable_search_path's.
-  SELECT f.oid, f.qname, careguard.audit_implicit_operators(f.prosrc, f.lanname::text) AS frags
+resolved_at_call AS MATERIALIZED (
+  -- SQL/plpgsql bodies parsed at run time (or inlined) under the caller's
+  -- search_path, or under a pinned one that names a schema others can create
+  -- in; SECURITY DEFINER ones are secdef_mutable_search_path's. BEGIN ATOMIC
+  -- bodies are bound at creation time.
+  SELECT f.oid, f.qname, f.prosrc, f.lanname
   FROM functions f
-  WHERE NOT f.prosecdef AND NOT f.pinned
+  WHERE NOT f.prosecdef AND NOT f.safely_pinned
     AND f.lanname OPERATOR(pg_catalog.=) ANY (ARRAY['sql', 'plpgsql'])
-    AND f.prosqlbody IS NULL  -- BEGIN ATOMIC bodies are bound at creation time
+    AND f.prosqlbody IS NULL
 ),
-client_roles AS (
-  -- The roles clients act as: anon, authenticated and every role that is a
-  -- member of them (a product's patient, provider, admin), bypassers aside.
-  SELECT r.rolname::text AS rolname FROM pg_catalog.pg_roles r
-  WHERE (r.rolname OPERATOR(pg_catalog.=) ANY (ARRAY['anon', 'authenticated'])
-         OR EXISTS (SELECT 1 FROM pg_catalog.pg_auth_members m
-                    JOIN pg_catalog.pg_roles g ON g.oid OPERATOR(pg_catalog.=) m.roleid
-                    WHERE m.member OPERATOR(pg_catalog.=) r.oid
-                      AND g.rolname OPERATOR(pg_catalog.=) ANY (ARRAY['anon', 'authenticated'])))
-    AND NOT r.rolsuper AND NOT r.rolbypassrls
+tree_names AS MATERIALIZED (
+  -- SQL bodies read from the raw parse tree: every name left to the path.
+  SELECT r.oid, n.kind, n.name, n.construct, n.ord,
+         -- the source around the lookup, as a reader finds it in the body
+         -- (whole words: a cut-off first or last word is dropped)
+         pg_catalog.regexp_replace(pg_catalog.regexp_replace(pg_catalog.btrim(
+           CASE WHEN n.at_char OPERATOR(pg_catalog.>) 16
+                THEN pg_catalog.regexp_replace(pg_catalog.substr(r.prosrc, n.at_char OPERATOR(pg_catalog.-) 16, 44), '^\S*\s', '')
+                ELSE pg_catalog.substr(r.prosrc, 1, n.at_char OPERATOR(pg_catalog.+) 27) END),
+           '\s+\S*$', ''), '\s+', ' ', 'g') AS snippet
+  FROM resolved_at_call r
+  CROSS JOIN LATERAL careguard.audit_search_path_names(r.prosrc) WITH ORDINALITY AS n(kind, name, construct, at_char, ord)
+  WHERE r.lanname OPERATOR(pg_catalog.=) 'sql'
+),
+parsed AS (
+  SELECT r.*, (r.lanname OPERATOR(pg_catalog.=) 'sql'
+               AND NOT EXISTS (SELECT 1 FROM tree_names t WHERE t.oid OPERATOR(pg_catalog.=) r.oid
+                                 AND t.kind OPERATOR(pg_catalog.=) 'unparsed')) AS by_tree
+  FROM resolved_at_call r
+),
+implicit_ops AS MATERIALIZED (
+  -- The tree where the body parses; plpgsql (and a SQL body that does not
+  -- parse) by the token heuristic.
+  SELECT p.oid, p.qname,
+         CASE WHEN p.by_tree
+              THEN ARRAY(SELECT d.frag FROM (
+                     SELECT pg_catalog.format('%s (%s) in "%s"', t.construct, t.name, t.snippet) AS frag, pg_catalog.min(t.ord) AS first_ord
+                     FROM tree_names t
+                     WHERE t.oid OPERATOR(pg_catalog.=) p.oid AND t.kind OPERATOR(pg_catalog.=) 'operator'
+                     GROUP BY 1) d ORDER BY d.first_ord)
+              ELSE careguard.audit_implicit_operators(p.prosrc, p.lanname::text) END AS frags
+  FROM parsed p
 ),
 findings AS (
   -- RLS state -------------------------------------------------------------
   SELECT 'rls_disabled_exposed' AS rule, t.qname AS object,
-         'row-level security is disabled and '
-           OPERATOR(pg_catalog.||) pg_catalog.array_to_string(ARRAY(
-             SELECT c.rolname FROM client_roles c
-             WHERE careguard.audit_role_can(c.rolname, t.oid, 'SELECT') ORDER BY 1), ', ')
-           OPERATOR(pg_catalog.||) ' can SELECT from it: every row is visible' AS detail,
+         pg_catalog.format('row-level security is disabled and %s can SELECT from it: every row is visible%s',
+           pg_catalog.array_to_string(t.exposed_to, ', '),
+           CASE WHEN t.nspname OPERATOR(pg_catalog.=) ANY (SELECT s.schema_name FROM careguard.audit_phi_schemas s)
+                THEN ' (a PHI schema)' ELSE '' END) AS detail,
          pg_catalog.format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY; then add policies', t.qname) AS fix
-  FROM tables t
-  WHERE NOT t.relrowsecurity
-    AND EXISTS (SELECT 1 FROM client_roles c WHERE careguard.audit_role_can(c.rolname, t.oid, 'SELECT'))
+  FROM (SELECT t.*, careguard.audit_exposed_to(t.oid) AS exposed_to FROM tables t WHERE NOT t.relrowsecurity) t
+  WHERE pg_catalog.cardinality(t.exposed_to) OPERATOR(pg_catalog.>) 0
   UNION ALL
   SELECT 'rls_not_forced', t.qname,
          'row-level security is enabled but not forced; the owner '
@@ -178,25 +475,26 @@ findings AS (
          CASE WHEN p.effective_check IS NULL
                 THEN pg_catalog.format('%s policy without WITH CHECK (nor USING)',
                                        CASE p.polcmd WHEN 'a' THEN 'INSERT' WHEN 'w' THEN 'UPDATE' ELSE 'ALL' END)
-              ELSE 'WITH CHECK (true) lets the role write any row' END
+              ELSE 'its check (WITH CHECK, or the USING it falls back to) is always true, so the role may write any row' END
            OPERATOR(pg_catalog.||) ' for ' OPERATOR(pg_catalog.||) pg_catalog.array_to_string(p.role_names, ', '),
          'state explicitly which new rows the role may write: WITH CHECK (<ownership predicate>)'
-  FROM (SELECT p.*, COALESCE(p.check_sql, CASE WHEN p.polcmd OPERATOR(pg_catalog.<>) 'a' THEN p.qual_sql END) AS effective_check
+  FROM (SELECT p.*, COALESCE(p.check_sql, CASE WHEN p.polcmd OPERATOR(pg_catalog.<>) 'a' THEN p.qual_sql END) AS effective_check,
+               CASE WHEN p.check_sql IS NOT NULL THEN p.check_always_true ELSE p.qual_always_true END AS effective_true
         FROM policies p) p
   WHERE p.polcmd OPERATOR(pg_catalog.=) ANY (ARRAY['a', 'w', '*']::"char"[])
     AND p.polpermissive
     AND (p.effective_check IS NULL
-         OR (p.effective_check OPERATOR(pg_catalog.=) 'true'
+         OR (p.effective_true
              AND NOT p.role_names OPERATOR(pg_catalog.<@) ARRAY['admin', 'service_role']))
   UNION ALL
   SELECT 'write_policy_using_true', p.qname,
-         pg_catalog.format('%s policy with USING (true) lets %s change every row',
-           CASE p.polcmd WHEN 'w' THEN 'UPDATE' WHEN 'd' THEN 'DELETE' ELSE 'ALL' END,
+         pg_catalog.format('%s policy whose USING (%s) is always true lets %s change every row',
+           CASE p.polcmd WHEN 'w' THEN 'UPDATE' WHEN 'd' THEN 'DELETE' ELSE 'ALL' END, p.qual_sql,
            pg_catalog.array_to_string(p.role_names, ', ')),
          'restrict USING to the rows the role owns, or scope the policy TO admin'
   FROM policies p
   WHERE p.polcmd OPERATOR(pg_catalog.=) ANY (ARRAY['w', 'd', '*']::"char"[])
-    AND p.qual_sql OPERATOR(pg_catalog.=) 'true'
+    AND p.qual_always_true
     AND NOT p.role_names OPERATOR(pg_catalog.<@) ARRAY['admin', 'service_role']
   UNION ALL
   SELECT 'multiple_permissive_policies', x.table_name,
@@ -317,18 +615,36 @@ findings AS (
     AND pg_catalog.to_regrole('anon') IS NOT NULL
     AND pg_catalog.has_function_privilege('anon', f.oid, 'EXECUTE')
   UNION ALL
-  SELECT 'function_mutable_search_path', f.qname,
-         pg_catalog.format('no SET search_path and the body names %s without a schema: the caller''s search_path decides what runs',
-           pg_catalog.array_to_string(careguard.audit_unqualified_relations(f.prosrc), ', ')),
-         pg_catalog.format('schema-qualify every name, and ALTER FUNCTION %s SET search_path = pg_catalog, pg_temp', f.qname)
-  FROM functions f
-  WHERE NOT f.prosecdef AND NOT f.pinned
-    AND f.lanname OPERATOR(pg_catalog.=) ANY (ARRAY['sql', 'plpgsql'])
-    AND f.prosqlbody IS NULL  -- BEGIN ATOMIC bodies are bound at creation time
-    AND pg_catalog.cardinality(careguard.audit_unqualified_relations(f.prosrc)) OPERATOR(pg_catalog.>) 0
+  SELECT 'function_mutable_search_path', r.qname,
+         pg_catalog.format('no trusted SET search_path and the body names %s without a schema: the caller''s search_path (pg_temp first, for relations) decides what runs',
+           pg_catalog.array_to_string(r.relations, ', ')),
+         pg_catalog.format('schema-qualify every name, and ALTER FUNCTION %s SET search_path = pg_catalog, pg_temp', r.qname)
+  FROM (SELECT p.qname,
+               CASE WHEN p.by_tree
+                    THEN ARRAY(SELECT DISTINCT t.name FROM tree_names t
+                               WHERE t.oid OPERATOR(pg_catalog.=) p.oid AND t.kind OPERATOR(pg_catalog.=) 'relation'
+                               ORDER BY 1)
+                    ELSE careguard.audit_unqualified_relations(p.prosrc) END AS relations
+        FROM parsed p) r
+  WHERE pg_catalog.cardinality(r.relations) OPERATOR(pg_catalog.>) 0
+  UNION ALL
+  SELECT 'function_unqualified_name', p.qname,
+         pg_catalog.format('no trusted SET search_path, and the body %s: inlined into a caller''s query or run under its search_path, they resolve there, so a role that can create a function or type in a schema it puts first decides what runs',
+           pg_catalog.concat_ws(' and ',
+             'calls ' OPERATOR(pg_catalog.||) pg_catalog.string_agg(DISTINCT t.name OPERATOR(pg_catalog.||) '()', ', ')
+                        FILTER (WHERE t.kind OPERATOR(pg_catalog.=) 'function'),
+             'names the type' OPERATOR(pg_catalog.||) ' ' OPERATOR(pg_catalog.||) pg_catalog.string_agg(DISTINCT t.name, ', ')
+                        FILTER (WHERE t.kind OPERATOR(pg_catalog.=) 'type'))
+           OPERATOR(pg_catalog.||) ' without a schema'),
+         pg_catalog.format('write pg_catalog.f(...) and pg_catalog.type (schema.f, schema.type for your own); or, if %s need not be inlined, ALTER FUNCTION %s SET search_path = pg_catalog, pg_temp',
+           p.qname, p.qname)
+  FROM parsed p
+  JOIN tree_names t ON t.oid OPERATOR(pg_catalog.=) p.oid AND t.kind OPERATOR(pg_catalog.=) ANY (ARRAY['function', 'type'])
+  WHERE p.by_tree
+  GROUP BY p.qname
   UNION ALL
   SELECT 'function_implicit_operator', io.qname,
-         pg_catalog.format('no SET search_path, and the body leaves operators to the caller''s search_path: %s%s. '
+         pg_catalog.format('no trusted SET search_path, and the body leaves operators to the caller''s search_path: %s%s. '
                            'Run or inlined in a caller''s query, they resolve there, so a role that can create an '
                            'operator in a schema on its own search_path can change the result; %s',
            pg_catalog.array_to_string(io.frags[1:5], '; '),
@@ -361,14 +677,13 @@ findings AS (
          pg_catalog.format('%I.%I', ns.nspname, c.relname),
          pg_catalog.format('%s readable by %s, and it has no row-level security: every row is visible',
            CASE c.relkind WHEN 'm' THEN 'materialized view' ELSE 'foreign table' END,
-           pg_catalog.array_to_string(ARRAY(SELECT r.rolname FROM client_roles r
-                                            WHERE careguard.audit_role_can(r.rolname, c.oid, 'SELECT') ORDER BY 1), ', ')),
-         pg_catalog.format('REVOKE ALL ON %I.%I FROM PUBLIC, anon, authenticated; serve its rows through a view with security_invoker or a function that checks the caller',
+           pg_catalog.array_to_string(careguard.audit_exposed_to(c.oid), ', ')),
+         pg_catalog.format('REVOKE ALL ON %I.%I FROM PUBLIC and the roles named; serve its rows through a view with security_invoker or a function that checks the caller',
            ns.nspname, c.relname)
   FROM pg_catalog.pg_class c
   JOIN audited_ns ns ON ns.oid OPERATOR(pg_catalog.=) c.relnamespace
   WHERE c.relkind OPERATOR(pg_catalog.=) ANY (ARRAY['m', 'f']::"char"[])
-    AND EXISTS (SELECT 1 FROM client_roles r WHERE careguard.audit_role_can(r.rolname, c.oid, 'SELECT'))
+    AND pg_catalog.cardinality(careguard.audit_exposed_to(c.oid)) OPERATOR(pg_catalog.>) 0
   UNION ALL
   SELECT 'view_bypasses_rls', pg_catalog.format('%I.%I', ns.nspname, v.relname),
          'the view reads ' OPERATOR(pg_catalog.||) pg_catalog.string_agg(DISTINCT base.oid::regclass::text, ', ')
@@ -487,9 +802,21 @@ findings AS (
   JOIN pg_catalog.pg_extension e ON e.oid OPERATOR(pg_catalog.=) d.refobjid
   WHERE NOT t.oid OPERATOR(pg_catalog.=) ANY (COALESCE(e.extconfig, '{}'::oid[]))
     AND careguard.audit_table_has_rows(t.oid)
+  -- splinter's hygiene rules ------------------------------------------------
+  UNION ALL
+  SELECT s.rule, s.object, s.detail, s.fix
+  FROM careguard.audit_splinter_findings(ARRAY(SELECT ns.oid FROM audited_ns ns)) AS s
+  -- Registered queries' plans under their persona ---------------------------
+  UNION ALL
+  SELECT qp.rule, qp.object, qp.detail, qp.fix FROM careguard.audit_query_plans(schemas) qp
 )
 SELECT f.rule, r.severity, f.object, f.detail, f.fix
 FROM findings f
 JOIN careguard.audit_rules() r ON r.rule OPERATOR(pg_catalog.=) f.rule
 ORDER BY CASE r.severity WHEN 'error' THEN 0 WHEN 'warning' THEN 1 ELSE 2 END, f.rule, f.object
 $audit$;
+
+CREATE OR REPLACE FUNCTION auth.jwks() RETURNS jsonb
+  LANGUAGE c VOLATILE PARALLEL RESTRICTED
+  SET search_path = pg_catalog, pg_temp
+  AS 'MODULE_PATHNAME', 'careguard_auth_jwks';
