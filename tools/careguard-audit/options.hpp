@@ -2,13 +2,19 @@
 #pragma once
 
 #include "audit_format.hpp"
+#include "policy_diff.hpp"
 
 #include <string>
 #include <vector>
 
 namespace careguard::audit_cli {
 
+// careguard-audit [audit], careguard-audit snapshot, careguard-audit diff,
+// careguard-audit rehearse (rehearse.hpp).
+enum class Command { Audit, Snapshot, Diff, Rehearse };
+
 struct Options {
+  Command command = Command::Audit;
   std::string dsn;                   // empty: libpq uses the PG* environment
   std::vector<std::string> schemas;  // empty: careguard.audit()'s defaults
   audit::Format format = audit::Format::Text;
@@ -17,6 +23,11 @@ struct Options {
   std::string baseline;                    // accepted findings (baseline.hpp), or empty
   std::string write_baseline;              // write the findings as a baseline here
   std::string output;                      // the report goes here instead of stdout
+  // diff: each side a DSN or a snapshot file (snapshot -o FILE).
+  std::string from;
+  std::string to;
+  audit::DiffFailOn diff_fail_on = audit::DiffFailOn::Widening;
+  std::vector<std::string> files;  // rehearse: the up and the down migration
   bool matrix = false;
   bool quiet = false;
   bool help = false;

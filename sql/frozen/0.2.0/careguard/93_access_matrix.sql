@@ -1,19 +1,133 @@
--- careguard 0.3.0 -> 0.4.0, Citus (docs/scale-out.md): the routed-plan guard
--- (97_citus.sql) and the access matrix's read-only probes of Citus tables
--- (93_access_matrix.sql). Kept equal to those install-script parts.
--- Citus (docs/scale-out.md): on a node of a Citus cluster careguard's planner
--- hook copies a policy's `column = auth.provider_id()` (or auth.uid()) into
--- the query with the claim's value, so that Citus routes to one shard; this
--- guard goes with it and raises CG003 if the plan is ever run for another
--- identity (src/pg/citus_routing.cpp). Executable by everyone, as the claim
--- helpers are: it compares the caller's own claim with a constant.
-CREATE FUNCTION auth.pinned_claim_matches(claim text, planned uuid) RETURNS boolean
-  LANGUAGE c STABLE PARALLEL SAFE STRICT
-  AS 'MODULE_PATHNAME', 'careguard_pinned_claim_matches';
-COMMENT ON FUNCTION auth.pinned_claim_matches(text, uuid) IS
-  'True when the claim (sub or provider_id) still has the value a routed plan was made with; otherwise CG003.';
+-- The access matrix: who can see and change what, probed for real inside
+-- always-rolled-back subtransactions (docs/audit-rules.md).
 
-CREATE OR REPLACE FUNCTION careguard.access_matrix(contexts jsonb DEFAULT NULL, schemas text[] DEFAULT NULL)
+-- The default contexts: the platform's roles (anon, service_role, and
+-- authenticated as a real user where there is one), plus whatever the
+-- registered context sources add for a product's roles. A context is
+-- {"name", "role", "claims"}.
+CREATE FUNCTION careguard.access_matrix_default_contexts() RETURNS jsonb
+  LANGUAGE plpgsql STABLE PARALLEL SAFE
+  SET search_path = pg_catalog, pg_temp
+AS $contexts$
+DECLARE
+  any_user uuid;
+  source regproc;
+  added jsonb;
+  contexts jsonb := pg_catalog.jsonb_build_array(
+    pg_catalog.jsonb_build_object('name', 'anon', 'role', 'anon',
+      'claims', pg_catalog.jsonb_build_object('role', 'anon')));
+BEGIN
+  -- A source runs with the rights of whoever runs the matrix (a superuser),
+  -- so only one a superuser owns is called: if a registered function is
+  -- dropped, nobody else can take its name and have it run.
+  FOR source IN
+    SELECT p.oid::regproc
+    FROM careguard.access_matrix_context_sources s
+    JOIN pg_catalog.pg_proc p ON p.oid OPERATOR(pg_catalog.=) pg_catalog.to_regprocedure(s.function_name)
+    JOIN pg_catalog.pg_roles o ON o.oid OPERATOR(pg_catalog.=) p.proowner
+    WHERE o.rolsuper
+    ORDER BY s.function_name
+  LOOP
+    EXECUTE pg_catalog.format('SELECT %s()', source) INTO added;
+    IF pg_catalog.jsonb_typeof(added) OPERATOR(pg_catalog.<>) 'array' THEN
+      RAISE EXCEPTION 'context source % returned no JSON array', source USING ERRCODE = '22023';
+    END IF;
+    contexts := contexts OPERATOR(pg_catalog.||) added;
+  END LOOP;
+  SELECT u.id INTO any_user FROM auth.users u ORDER BY u.id LIMIT 1;
+  RETURN contexts OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_array(
+    pg_catalog.jsonb_build_object('name', 'service_role', 'role', 'service_role',
+      'claims', pg_catalog.jsonb_build_object('role', 'service_role')),
+    pg_catalog.jsonb_build_object('name', 'authenticated', 'role', 'authenticated',
+      'claims', pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object(
+        'sub', any_user, 'role', 'authenticated', 'aud', 'authenticated'))));
+END
+$contexts$;
+COMMENT ON FUNCTION careguard.access_matrix_default_contexts() IS
+  'The access matrix''s default contexts: anon, each registered source''s contexts, service_role, authenticated.';
+
+-- Becomes the probed role for the rest of a probe's subtransaction, pinned
+-- (C): code a probe evaluates cannot RESET ROLE back to the superuser
+-- running the matrix.
+CREATE FUNCTION careguard.probe_as(role_name text) RETURNS void
+  LANGUAGE c VOLATILE PARALLEL UNSAFE STRICT
+  AS 'MODULE_PATHNAME', 'careguard_probe_as';
+REVOKE ALL ON FUNCTION careguard.probe_as(text) FROM PUBLIC;
+COMMENT ON FUNCTION careguard.probe_as(text) IS
+  'Access matrix internals: SET LOCAL ROLE, then no role change until the subtransaction ends.';
+
+-- Why probing a table would run code no superuser wrote, or NULL. Defence in
+-- depth beside probe_as(): a table's owner, the
+-- types of its columns (casts to json run in to_jsonb), and the functions its
+-- policies, triggers, defaults, checks, index expressions and rules call must
+-- all belong to superusers before anything of it is evaluated.
+CREATE FUNCTION careguard.access_matrix_untrusted_code(rel oid) RETURNS text
+  LANGUAGE sql STABLE PARALLEL SAFE
+  SET search_path = pg_catalog, pg_temp
+AS $untrusted$
+  WITH code AS (
+    SELECT 'the table is owned by ' OPERATOR(pg_catalog.||) o.rolname AS why, o.rolsuper AS trusted
+    FROM pg_catalog.pg_class c JOIN pg_catalog.pg_roles o ON o.oid OPERATOR(pg_catalog.=) c.relowner
+    WHERE c.oid OPERATOR(pg_catalog.=) rel
+    UNION ALL
+    SELECT pg_catalog.format('column %I has type %s owned by %s', a.attname, a.atttypid::regtype, o.rolname), o.rolsuper
+    FROM pg_catalog.pg_attribute a
+    JOIN pg_catalog.pg_type t ON t.oid OPERATOR(pg_catalog.=) a.atttypid
+    JOIN pg_catalog.pg_roles o ON o.oid OPERATOR(pg_catalog.=) t.typowner
+    WHERE a.attrelid OPERATOR(pg_catalog.=) rel AND a.attnum OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped
+    UNION ALL
+    SELECT pg_catalog.format('%s calls %s owned by %s', src.what, f.oid::regprocedure, o.rolname), o.rolsuper
+    FROM (
+      SELECT 'a policy' AS what, careguard.audit_called_functions(pg_catalog.concat(p.polqual::text, ' ', p.polwithcheck::text)) AS funcs
+        FROM pg_catalog.pg_policy p WHERE p.polrelid OPERATOR(pg_catalog.=) rel
+      UNION ALL
+      SELECT 'a trigger', ARRAY[t.tgfoid] FROM pg_catalog.pg_trigger t WHERE t.tgrelid OPERATOR(pg_catalog.=) rel
+      UNION ALL
+      SELECT 'a default', careguard.audit_called_functions(d.adbin::text)
+        FROM pg_catalog.pg_attrdef d WHERE d.adrelid OPERATOR(pg_catalog.=) rel
+      UNION ALL
+      SELECT 'a constraint', careguard.audit_called_functions(k.conbin::text)
+        FROM pg_catalog.pg_constraint k WHERE k.conrelid OPERATOR(pg_catalog.=) rel AND k.conbin IS NOT NULL
+      UNION ALL
+      SELECT 'an index', careguard.audit_called_functions(pg_catalog.concat(i.indexprs::text, ' ', i.indpred::text))
+        FROM pg_catalog.pg_index i WHERE i.indrelid OPERATOR(pg_catalog.=) rel
+      UNION ALL
+      SELECT 'a rule', careguard.audit_called_functions(pg_catalog.concat(r.ev_qual::text, ' ', r.ev_action::text))
+        FROM pg_catalog.pg_rewrite r WHERE r.ev_class OPERATOR(pg_catalog.=) rel
+    ) src
+    CROSS JOIN LATERAL pg_catalog.unnest(src.funcs) AS called(fn)
+    JOIN pg_catalog.pg_proc f ON f.oid OPERATOR(pg_catalog.=) called.fn
+    JOIN pg_catalog.pg_roles o ON o.oid OPERATOR(pg_catalog.=) f.proowner
+  )
+  SELECT code.why FROM code WHERE NOT code.trusted ORDER BY 1 LIMIT 1
+$untrusted$;
+COMMENT ON FUNCTION careguard.access_matrix_untrusted_code(oid) IS
+  'Access matrix internals: why probing a table would run code only a non-superuser wrote, or NULL.';
+
+-- Quoted, comma-separated columns of a table the role holds a privilege on.
+CREATE FUNCTION careguard.access_matrix_columns(rel oid, role_name text, privilege text) RETURNS text[]
+  LANGUAGE sql STABLE STRICT PARALLEL SAFE
+  SET search_path = pg_catalog, pg_temp
+AS $cols$
+  SELECT COALESCE(pg_catalog.array_agg(pg_catalog.quote_ident(a.attname::text) ORDER BY a.attnum), '{}'::text[])
+  FROM pg_catalog.pg_attribute a
+  WHERE a.attrelid OPERATOR(pg_catalog.=) rel AND a.attnum OPERATOR(pg_catalog.>) 0
+    AND NOT a.attisdropped AND a.attgenerated OPERATOR(pg_catalog.=) ''
+    -- GENERATED ALWAYS identities may not be updated, even to themselves.
+    AND NOT (privilege OPERATOR(pg_catalog.=) 'UPDATE' AND a.attidentity OPERATOR(pg_catalog.=) 'a')
+    AND pg_catalog.has_column_privilege(role_name, rel, a.attnum, privilege)
+$cols$;
+COMMENT ON FUNCTION careguard.access_matrix_columns(oid, text, text) IS
+  'Access matrix internals: the columns of a table a role may INSERT or UPDATE.';
+
+-- Who can see and change what: for each context and each RLS table, the
+-- rows visible and whether a representative INSERT, UPDATE and DELETE
+-- would pass privileges and policies. Every probe runs in a subtransaction
+-- that is always rolled back (the sentinel SQLSTATE CGRBK), and the role and
+-- claims are set transaction-locally inside it, so both are restored too.
+-- SECURITY INVOKER: switching to any role needs a superuser (or a DBA who is
+-- a member of every probed role and can read every table).
+CREATE FUNCTION careguard.access_matrix(contexts jsonb DEFAULT NULL, schemas text[] DEFAULT NULL)
   RETURNS TABLE (context text, role text, relation text,
                  selectable_rows bigint, select_sqlstate text,
                  can_insert boolean, insert_sqlstate text,
@@ -35,7 +149,6 @@ DECLARE
   probe_row jsonb;
   cols text[];
   affected bigint;
-  citus_tables oid[] := '{}';
 BEGIN
   contexts := COALESCE(contexts, careguard.access_matrix_default_contexts());
   schemas := careguard.audited_schemas(schemas);
@@ -53,21 +166,6 @@ BEGIN
       USING DETAIL = 'can_insert, can_update and can_delete are NULL (unknown, not denied), '
                      'their SQLSTATE is 25006, and writes_not_probed says why.',
             HINT = 'Run the access matrix on the primary, in a read-write transaction, for write verdicts.';
-  END IF;
-  -- Citus refuses, in one transaction, a placement that one user modified to
-  -- any other user, so on Citus tables (reference or distributed) only the
-  -- read probes run; their verdicts come from the shards, with the identity
-  -- the coordinator forwards. The write rules there are tested end to end
-  -- (test/shell/citus.sh), one transaction per write.
-  IF pg_catalog.to_regclass('pg_catalog.pg_dist_partition') IS NOT NULL THEN
-    EXECUTE 'SELECT COALESCE(pg_catalog.array_agg(p.logicalrelid::pg_catalog.oid), ''{}'') FROM pg_catalog.pg_dist_partition p'
-      INTO citus_tables;
-    IF pg_catalog.cardinality(citus_tables) OPERATOR(pg_catalog.>) 0 AND read_only_reason IS NULL THEN
-      RAISE WARNING 'careguard.access_matrix: no write can be probed on a Citus table'
-        USING DETAIL = 'On Citus tables can_insert, can_update and can_delete are NULL (unknown, not denied), '
-                       'their SQLSTATE is 0A000, and writes_not_probed says why.',
-              HINT = 'Citus lets no other user touch a placement one user modified in the same transaction.';
-    END IF;
   END IF;
   IF pg_catalog.jsonb_typeof(contexts) OPERATOR(pg_catalog.<>) 'array' THEN
     RAISE EXCEPTION 'careguard.access_matrix: contexts must be a JSON array'
@@ -132,13 +230,6 @@ BEGIN
       IF writes_not_probed IS NOT NULL THEN
         insert_sqlstate := '25006'; update_sqlstate := '25006'; delete_sqlstate := '25006';
         RETURN NEXT;
-        CONTINUE;
-      END IF;
-      IF rel.oid OPERATOR(pg_catalog.=) ANY (citus_tables) THEN
-        insert_sqlstate := '0A000'; update_sqlstate := '0A000'; delete_sqlstate := '0A000';
-        writes_not_probed := 'Citus table';
-        RETURN NEXT;
-        writes_not_probed := read_only_reason;
         CONTINUE;
       END IF;
 
@@ -230,7 +321,10 @@ END
 $matrix$;
 COMMENT ON FUNCTION careguard.access_matrix(jsonb, text[]) IS
   'Per context x RLS table: rows visible and whether INSERT/UPDATE/DELETE of a representative row passes; all probes rolled back. '
-  'On a read-only standby (or in a read-only transaction) the write verdicts are NULL with 25006, on a Citus table '
-  'NULL with 0A000, and writes_not_probed says why. Run as superuser.';
+  'On a read-only standby (or in a read-only transaction) the write verdicts are NULL with 25006 and writes_not_probed says why. Run as superuser.';
 
+-- Switching to arbitrary roles is a superuser's job: no grants.
+REVOKE ALL ON FUNCTION careguard.access_matrix_default_contexts() FROM PUBLIC;
+REVOKE ALL ON FUNCTION careguard.access_matrix_columns(oid, text, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION careguard.access_matrix_untrusted_code(oid) FROM PUBLIC;
 REVOKE ALL ON FUNCTION careguard.access_matrix(jsonb, text[]) FROM PUBLIC;
