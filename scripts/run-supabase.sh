@@ -22,7 +22,7 @@ failed=0
 expect() {  # expect NAME WANT GOT
   if [ "$2" = "$3" ]; then echo "ok     $1"; else echo "FAIL   $1: expected [$2], got [$3]"; failed=$((failed + 1)); fi
 }
-run -c "CREATE TABLE public.no_rls_table (id int)" >/dev/null
+run -c "CREATE TABLE public.no_rls_table (id int PRIMARY KEY)" >/dev/null
 expect "with the profile, a new table is granted to authenticated" t \
   "$(run -At -c "SELECT has_table_privilege('authenticated', 'public.no_rls_table', 'SELECT')")"
 expect "and the audit flags it for its missing RLS" "rls_disabled_exposed|error" \
