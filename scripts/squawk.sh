@@ -2,12 +2,15 @@
 # Lints every upgrade and downgrade script with squawk (.squawk.toml): each
 # is assembled into build/squawk/ with its psql guard line (\echo ... \quit,
 # no SQL) blanked, so that line numbers match the shipped script. Installs
-# the pinned squawk-cli from test/squawk/package-lock.json when missing.
+# the squawk-cli version pinned in test/squawk/package.json when missing.
 # Exits non-zero on any finding.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ ! -x test/squawk/node_modules/.bin/squawk ]; then
-  npm ci --prefix test/squawk --no-audit --no-fund >/dev/null
+  # Not `npm ci`: npm 11 writes squawk-cli's per-platform optional packages
+  # into the lock for this platform only, then refuses it as out of sync.
+  # package.json pins the exact version.
+  npm install --prefix test/squawk --no-package-lock --no-audit --no-fund >/dev/null
 fi
 out=build/squawk
 rm -rf "$out" && mkdir -p "$out"
