@@ -181,27 +181,34 @@ $head$;
 REVOKE ALL ON FUNCTION careguard.ledger_head() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION careguard.ledger_head() TO careguard_auditor;
 
--- The month's partition, created by the writer before the month's first row.
+-- The partitions of the month of `at` and of the next one, made by the
+-- writer ahead of need. Created apart and attached (ATTACH takes SHARE
+-- UPDATE EXCLUSIVE on the ledger, so readers never hold the writer up, as
+-- CREATE TABLE ... PARTITION OF's ACCESS EXCLUSIVE would).
 CREATE FUNCTION careguard.ledger_ensure_month(at timestamptz) RETURNS void
   LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
   SET search_path = pg_catalog, pg_temp
 AS $month$
 DECLARE
-  first_day timestamp := pg_catalog.date_trunc('month', at AT TIME ZONE 'UTC');
-  name text := pg_catalog.to_char(first_day, '"ledger_y"YYYY"m"MM');
+  first_day timestamp;
+  name text;
 BEGIN
-  IF pg_catalog.to_regclass('careguard.' OPERATOR(pg_catalog.||) name) IS NOT NULL THEN
-    RETURN;
-  END IF;
-  EXECUTE pg_catalog.format(
-    'CREATE TABLE careguard.%I PARTITION OF careguard.ledger FOR VALUES FROM (%L) TO (%L)',
-    name, first_day::pg_catalog.text OPERATOR(pg_catalog.||) '+00',
-    (first_day OPERATOR(pg_catalog.+) '1 month'::pg_catalog.interval)::pg_catalog.text
-      OPERATOR(pg_catalog.||) '+00');
-  EXECUTE pg_catalog.format(
-    'CREATE TRIGGER ledger_no_truncate BEFORE TRUNCATE ON careguard.%I '
-    'FOR EACH STATEMENT EXECUTE FUNCTION careguard.ledger_refuse_change()', name);
-  EXECUTE pg_catalog.format('REVOKE ALL ON careguard.%I FROM PUBLIC', name);
+  FOR step IN 0..1 LOOP
+    first_day := pg_catalog.date_trunc('month', at AT TIME ZONE 'UTC')
+                 OPERATOR(pg_catalog.+) pg_catalog.make_interval(months => step);
+    name := pg_catalog.to_char(first_day, '"ledger_y"YYYY"m"MM');
+    CONTINUE WHEN pg_catalog.to_regclass('careguard.' OPERATOR(pg_catalog.||) name) IS NOT NULL;
+    EXECUTE pg_catalog.format('CREATE TABLE careguard.%I (LIKE careguard.ledger)', name);
+    EXECUTE pg_catalog.format('REVOKE ALL ON careguard.%I FROM PUBLIC', name);
+    EXECUTE pg_catalog.format(
+      'CREATE TRIGGER ledger_no_truncate BEFORE TRUNCATE ON careguard.%I '
+      'FOR EACH STATEMENT EXECUTE FUNCTION careguard.ledger_refuse_change()', name);
+    EXECUTE pg_catalog.format(
+      'ALTER TABLE careguard.ledger ATTACH PARTITION careguard.%I FOR VALUES FROM (%L) TO (%L)',
+      name, first_day::pg_catalog.text OPERATOR(pg_catalog.||) '+00',
+      (first_day OPERATOR(pg_catalog.+) '1 month'::pg_catalog.interval)::pg_catalog.text
+        OPERATOR(pg_catalog.||) '+00');
+  END LOOP;
 END
 $month$;
 REVOKE ALL ON FUNCTION careguard.ledger_ensure_month(timestamptz) FROM PUBLIC;
@@ -349,6 +356,7 @@ CREATE VIEW careguard.ledger_disclosures WITH (security_barrier) AS
          l.record::jsonb OPERATOR(pg_catalog.->>) 'application_name' AS application_name,
          l.record::jsonb OPERATOR(pg_catalog.->>) 'rls' AS rls,
          COALESCE((l.record::jsonb OPERATOR(pg_catalog.->>) 'break_glass')::boolean, false) AS break_glass,
+         COALESCE((l.record::jsonb OPERATOR(pg_catalog.->>) 'nested')::boolean, false) AS nested,
          l.record::jsonb OPERATOR(pg_catalog.->) 'detail' OPERATOR(pg_catalog.->>) 'reason' AS reason
     FROM careguard.ledger l
     CROSS JOIN LATERAL pg_catalog.unnest(l.patient_ids) AS p(patient_id)

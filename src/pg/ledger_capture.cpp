@@ -255,14 +255,18 @@ void classify_rls(LedgerAccess* access, Oid relid, Oid as_user) {
 
 LedgerAccess* access_for(LedgerStatement* s, Oid relid, CmdType command, Oid as_user) {
   Oid user = OidIsValid(as_user) ? as_user : GetUserId();
+  bool nested = run_depth > 0;
   for (LedgerAccess* a = s->accesses; a != nullptr; a = a->next) {
-    if (a->relid == relid && a->command == command && a->user == user) return a;
+    if (a->relid == relid && a->command == command && a->user == user && a->nested == nested) {
+      return a;
+    }
   }
   auto* a = static_cast<LedgerAccess*>(MemoryContextAllocZero(s->context, sizeof(LedgerAccess)));
   a->statement = s;
   a->relid = relid;
   a->command = command;
   a->user = user;
+  a->nested = nested;
   a->relation = MemoryContextStrdup(
       s->context, quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
                                              get_rel_name(relid)));

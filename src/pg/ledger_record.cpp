@@ -59,6 +59,7 @@ void write_access(const LedgerStatement& s, const LedgerAccess& a) {
   record.field("current_user", s.current_user);
   record.field("as_user", a.user_name);
   record.boolean("security_definer", a.security_definer);
+  record.boolean("nested", a.nested);
   optional_text(record, "sub", s.sub);
   optional_text(record, "jti", s.jti);
   optional_text(record, "session_id", s.session_id);

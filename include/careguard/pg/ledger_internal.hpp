@@ -48,6 +48,7 @@ struct LedgerAccess {
   const char* rls;            // applied | bypassed | disabled
   const char* bypass_reason;  // superuser | bypassrls | owner, when bypassed
   bool security_definer;      // ran as another user than the statement's
+  bool nested;                // read by a function, trigger or policy the statement called
   bool ids_incomplete;        // an index-only scan without the patient column
   bool has_new_ids;           // an UPDATE's new patient ids
   int64 rows;
