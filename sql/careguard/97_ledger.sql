@@ -86,11 +86,17 @@ CREATE TABLE careguard.ledger (
 CREATE INDEX ledger_patient_ids_idx ON careguard.ledger USING gin (patient_ids);
 COMMENT ON TABLE careguard.ledger IS
   'Disclosure ledger: append-only, SHA-256 chained (hash = sha256(prev_hash || be64(seq) || record)).';
+SELECT pg_catalog.pg_extension_config_dump('careguard.ledger', '');
+ALTER TABLE careguard.ledger ENABLE ROW LEVEL SECURITY;
+ALTER TABLE careguard.ledger FORCE ROW LEVEL SECURITY;
 REVOKE ALL ON careguard.ledger FROM PUBLIC;
 GRANT SELECT ON careguard.ledger TO careguard_auditor;
+CREATE POLICY ledger_auditor_read ON careguard.ledger FOR SELECT TO careguard_auditor USING (true);
 
--- Where the writer stands in the spool, and the chain's head; one row,
--- changed only by the writer (in the same transaction as the rows it adds).
+-- Where the writer stands in this cluster's spool, and the chain's head; one
+-- row, made and changed only by the writer (in the same transaction as the
+-- rows it adds). Not dumped: a spool position means nothing in another
+-- cluster; a restored ledger's chain continues from its last row.
 CREATE TABLE careguard.ledger_writer_state (
   id boolean PRIMARY KEY DEFAULT true CHECK (id),
   segment bigint NOT NULL,
@@ -100,8 +106,10 @@ CREATE TABLE careguard.ledger_writer_state (
   purge_anchor_seq bigint NOT NULL DEFAULT 0,
   purge_anchor_hash bytea
 );
-INSERT INTO careguard.ledger_writer_state (segment, spool_offset, last_seq, last_hash)
-  VALUES (0, 0, 0, pg_catalog.decode(pg_catalog.repeat('00', 32), 'hex'));
+-- Registered so that pg_dump knows it, with no rows to dump.
+SELECT pg_catalog.pg_extension_config_dump('careguard.ledger_writer_state', 'WHERE false');
+ALTER TABLE careguard.ledger_writer_state ENABLE ROW LEVEL SECURITY;
+ALTER TABLE careguard.ledger_writer_state FORCE ROW LEVEL SECURITY;
 REVOKE ALL ON careguard.ledger_writer_state FROM PUBLIC;
 
 -- Append-only: no UPDATE, DELETE or TRUNCATE, for the owner too, except
@@ -200,6 +208,8 @@ BEGIN
     CONTINUE WHEN pg_catalog.to_regclass('careguard.' OPERATOR(pg_catalog.||) name) IS NOT NULL;
     EXECUTE pg_catalog.format('CREATE TABLE careguard.%I (LIKE careguard.ledger)', name);
     EXECUTE pg_catalog.format('REVOKE ALL ON careguard.%I FROM PUBLIC', name);
+    EXECUTE pg_catalog.format('ALTER TABLE careguard.%I ENABLE ROW LEVEL SECURITY', name);
+    EXECUTE pg_catalog.format('ALTER TABLE careguard.%I FORCE ROW LEVEL SECURITY', name);
     EXECUTE pg_catalog.format(
       'CREATE TRIGGER ledger_no_truncate BEFORE TRUNCATE ON careguard.%I '
       'FOR EACH STATEMENT EXECUTE FUNCTION careguard.ledger_refuse_change()', name);
@@ -339,44 +349,48 @@ COMMENT ON FUNCTION careguard.ledger_purge() IS
   'Drops ledger months older than careguard.ledger_retention_months (default 72) and records the purge.';
 
 -- A patient's accounting of disclosures (HIPAA §164.528): who saw or changed
--- that patient's rows, when, as whom and how. A patient sees their own
--- (auth.uid()); a member of careguard_auditor sees anyone's. The view runs
--- with its owner's rights on the ledger; its filter reads the caller's
--- identity (current_user and the claims are the caller's inside a view).
-CREATE VIEW careguard.ledger_disclosures WITH (security_barrier) AS
-  SELECT p.patient_id,
-         (l.record::jsonb OPERATOR(pg_catalog.->>) 'at')::timestamptz AS at,
-         l.seq,
-         l.kind,
-         l.record::jsonb OPERATOR(pg_catalog.->>) 'relation' AS relation,
-         l.record::jsonb OPERATOR(pg_catalog.->>) 'command' AS command,
-         l.record::jsonb OPERATOR(pg_catalog.->>) 'session_user' AS session_user_name,
-         l.record::jsonb OPERATOR(pg_catalog.->>) 'current_user' AS role_name,
-         l.record::jsonb OPERATOR(pg_catalog.->>) 'sub' AS sub,
-         l.record::jsonb OPERATOR(pg_catalog.->>) 'application_name' AS application_name,
-         l.record::jsonb OPERATOR(pg_catalog.->>) 'rls' AS rls,
-         COALESCE((l.record::jsonb OPERATOR(pg_catalog.->>) 'break_glass')::boolean, false) AS break_glass,
-         COALESCE((l.record::jsonb OPERATOR(pg_catalog.->>) 'nested')::boolean, false) AS nested,
-         l.record::jsonb OPERATOR(pg_catalog.->) 'detail' OPERATOR(pg_catalog.->>) 'reason' AS reason
-    FROM careguard.ledger l
-    CROSS JOIN LATERAL pg_catalog.unnest(l.patient_ids) AS p(patient_id)
-   WHERE (l.patient_ids OPERATOR(pg_catalog.@>) ARRAY[auth.uid()]
-          AND p.patient_id OPERATOR(pg_catalog.=) auth.uid())
-      OR pg_catalog.pg_has_role(CURRENT_USER, 'careguard_auditor', 'MEMBER');
-REVOKE ALL ON careguard.ledger_disclosures FROM PUBLIC;
-GRANT SELECT ON careguard.ledger_disclosures TO authenticated, careguard_auditor;
-
--- Not SECURITY DEFINER (the view decides who sees what); inlinable, hence
--- no SET clause: every name and operator in it is qualified.
+-- that patient's rows, when, as whom and how. A patient may ask for their own
+-- (patient_id = auth.uid()); a member of careguard_auditor for anyone's.
+-- SECURITY DEFINER to read the ledger, which callers cannot; the caller's
+-- role is the role setting (SET LOCAL ROLE, which a definer function does not
+-- change), or the login when none is set. It returns this patient's entry
+-- only, never the other patients a record lists.
 CREATE FUNCTION careguard.disclosures(patient_id uuid, from_time timestamptz DEFAULT '-infinity',
                                       to_time timestamptz DEFAULT 'infinity')
-  RETURNS SETOF careguard.ledger_disclosures
-  LANGUAGE sql STABLE PARALLEL SAFE
+  RETURNS TABLE (at timestamptz, seq bigint, kind text, relation text, command text,
+                 session_user_name text, role_name text, sub text, application_name text,
+                 rls text, bypass_reason text, nested boolean, break_glass boolean, reason text)
+  LANGUAGE plpgsql STABLE PARALLEL SAFE SECURITY DEFINER
+  SET search_path = pg_catalog, pg_temp
 AS $disclosures$
-  SELECT d.* FROM careguard.ledger_disclosures d
-   WHERE d.patient_id OPERATOR(pg_catalog.=) disclosures.patient_id
-     AND d.at OPERATOR(pg_catalog.>=) from_time AND d.at OPERATOR(pg_catalog.<) to_time
-   ORDER BY d.seq
+DECLARE
+  caller text := CASE pg_catalog.current_setting('role')
+                   WHEN 'none' THEN SESSION_USER::text ELSE pg_catalog.current_setting('role') END;
+BEGIN
+  IF patient_id IS NULL THEN
+    RAISE EXCEPTION 'an accounting is for one patient' USING ERRCODE = '22004';
+  END IF;
+  IF patient_id IS DISTINCT FROM auth.uid()
+     AND NOT pg_catalog.pg_has_role(caller, 'careguard_auditor', 'MEMBER') THEN
+    RAISE EXCEPTION 'an accounting of disclosures is for the patient themselves or an auditor'
+      USING ERRCODE = '42501';
+  END IF;
+  RETURN QUERY
+    SELECT (r OPERATOR(pg_catalog.->>) 'at')::timestamptz, l.seq, l.kind,
+           r OPERATOR(pg_catalog.->>) 'relation', r OPERATOR(pg_catalog.->>) 'command',
+           r OPERATOR(pg_catalog.->>) 'session_user', r OPERATOR(pg_catalog.->>) 'current_user',
+           r OPERATOR(pg_catalog.->>) 'sub', r OPERATOR(pg_catalog.->>) 'application_name',
+           r OPERATOR(pg_catalog.->>) 'rls', r OPERATOR(pg_catalog.->>) 'bypass_reason',
+           COALESCE((r OPERATOR(pg_catalog.->>) 'nested')::boolean, false),
+           COALESCE((r OPERATOR(pg_catalog.->>) 'break_glass')::boolean, false)
+             OR l.kind OPERATOR(pg_catalog.=) 'break_glass',
+           r OPERATOR(pg_catalog.->) 'detail' OPERATOR(pg_catalog.->>) 'reason'
+      FROM careguard.ledger l, LATERAL (SELECT l.record::jsonb AS r) AS parsed
+     WHERE l.patient_ids OPERATOR(pg_catalog.@>) ARRAY[patient_id]
+       AND (r OPERATOR(pg_catalog.->>) 'at')::timestamptz OPERATOR(pg_catalog.>=) from_time
+       AND (r OPERATOR(pg_catalog.->>) 'at')::timestamptz OPERATOR(pg_catalog.<) to_time
+     ORDER BY l.seq;
+END
 $disclosures$;
 REVOKE ALL ON FUNCTION careguard.disclosures(uuid, timestamptz, timestamptz) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION careguard.disclosures(uuid, timestamptz, timestamptz)

@@ -35,6 +35,14 @@ namespace careguard::pg {
 bool in_ledger_writer = false;
 
 namespace {
+SubTransactionId probe_subxact = InvalidSubTransactionId;
+}  // namespace
+
+void note_access_matrix_probe(SubTransactionId subxact) {
+  probe_subxact = subxact;
+}
+
+namespace {
 
 planner_hook_type previous_planner = nullptr;
 ExecutorStart_hook_type previous_start = nullptr;
@@ -42,13 +50,21 @@ ExecutorRun_hook_type previous_run = nullptr;
 ExecutorFinish_hook_type previous_finish = nullptr;
 ExecutorEnd_hook_type previous_end = nullptr;
 
-// A wrapped plan node: where its tuples' patient ids go.
+// What one wrapped node feeds: an access, and where its patient id is.
+struct Tap {
+  LedgerAccess* access;
+  AttrNumber column;  // in the slot read, 0: count rows only
+  bool read_output;   // the node's returned slot (ModifyTable child), else its scan slot
+  bool counts_rows;   // false for an UPDATE's new values: its scan tap counts them
+};
+
+// A wrapped plan node. An UPDATE's child may be both the scan of the target
+// (old patient ids) and the source of its new values: two taps, one call.
 struct Wrap {
   PlanState* node;
   ExecProcNodeMtd original;
-  LedgerAccess* access;
-  AttrNumber column;   // in the slot read, 0: count rows only
-  bool read_output;    // the node's returned slot (ModifyTable child), else its scan slot
+  Tap taps[2];
+  int tap_count;
   QueryDesc* creator;  // unwrapped at this query's ExecutorEnd
   SubTransactionId subxact;
 };
@@ -120,29 +136,40 @@ Wrap* find_wrap(PlanState* node) {
   return nullptr;
 }
 
-TupleTableSlot* audited_exec_proc_node(PlanState* node) {
-  Wrap* wrap = find_wrap(node);
-  if (wrap == nullptr) elog(ERROR, "careguard ledger: a wrapped plan node was lost");
-  LedgerAccess* access = wrap->access;
-  AttrNumber column = wrap->column;
-  bool read_output = wrap->read_output;
-  TupleTableSlot* out = wrap->original(node);
-  if (TupIsNull(out)) return out;
-  access->rows++;
-  if (column <= 0) return out;
-  TupleTableSlot* slot = read_output ? out : reinterpret_cast<ScanState*>(node)->ss_ScanTupleSlot;
+void tap_tuple(const Tap& tap, PlanState* node, TupleTableSlot* out) {
+  LedgerAccess* access = tap.access;
+  if (tap.counts_rows) access->rows++;
+  if (tap.column <= 0) return;
+  TupleTableSlot* slot =
+      tap.read_output ? out : reinterpret_cast<ScanState*>(node)->ss_ScanTupleSlot;
   bool isnull = false;
-  Datum value = slot_getattr(slot, column, &isnull);
+  Datum value = slot_getattr(slot, tap.column, &isnull);
   if (isnull) {
     access->null_ids++;
   } else {
     id_set_add(&access->ids, DatumGetUUIDP(value)->data, access->statement->context);
   }
+}
+
+TupleTableSlot* audited_exec_proc_node(PlanState* node) {
+  Wrap* wrap = find_wrap(node);
+  if (wrap == nullptr) elog(ERROR, "careguard ledger: a wrapped plan node was lost");
+  Tap taps[2] = {wrap->taps[0], wrap->taps[1]};
+  int tap_count = wrap->tap_count;
+  TupleTableSlot* out = wrap->original(node);
+  if (TupIsNull(out)) return out;
+  for (int i = 0; i < tap_count; ++i) tap_tuple(taps[i], node, out);
   return out;
 }
 
 void add_wrap(PlanState* node, LedgerAccess* access, AttrNumber column, bool read_output,
-              QueryDesc* creator) {
+              QueryDesc* creator, bool counts_rows = true) {
+  Tap tap{access, column, read_output, counts_rows};
+  Wrap* existing = find_wrap(node);
+  if (existing != nullptr) {
+    if (existing->tap_count < 2) existing->taps[existing->tap_count++] = tap;
+    return;
+  }
   if (wrap_count == wrap_capacity) {
     int capacity = wrap_capacity == 0 ? 16 : wrap_capacity * 2;
     wraps = wraps == nullptr
@@ -150,8 +177,13 @@ void add_wrap(PlanState* node, LedgerAccess* access, AttrNumber column, bool rea
                 : static_cast<Wrap*>(repalloc(wraps, sizeof(Wrap) * capacity));
     wrap_capacity = capacity;
   }
-  wraps[wrap_count++] = Wrap{node,    node->ExecProcNodeReal,      access, column, read_output,
-                             creator, GetCurrentSubTransactionId()};
+  Wrap& wrap = wraps[wrap_count++];
+  wrap.node = node;
+  wrap.original = node->ExecProcNodeReal;
+  wrap.taps[0] = tap;
+  wrap.tap_count = 1;
+  wrap.creator = creator;
+  wrap.subxact = GetCurrentSubTransactionId();
   node->ExecProcNodeReal = audited_exec_proc_node;
 }
 
@@ -346,8 +378,9 @@ void wrap_modify_table(ModifyTableState* mt, WalkContext* walk) {
   if (child == nullptr) return;
   LedgerAccess* access =
       access_for(walk_statement(walk), rte->relid, plan->operation, rte->checkAsUser);
-  if (plan->operation == CMD_UPDATE) access->has_new_ids = true;
-  add_wrap(child, access, position, true, walk->query);
+  bool is_update = plan->operation == CMD_UPDATE;
+  if (is_update) access->has_new_ids = true;
+  add_wrap(child, access, position, true, walk->query, !is_update);
 }
 
 bool wrap_audited_nodes(PlanState* node, void* context) {
@@ -398,6 +431,7 @@ bool wrap_audited_nodes(PlanState* node, void* context) {
 
 bool statement_is_audited(QueryDesc* query, int eflags) {
   if (!ledger_enabled || in_ledger_writer || IsParallelWorker()) return false;
+  if (probe_subxact != InvalidSubTransactionId) return false;
   if ((eflags & EXEC_FLAG_EXPLAIN_ONLY) != 0) return false;
   if (!ensure_phi_registry()) return false;
   if (!phi_registry_nonempty()) return false;
@@ -565,12 +599,17 @@ void on_transaction_end(XactEvent event, void*) {
     emit_and_close(s, event != XACT_EVENT_COMMIT);
   }
   statements = nullptr;
+  probe_subxact = InvalidSubTransactionId;
   running_top = nullptr;
   run_depth = 0;
   wrap_count = 0;
 }
 
 void on_subtransaction_end(SubXactEvent event, SubTransactionId subxact, SubTransactionId, void*) {
+  if ((event == SUBXACT_EVENT_ABORT_SUB || event == SUBXACT_EVENT_COMMIT_SUB) &&
+      subxact == probe_subxact) {
+    probe_subxact = InvalidSubTransactionId;
+  }
   if (event != SUBXACT_EVENT_ABORT_SUB) return;
   // Plan nodes of the aborted subtransaction are freed: forget their wraps.
   int kept = 0;

@@ -328,13 +328,50 @@ struct WriterState {
   unsigned char last_hash[32];
 };
 
-bool read_writer_state(WriterState* state) {
-  if (SPI_execute("SELECT segment, spool_offset, last_seq, last_hash "
-                  "FROM careguard.ledger_writer_state FOR UPDATE",
-                  false, 1) != SPI_OK_SELECT ||
-      SPI_processed != 1) {
-    return false;
+// The lowest segment in the database's spool directory (a new state row
+// starts reading there), or 0.
+int64 lowest_segment(Oid database) {
+  char directory[MAXPGPATH];
+  snprintf(directory, sizeof directory, "%s/%u", kSpoolRoot, database);
+  int64 lowest = -1;
+  DIR* dir = opendir(directory);
+  if (dir == nullptr) return 0;
+  struct dirent* entry;
+  while ((entry = readdir(dir)) != nullptr) {
+    unsigned long long number = 0;
+    char suffix[8];
+    if (sscanf(entry->d_name, "%16llx.%6s", &number, suffix) == 2 &&
+        std::strcmp(suffix, "spool") == 0 && (lowest < 0 || static_cast<int64>(number) < lowest)) {
+      lowest = static_cast<int64>(number);
+    }
   }
+  closedir(dir);
+  return lowest < 0 ? 0 : lowest;
+}
+
+// First run in this database (or after a restore): the chain continues from
+// the ledger's last row, the spool is read from its oldest segment.
+void create_writer_state() {
+  Oid types[1] = {INT8OID};
+  Datum values[1] = {Int64GetDatum(lowest_segment(MyDatabaseId))};
+  SPI_execute_with_args(
+      "INSERT INTO careguard.ledger_writer_state (segment, spool_offset, last_seq, last_hash) "
+      "SELECT $1, 0, COALESCE(max(l.seq), 0), COALESCE((SELECT h.hash FROM careguard.ledger h "
+      "ORDER BY h.seq DESC LIMIT 1), pg_catalog.decode(pg_catalog.repeat('00', 32), 'hex')) "
+      "FROM careguard.ledger l",
+      1, types, values, nullptr, false, 0);
+}
+
+bool read_writer_state(WriterState* state) {
+  const char* query =
+      "SELECT segment, spool_offset, last_seq, last_hash "
+      "FROM careguard.ledger_writer_state FOR UPDATE";
+  if (SPI_execute(query, false, 1) != SPI_OK_SELECT) return false;
+  if (SPI_processed == 0) {
+    create_writer_state();
+    if (SPI_execute(query, false, 1) != SPI_OK_SELECT) return false;
+  }
+  if (SPI_processed != 1) return false;
   bool isnull = false;
   HeapTuple row = SPI_tuptable->vals[0];
   TupleDesc desc = SPI_tuptable->tupdesc;

@@ -31,6 +31,9 @@ void register_phi_registry_invalidation();
 void install_ledger_hooks();
 // True in the ledger's own writer: careguard does not audit itself.
 extern bool in_ledger_writer;
+// An access-matrix probe runs in this subtransaction: its statements are
+// careguard's own and not ledgered, until the subtransaction ends.
+void note_access_matrix_probe(SubTransactionId subxact);
 
 // ---- spool ----
 // Appends one finished record (a JSON line without its '\n'). On a hot
