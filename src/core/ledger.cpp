@@ -6,6 +6,8 @@
 #include <memory>
 
 #include "careguard/core/error.hpp"
+#include "careguard/core/json.hpp"
+#include "careguard/core/uuid.hpp"
 
 namespace careguard::ledger {
 
@@ -43,6 +45,32 @@ std::string to_hex(const Hash& hash) {
     out.push_back(digits[byte & 0x0f]);
   }
   return out;
+}
+
+RecordIndex index_record(std::string_view text) {
+  RecordIndex index{"malformed", "{}"};
+  json::Value root;
+  try {
+    root = json::parse(text, "ledger record");
+  } catch (const Error&) {
+    return index;
+  }
+  if (root.kind != json::Kind::Object) return index;
+  const json::Value* kind = root.find("kind");
+  index.kind = kind != nullptr && kind->kind == json::Kind::String ? kind->text : "unknown";
+  const json::Value* ids = root.find("patient_ids");
+  if (ids == nullptr || ids->kind != json::Kind::Array) return index;
+  std::string literal = "{";
+  for (const json::Value& id : ids->items) {
+    if (id.kind != json::Kind::String) continue;
+    std::optional<Uuid> parsed = parse_uuid(id.text);
+    if (!parsed) continue;
+    if (literal.size() > 1) literal.push_back(',');
+    literal += format_uuid(*parsed);
+  }
+  literal.push_back('}');
+  index.patient_ids = std::move(literal);
+  return index;
 }
 
 void RecordWriter::key(std::string_view name) {

@@ -18,6 +18,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <string>
 
 #include "careguard/core/ledger.hpp"
 #include "careguard/pg/guard.hpp"
@@ -51,6 +52,7 @@ namespace {
 constexpr int kMaxDatabases = 32;
 constexpr off_t kSegmentBytes = 16 * 1024 * 1024;
 constexpr Size kBatchBytes = 1024 * 1024;
+constexpr long kWriterPauseMs = 100;
 constexpr const char* kSpoolRoot = "careguard_ledger";
 
 struct Slot {
@@ -182,13 +184,10 @@ bool append_line(Slot* slot, const char* line, std::size_t length) {
     written = wrote == static_cast<ssize_t>(length + 1);
   }
   pid_t writer = slot->writer_pid;
-  Latch* latch = slot->writer_latch;
   LWLockRelease(shared->lock);
-  if (writer != 0 && latch != nullptr) {
-    SetLatch(latch);
-  } else if (written) {
-    start_writer(slot);
-  }
+  // The writer is not woken per record: it gathers what arrives for
+  // kWriterPauseMs into one transaction (a flush wakes it).
+  if (writer == 0 && written) start_writer(slot);
   return written;
 }
 
@@ -314,6 +313,21 @@ bool chain_link(const unsigned char* previous, int64 seq, const char* text, std:
   }
 }
 
+// The indexed columns of a line, in static storage: the caller passes them
+// straight to SPI (no C++ object lives in a frame PostgreSQL may longjmp from).
+std::string indexed_kind;
+std::string indexed_ids;
+bool index_line(const char* line, std::size_t length) noexcept {
+  try {
+    ledger::RecordIndex index = ledger::index_record(std::string_view(line, length));
+    indexed_kind = std::move(index.kind);
+    indexed_ids = std::move(index.patient_ids);
+    return true;
+  } catch (...) {
+    return false;
+  }
+}
+
 bytea* make_bytea(const unsigned char* bytes, Size length) {
   auto* out = static_cast<bytea*>(palloc(VARHDRSZ + length));
   SET_VARSIZE(out, VARHDRSZ + length);
@@ -402,6 +416,7 @@ int64 month_of(TimestampTz at) {
 }
 
 int64 partition_month = -1;
+bool batch_was_full = false;
 SPIPlanPtr insert_plan = nullptr;
 
 void insert_record(int64 seq, TimestampTz at, const char* line, std::size_t length,
@@ -414,18 +429,18 @@ void insert_record(int64 seq, TimestampTz at, const char* line, std::size_t leng
     partition_month = month_of(at);
   }
   if (insert_plan == nullptr) {
-    Oid types[5] = {INT8OID, TIMESTAMPTZOID, TEXTOID, BYTEAOID, BYTEAOID};
+    Oid types[7] = {INT8OID, TIMESTAMPTZOID, TEXTOID, TEXTOID, TEXTOID, BYTEAOID, BYTEAOID};
     insert_plan = SPI_prepare(
         "INSERT INTO careguard.ledger (seq, ingested_at, kind, patient_ids, record, prev_hash, "
-        "hash) SELECT $1, $2, coalesce(r OPERATOR(pg_catalog.->>) 'kind', 'unknown'), "
-        "coalesce(ARRAY(SELECT pg_catalog.jsonb_array_elements_text("
-        "r OPERATOR(pg_catalog.->) 'patient_ids'))::pg_catalog.uuid[], '{}'), $3, $4, $5 "
-        "FROM (SELECT $3::pg_catalog.jsonb AS r) AS parsed",
-        5, types);
+        "hash) VALUES ($1, $2, $3, $4::pg_catalog.uuid[], $5, $6, $7)",
+        7, types);
     if (insert_plan == nullptr) elog(ERROR, "careguard ledger: cannot prepare the insert");
     SPI_keepplan(insert_plan);
   }
-  Datum values[5] = {Int64GetDatum(seq), TimestampTzGetDatum(at),
+  if (!index_line(line, length)) elog(ERROR, "careguard ledger: out of memory indexing a record");
+  Datum values[7] = {Int64GetDatum(seq), TimestampTzGetDatum(at),
+                     PointerGetDatum(cstring_to_text(indexed_kind.c_str())),
+                     PointerGetDatum(cstring_to_text(indexed_ids.c_str())),
                      PointerGetDatum(cstring_to_text_with_len(line, static_cast<int>(length))),
                      PointerGetDatum(make_bytea(previous, 32)),
                      PointerGetDatum(make_bytea(hash, 32))};
@@ -462,6 +477,7 @@ int ingest_once(Slot* slot) {
   if (got < 0) got = 0;
   ssize_t end = got;
   while (end > 0 && buffer[end - 1] != '\n') --end;
+  batch_was_full = got == static_cast<ssize_t>(kBatchBytes);
   TimestampTz now = GetCurrentTimestamp();
   ssize_t start = 0;
   for (ssize_t i = 0; i < end; ++i) {
@@ -583,12 +599,12 @@ void careguard_ledger_writer_main(Datum argument) {
     PG_END_TRY();
     if (stored < 0) break;
     TimestampTz now = GetCurrentTimestamp();
-    if (stored > 0) {
-      last_work = now;
-      continue;
+    if (stored > 0) last_work = now;
+    if (stored == 0 && TimestampDifferenceExceeds(last_work, now, 2000) && retire_if_idle(slot)) {
+      break;
     }
-    if (TimestampDifferenceExceeds(last_work, now, 2000) && retire_if_idle(slot)) break;
-    (void)WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 200,
+    if (stored > 0 && batch_was_full) continue;
+    (void)WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, kWriterPauseMs,
                     PG_WAIT_EXTENSION);
     ResetLatch(MyLatch);
     CHECK_FOR_INTERRUPTS();

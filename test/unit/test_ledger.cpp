@@ -4,6 +4,7 @@
 #include "careguard/core/ledger.hpp"
 
 using careguard::ledger::genesis;
+using careguard::ledger::index_record;
 using careguard::ledger::link;
 using careguard::ledger::RecordWriter;
 using careguard::ledger::to_hex;
@@ -48,4 +49,21 @@ TEST(LedgerRecord, EmptyArray) {
   record.open_array("ids");
   record.close_array();
   EXPECT_EQ(record.finish(), "{\"ids\":[]}");
+}
+
+TEST(LedgerIndex, KindAndIdsOfARecord) {
+  auto index = index_record(
+      R"({"kind":"access","patient_ids":["AAAAAAAA-0000-4000-8000-000000000001",)"
+      R"("aaaaaaaa-0000-4000-8000-000000000002"]})");
+  EXPECT_EQ(index.kind, "access");
+  EXPECT_EQ(index.patient_ids,
+            "{aaaaaaaa-0000-4000-8000-000000000001,aaaaaaaa-0000-4000-8000-000000000002}");
+}
+
+TEST(LedgerIndex, MalformedAndMissingParts) {
+  EXPECT_EQ(index_record("{\"kind\":").kind, "malformed");
+  EXPECT_EQ(index_record("[1]").kind, "malformed");
+  auto index = index_record(R"({"patient_ids":["not-a-uuid", 7]})");
+  EXPECT_EQ(index.kind, "unknown");
+  EXPECT_EQ(index.patient_ids, "{}");
 }

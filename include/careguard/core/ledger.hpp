@@ -24,6 +24,16 @@ Hash link(const Hash& previous, std::int64_t seq, std::string_view text);
 
 std::string to_hex(const Hash& hash);
 
+// What the ledger table indexes of a record: its "kind" ("malformed" when
+// the text is not a JSON object) and its "patient_ids" as a PostgreSQL
+// uuid[] literal ("{}" when absent; ids that are not uuids are skipped, the
+// record itself keeps them).
+struct RecordIndex {
+  std::string kind;
+  std::string patient_ids;
+};
+RecordIndex index_record(std::string_view text);
+
 // Builds one record's JSON object, field by field, in a fixed order.
 class RecordWriter {
  public:
