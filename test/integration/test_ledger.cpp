@@ -6,6 +6,9 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <unistd.h>
+
+#include <array>
 #include <chrono>
 #include <fstream>
 #include <string>
@@ -199,6 +202,48 @@ TEST_F(LedgerTest, AMillionAuditedStatementsLeaveMemoryFlat) {
               after);
   EXPECT_LT(after - before, 2048) << "RSS grew from " << before << " kB to " << after << " kB";
   EXPECT_EQ(records_named("ledger-rss", 600000), 1100000);
+}
+
+// careguard-audit (built next to this binary's directory) with arguments.
+std::pair<int, std::string> run_audit_cli(const std::string& args) {
+  std::array<char, 4096> self{};
+  ssize_t n = readlink("/proc/self/exe", self.data(), self.size() - 1);
+  std::string dir(self.data(), n > 0 ? static_cast<std::size_t>(n) : 0);
+  dir = dir.substr(0, dir.rfind('/'));
+  std::string cli = dir.substr(0, dir.rfind('/')) + "/tools/careguard-audit";
+  FILE* pipe = popen((cli + " " + args + " 2>/dev/null").c_str(), "r");
+  std::string out;
+  std::array<char, 8192> buffer{};
+  while (std::size_t got = fread(buffer.data(), 1, buffer.size(), pipe)) out.append(buffer.data(), got);
+  int status = pclose(pipe);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+
+TEST_F(LedgerTest, TheCliVerifiesAgainstAHeadAndExports) {
+  pqxx::connection c;
+  read_as_patient(c, unique("cli"), true);
+  auto head = run_audit_cli("ledger head");
+  ASSERT_EQ(head.first, 0);
+  std::string published = head.second.substr(0, head.second.find('\n'));
+  auto verified = run_audit_cli("ledger verify --head " + published);
+  EXPECT_EQ(verified.first, 0) << verified.second;
+  auto wrong = run_audit_cli("ledger verify --head " + published.substr(0, published.find(':')) +
+                             ":" + std::string(64, 'f'));
+  EXPECT_EQ(wrong.first, 1);
+  EXPECT_NE(wrong.second.find("head mismatch"), std::string::npos) << wrong.second;
+  pqxx::nontransaction tx(c);
+  long rows = tx.exec("SELECT count(*) FROM careguard.ledger")[0][0].as<long>();
+  auto csv = run_audit_cli("ledger export --format csv");
+  ASSERT_EQ(csv.first, 0);
+  long lines = 0;
+  for (char ch : csv.second) lines += ch == '\n';
+  EXPECT_GE(lines, rows + 1);  // a header, then at least one line per record
+  auto json = run_audit_cli("ledger export --format json");
+  ASSERT_EQ(json.first, 0);
+  EXPECT_EQ(json.second.front(), '[');
+  EXPECT_NE(json.second.find("\"seq\":" + published.substr(0, published.find(':')) + ","),
+            std::string::npos);
+  EXPECT_EQ(run_audit_cli("ledger export --format xml").first, 2);
 }
 
 }  // namespace
