@@ -23,7 +23,7 @@ CREATE TABLE careguard.glass_grants (
     AND expires_at OPERATOR(pg_catalog.<=) (granted_at OPERATOR(pg_catalog.+) '4 hours'::pg_catalog.interval))
 );
 CREATE INDEX glass_grants_user_idx ON careguard.glass_grants (user_id, expires_at);
-CREATE INDEX glass_grants_unreviewed_idx ON careguard.glass_grants (granted_at) WHERE reviewed_at IS NULL;
+CREATE INDEX glass_grants_unreviewed_idx ON careguard.glass_grants (reviewed_at, granted_at);
 COMMENT ON TABLE careguard.glass_grants IS
   'Break-the-glass grants: who reached which patient, why, until when, and who reviewed it.';
 ALTER TABLE careguard.glass_grants ENABLE ROW LEVEL SECURITY;

@@ -438,7 +438,8 @@ void insert_record(int64 seq, TimestampTz at, const char* line, std::size_t leng
     SPI_keepplan(insert_plan);
   }
   if (!index_line(line, length)) elog(ERROR, "careguard ledger: out of memory indexing a record");
-  Datum values[7] = {Int64GetDatum(seq), TimestampTzGetDatum(at),
+  Datum values[7] = {Int64GetDatum(seq),
+                     TimestampTzGetDatum(at),
                      PointerGetDatum(cstring_to_text(indexed_kind.c_str())),
                      PointerGetDatum(cstring_to_text(indexed_ids.c_str())),
                      PointerGetDatum(cstring_to_text_with_len(line, static_cast<int>(length))),

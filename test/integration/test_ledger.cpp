@@ -41,9 +41,11 @@ long records_named(const std::string& name, int flush_ms = 30000) {
   pqxx::connection c;
   pqxx::nontransaction tx(c);
   tx.exec("SELECT careguard.ledger_flush(" + std::to_string(flush_ms) + ")");
-  return tx.exec_params1("SELECT count(*) FROM careguard.ledger "
-                         "WHERE record::jsonb ->> 'application_name' = $1",
-                         name)[0]
+  return tx
+      .exec_params1(
+          "SELECT count(*) FROM careguard.ledger "
+          "WHERE record::jsonb ->> 'application_name' = $1",
+          name)[0]
       .as<long>();
 }
 
@@ -77,11 +79,15 @@ TEST_F(LedgerTest, ARolledBackReadIsRecorded) {
   EXPECT_EQ(records_named(name), 1);
   pqxx::connection check;
   pqxx::nontransaction tx(check);
-  EXPECT_EQ(scalar(tx, "SELECT record::jsonb -> 'patient_ids' ->> 0 FROM careguard.ledger "
-                       "WHERE record::jsonb ->> 'application_name' = '" + name + "'"),
+  EXPECT_EQ(scalar(tx,
+                   "SELECT record::jsonb -> 'patient_ids' ->> 0 FROM careguard.ledger "
+                   "WHERE record::jsonb ->> 'application_name' = '" +
+                       name + "'"),
             kPatient);
-  EXPECT_EQ(scalar(tx, "SELECT record::jsonb ->> 'rows' FROM careguard.ledger "
-                       "WHERE record::jsonb ->> 'application_name' = '" + name + "'"),
+  EXPECT_EQ(scalar(tx,
+                   "SELECT record::jsonb ->> 'rows' FROM careguard.ledger "
+                   "WHERE record::jsonb ->> 'application_name' = '" +
+                       name + "'"),
             std::to_string(rows));
 }
 
@@ -145,8 +151,9 @@ TEST_F(LedgerTest, BreakGlassNotifiesTheSecurityOfficer) {
   pqxx::connection provider;
   {
     pqxx::work tx(provider);
-    std::string claims = scalar(tx, "SELECT claims::text FROM careguard.demo_users() "
-                                    "WHERE label = 'provider Y'")
+    std::string claims = scalar(tx,
+                                "SELECT claims::text FROM careguard.demo_users() "
+                                "WHERE label = 'provider Y'")
                              .value();
     tx.exec("SELECT set_config('request.jwt.claims', '" + claims + "', true)");
     tx.exec("SET LOCAL ROLE provider");
@@ -171,9 +178,10 @@ TEST_F(LedgerTest, BreakGlassNotifiesTheSecurityOfficer) {
   EXPECT_NE(payload.find("integration test: emergency contact check"), std::string::npos);
   // Leave no open grant behind for other tests.
   pqxx::work tx(officer);
-  tx.exec("UPDATE careguard.glass_grants SET granted_at = now() - interval '1 hour', "
-          "expires_at = now() - interval '1 minute', reviewed_by = current_user, "
-          "reviewed_at = now(), review_note = 'integration test' WHERE reviewed_at IS NULL");
+  tx.exec(
+      "UPDATE careguard.glass_grants SET granted_at = now() - interval '1 hour', "
+      "expires_at = now() - interval '1 minute', reviewed_by = current_user, "
+      "reviewed_at = now(), review_note = 'integration test' WHERE reviewed_at IS NULL");
   tx.commit();
 }
 
@@ -213,8 +221,9 @@ TEST_F(LedgerTest, AMillionAuditedStatementsLeaveMemoryFlat) {
     after = rss_kb(pid);
     pqxx::nontransaction tx(c);
     tx.exec("SELECT careguard.ledger_flush(600000)");
-    EXPECT_EQ(tx.exec("SELECT count(*) FROM careguard.ledger WHERE kind = 'access'")[0][0].as<long>(),
-              1100000);
+    EXPECT_EQ(
+        tx.exec("SELECT count(*) FROM careguard.ledger WHERE kind = 'access'")[0][0].as<long>(),
+        1100000);
   }
   std::printf("ledger RSS: %ld kB before, %ld kB after 1,000,000 audited statements\n", before,
               after);
@@ -232,7 +241,8 @@ std::pair<int, std::string> run_audit_cli(const std::string& args) {
   FILE* pipe = popen((cli + " " + args + " 2>/dev/null").c_str(), "r");
   std::string out;
   std::array<char, 8192> buffer{};
-  while (std::size_t got = fread(buffer.data(), 1, buffer.size(), pipe)) out.append(buffer.data(), got);
+  while (std::size_t got = fread(buffer.data(), 1, buffer.size(), pipe))
+    out.append(buffer.data(), got);
   int status = pclose(pipe);
   return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
 }

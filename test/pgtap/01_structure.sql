@@ -7,7 +7,7 @@
 BEGIN;
 -- seed_demo reports its progress as NOTICEs; the TAP output stays clean.
 SET LOCAL client_min_messages = warning;
-SELECT plan(187);
+SELECT plan(181);
 
 SELECT has_schema(s) FROM unnest(ARRAY['auth', 'careguard', 'providers', 'patients', 'bookings']) AS s;
 SELECT has_table('auth', 'users', 'auth.users exists');
@@ -80,7 +80,6 @@ INSERT INTO cg_policies VALUES
   ('patients', 'profiles', 'profiles_select_patient', 'SELECT', '{patient}'),
   ('patients', 'profiles', 'profiles_select_provider', 'SELECT', '{provider}'),
   ('patients', 'profiles', 'profiles_select_admin', 'SELECT', '{admin}'),
-  ('patients', 'profiles', 'profiles_select_break_glass', 'SELECT', '{provider}'),
   ('patients', 'profiles', 'profiles_insert_patient', 'INSERT', '{patient}'),
   ('patients', 'profiles', 'profiles_update_patient', 'UPDATE', '{patient}'),
   ('patients', 'preferences', 'preferences_select_patient', 'SELECT', '{patient}'),
@@ -90,7 +89,6 @@ INSERT INTO cg_policies VALUES
   ('bookings', 'appointments', 'appointments_select_patient', 'SELECT', '{patient}'),
   ('bookings', 'appointments', 'appointments_select_provider', 'SELECT', '{provider}'),
   ('bookings', 'appointments', 'appointments_select_admin', 'SELECT', '{admin}'),
-  ('bookings', 'appointments', 'appointments_select_break_glass', 'SELECT', '{provider}'),
   ('bookings', 'appointments', 'appointments_insert_patient', 'INSERT', '{patient}'),
   ('bookings', 'appointments', 'appointments_insert_admin', 'INSERT', '{admin}'),
   ('bookings', 'appointments', 'appointments_update_patient', 'UPDATE', '{patient}'),
@@ -99,8 +97,7 @@ INSERT INTO cg_policies VALUES
   ('bookings', 'appointments', 'appointments_delete_admin', 'DELETE', '{admin}'),
   ('bookings', 'status_history', 'status_history_select_patient', 'SELECT', '{patient}'),
   ('bookings', 'status_history', 'status_history_select_provider', 'SELECT', '{provider}'),
-  ('bookings', 'status_history', 'status_history_select_admin', 'SELECT', '{admin}'),
-  ('bookings', 'status_history', 'status_history_select_break_glass', 'SELECT', '{provider}');
+  ('bookings', 'status_history', 'status_history_select_admin', 'SELECT', '{admin}');
 
 SELECT policies_are(s, t, array_agg(p), format('%I.%I has exactly the designed policies', s, t))
   FROM cg_policies GROUP BY s, t ORDER BY s, t;

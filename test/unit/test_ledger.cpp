@@ -52,9 +52,9 @@ TEST(LedgerRecord, EmptyArray) {
 }
 
 TEST(LedgerIndex, KindAndIdsOfARecord) {
-  auto index = index_record(
-      R"({"kind":"access","patient_ids":["AAAAAAAA-0000-4000-8000-000000000001",)"
-      R"("aaaaaaaa-0000-4000-8000-000000000002"]})");
+  auto index =
+      index_record(R"({"kind":"access","patient_ids":["AAAAAAAA-0000-4000-8000-000000000001",)"
+                   R"("aaaaaaaa-0000-4000-8000-000000000002"]})");
   EXPECT_EQ(index.kind, "access");
   EXPECT_EQ(index.patient_ids,
             "{aaaaaaaa-0000-4000-8000-000000000001,aaaaaaaa-0000-4000-8000-000000000002}");

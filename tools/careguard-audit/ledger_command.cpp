@@ -154,13 +154,12 @@ int export_rows(pqxx::connection& conn, const LedgerOptions& options, std::ostre
         out << (first ? "\n" : ",\n") << "{\"seq\":" << row[0].c_str()
             << ",\"ingested_at\":" << json::quote(row[1].c_str())
             << ",\"prev_hash\":" << json::quote(row[4].c_str())
-            << ",\"hash\":" << json::quote(row[5].c_str())
-            << ",\"record\":" << row[6].c_str()
+            << ",\"hash\":" << json::quote(row[5].c_str()) << ",\"record\":" << row[6].c_str()
             << ",\"record_text\":" << json::quote(row[6].c_str()) << "}";
       } else {
-        out << row[0].c_str() << "," << csv_field(row[1].c_str()) << "," << csv_field(row[2].c_str())
-            << "," << csv_field(row[3].c_str()) << "," << row[4].c_str() << "," << row[5].c_str()
-            << "," << csv_field(row[6].c_str()) << "\n";
+        out << row[0].c_str() << "," << csv_field(row[1].c_str()) << ","
+            << csv_field(row[2].c_str()) << "," << csv_field(row[3].c_str()) << ","
+            << row[4].c_str() << "," << row[5].c_str() << "," << csv_field(row[6].c_str()) << "\n";
       }
       first = false;
     }
