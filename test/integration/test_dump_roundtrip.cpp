@@ -65,6 +65,11 @@ TEST_F(DumpRoundTrip, RowsChecksumsSequenceAndPoliciesSurvive) {
     pqxx::nontransaction tx{source};
     ASSERT_GT(tx.exec1("SELECT count(*) FROM bookings.status_history")[0].as<long>(), 0)
         << "the history must have rows for the test to mean anything";
+    // A query the DBA registered for the plan audit: pg_dump must keep it
+    // (careguard_booking's own four come back from its install script).
+    tx.exec(
+        "SELECT careguard.register_query('roundtrip.dba_count', 'SELECT count(*) FROM "
+        "bookings.appointments', '{\"name\": \"admin\"}', max_cost_ratio => 12)");
     tx.exec("DROP DATABASE IF EXISTS " + tx.quote_name(target_db));
     tx.exec("CREATE DATABASE " + tx.quote_name(target_db) + " TEMPLATE template0");
   }
@@ -102,6 +107,14 @@ TEST_F(DumpRoundTrip, RowsChecksumsSequenceAndPoliciesSurvive) {
       "('providers', 'patients', 'bookings') AND c.relkind = 'r' ORDER BY 1";
   EXPECT_EQ(snapshot_of(target, rls), snapshot_of(source, rls))
       << "RLS enabled and forced after restore";
+  const std::string registered =
+      "SELECT query_name, query, context::text, reference_query, reference_role, max_cost_ratio, "
+      "registered_by_extension, active FROM careguard.registered_queries()";
+  const std::string source_registered = snapshot_of(source, registered);
+  EXPECT_EQ(snapshot_of(target, registered), source_registered)
+      << "the registered queries come back once each: the DBA's from the dump, the product's "
+         "from its install script";
+  EXPECT_NE(source_registered.find("roundtrip.dba_count"), std::string::npos);
   std::cout << "[ DumpRoundTrip ] " << tables_compared << " tables, the history sequence and "
             << std::count(source_policies.begin(), source_policies.end(), '\n')
             << " policies compared" << std::endl;
@@ -109,6 +122,7 @@ TEST_F(DumpRoundTrip, RowsChecksumsSequenceAndPoliciesSurvive) {
   target.disconnect();
   pqxx::nontransaction cleanup{source};
   cleanup.exec("DROP DATABASE " + cleanup.quote_name(target_db));
+  cleanup.exec("SELECT careguard.unregister_query('roundtrip.dba_count')");
   std::remove(dump_file.c_str());
 }
 
