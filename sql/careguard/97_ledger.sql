@@ -80,10 +80,13 @@ CREATE TABLE careguard.ledger (
   patient_ids uuid[] NOT NULL,
   record text NOT NULL,
   prev_hash bytea NOT NULL,
-  hash bytea NOT NULL,
-  CONSTRAINT ledger_pkey PRIMARY KEY (seq, ingested_at)
+  hash bytea NOT NULL
 ) PARTITION BY RANGE (ingested_at);
-CREATE INDEX ledger_patient_ids_idx ON careguard.ledger USING gin (patient_ids);
+-- No key or index on the partitioned table: each month has a unique index
+-- on seq and a GIN index on patient_ids (ledger_ensure_month). One on the
+-- parent would be restored twice for a month (pg_dump re-creates a
+-- non-member partition's, and ATTACH has already copied the extension's),
+-- and the restore would fail.
 COMMENT ON TABLE careguard.ledger IS
   'Disclosure ledger: append-only, SHA-256 chained (hash = sha256(prev_hash || be64(seq) || record)).';
 SELECT pg_catalog.pg_extension_config_dump('careguard.ledger', '');
@@ -207,6 +210,10 @@ BEGIN
     name := pg_catalog.to_char(first_day, '"ledger_y"YYYY"m"MM');
     CONTINUE WHEN pg_catalog.to_regclass('careguard.' OPERATOR(pg_catalog.||) name) IS NOT NULL;
     EXECUTE pg_catalog.format('CREATE TABLE careguard.%I (LIKE careguard.ledger)', name);
+    EXECUTE pg_catalog.format('CREATE UNIQUE INDEX %I ON careguard.%I (seq)',
+                              name OPERATOR(pg_catalog.||) '_seq_key', name);
+    EXECUTE pg_catalog.format('CREATE INDEX %I ON careguard.%I USING gin (patient_ids)',
+                              name OPERATOR(pg_catalog.||) '_patient_ids_idx', name);
     EXECUTE pg_catalog.format('REVOKE ALL ON careguard.%I FROM PUBLIC', name);
     EXECUTE pg_catalog.format('ALTER TABLE careguard.%I ENABLE ROW LEVEL SECURITY', name);
     EXECUTE pg_catalog.format('ALTER TABLE careguard.%I FORCE ROW LEVEL SECURITY', name);
