@@ -37,6 +37,7 @@ extern "C" {
 #include "storage/latch.h"
 #include "storage/lwlock.h"
 #include "storage/shmem.h"
+#include "utils/array.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 }
@@ -419,8 +420,42 @@ int64 partition_month = -1;
 bool batch_was_full = false;
 SPIPlanPtr insert_plan = nullptr;
 
-void insert_record(int64 seq, TimestampTz at, const char* line, std::size_t length,
-                   const unsigned char* previous, const unsigned char* hash) {
+// One batch's rows, stored with a single INSERT over unnest() of arrays
+// (one executor start per batch, not per record).
+struct Batch {
+  int count;
+  Datum* seqs;
+  Datum* kinds;
+  Datum* ids;
+  Datum* records;
+  Datum* prevs;
+  Datum* hashes;
+};
+
+void batch_init(Batch* batch, int capacity) {
+  batch->count = 0;
+  batch->seqs = static_cast<Datum*>(palloc(sizeof(Datum) * capacity));
+  batch->kinds = static_cast<Datum*>(palloc(sizeof(Datum) * capacity));
+  batch->ids = static_cast<Datum*>(palloc(sizeof(Datum) * capacity));
+  batch->records = static_cast<Datum*>(palloc(sizeof(Datum) * capacity));
+  batch->prevs = static_cast<Datum*>(palloc(sizeof(Datum) * capacity));
+  batch->hashes = static_cast<Datum*>(palloc(sizeof(Datum) * capacity));
+}
+
+void batch_add(Batch* batch, int64 seq, const char* line, std::size_t length,
+               const unsigned char* previous, const unsigned char* hash) {
+  if (!index_line(line, length)) elog(ERROR, "careguard ledger: out of memory indexing a record");
+  int i = batch->count++;
+  batch->seqs[i] = Int64GetDatum(seq);
+  batch->kinds[i] = PointerGetDatum(cstring_to_text(indexed_kind.c_str()));
+  batch->ids[i] = PointerGetDatum(cstring_to_text(indexed_ids.c_str()));
+  batch->records[i] = PointerGetDatum(cstring_to_text_with_len(line, static_cast<int>(length)));
+  batch->prevs[i] = PointerGetDatum(make_bytea(previous, 32));
+  batch->hashes[i] = PointerGetDatum(make_bytea(hash, 32));
+}
+
+void batch_insert(const Batch* batch, TimestampTz at) {
+  if (batch->count == 0) return;
   if (month_of(at) != partition_month) {
     Oid types[1] = {TIMESTAMPTZOID};
     Datum values[1] = {TimestampTzGetDatum(at)};
@@ -429,22 +464,28 @@ void insert_record(int64 seq, TimestampTz at, const char* line, std::size_t leng
     partition_month = month_of(at);
   }
   if (insert_plan == nullptr) {
-    Oid types[7] = {INT8OID, TIMESTAMPTZOID, TEXTOID, TEXTOID, TEXTOID, BYTEAOID, BYTEAOID};
+    Oid types[7] = {INT8ARRAYOID, TIMESTAMPTZOID, TEXTARRAYOID, TEXTARRAYOID,
+                    TEXTARRAYOID, BYTEAARRAYOID,  BYTEAARRAYOID};
     insert_plan = SPI_prepare(
         "INSERT INTO careguard.ledger (seq, ingested_at, kind, patient_ids, record, prev_hash, "
-        "hash) VALUES ($1, $2, $3, $4::pg_catalog.uuid[], $5, $6, $7)",
+        "hash) SELECT u.s, $2, u.k, u.i::pg_catalog.uuid[], u.r, u.p, u.h "
+        "FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($3), pg_catalog.unnest($4), "
+        "pg_catalog.unnest($5), pg_catalog.unnest($6), pg_catalog.unnest($7)) AS u(s, k, i, r, p, "
+        "h)",
         7, types);
     if (insert_plan == nullptr) elog(ERROR, "careguard ledger: cannot prepare the insert");
     SPI_keepplan(insert_plan);
   }
-  if (!index_line(line, length)) elog(ERROR, "careguard ledger: out of memory indexing a record");
-  Datum values[7] = {Int64GetDatum(seq),
-                     TimestampTzGetDatum(at),
-                     PointerGetDatum(cstring_to_text(indexed_kind.c_str())),
-                     PointerGetDatum(cstring_to_text(indexed_ids.c_str())),
-                     PointerGetDatum(cstring_to_text_with_len(line, static_cast<int>(length))),
-                     PointerGetDatum(make_bytea(previous, 32)),
-                     PointerGetDatum(make_bytea(hash, 32))};
+  int n = batch->count;
+  Datum values[7] = {
+      PointerGetDatum(
+          construct_array(batch->seqs, n, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE)),
+      TimestampTzGetDatum(at),
+      PointerGetDatum(construct_array(batch->kinds, n, TEXTOID, -1, false, TYPALIGN_INT)),
+      PointerGetDatum(construct_array(batch->ids, n, TEXTOID, -1, false, TYPALIGN_INT)),
+      PointerGetDatum(construct_array(batch->records, n, TEXTOID, -1, false, TYPALIGN_INT)),
+      PointerGetDatum(construct_array(batch->prevs, n, BYTEAOID, -1, false, TYPALIGN_INT)),
+      PointerGetDatum(construct_array(batch->hashes, n, BYTEAOID, -1, false, TYPALIGN_INT))};
   SPI_execute_plan(insert_plan, values, nullptr, false, 0);
 }
 
@@ -480,6 +521,10 @@ int ingest_once(Slot* slot) {
   while (end > 0 && buffer[end - 1] != '\n') --end;
   batch_was_full = got == static_cast<ssize_t>(kBatchBytes);
   TimestampTz now = GetCurrentTimestamp();
+  int lines = 0;
+  for (ssize_t i = 0; i < end; ++i) lines += buffer[i] == '\n';
+  Batch batch;
+  batch_init(&batch, lines + 1);
   ssize_t start = 0;
   for (ssize_t i = 0; i < end; ++i) {
     if (buffer[i] != '\n') continue;
@@ -490,13 +535,14 @@ int ingest_once(Slot* slot) {
       if (!chain_link(state.last_hash, seq, buffer + start, length, hash)) {
         elog(ERROR, "careguard ledger: SHA-256 failed");
       }
-      insert_record(seq, now, buffer + start, length, state.last_hash, hash);
+      batch_add(&batch, seq, buffer + start, length, state.last_hash, hash);
       state.last_seq = seq;
       std::memcpy(state.last_hash, hash, 32);
       ++stored;
     }
     start = i + 1;
   }
+  batch_insert(&batch, now);
   state.offset += end;
   LWLockAcquire(shared->lock, LW_SHARED);
   int64 appending_to = slot->segment;

@@ -36,6 +36,9 @@ struct LedgerIdSet {
   int64 untracked_rows;
 };
 
+// Adds one id (16 bytes); past 2^20 distinct ids, counts untracked_rows.
+void id_set_add(LedgerIdSet* set, const unsigned char* id, MemoryContext cxt);
+
 // One relation reached by a statement, with one command, as one user.
 struct LedgerAccess {
   LedgerStatement* statement;
