@@ -384,6 +384,9 @@ bool wrap_audited_nodes(PlanState* node, void* context) {
 bool statement_is_audited(QueryDesc* query, int eflags) {
   if (!ledger_enabled || in_ledger_writer || IsParallelWorker()) return false;
   if (probe_subxact != InvalidSubTransactionId) return false;
+  // A foreign-key check (PostgreSQL runs it with SECURITY_NOFORCE_RLS)
+  // returns nothing to anyone: not a disclosure.
+  if (InNoForceRLSOperation()) return false;
   if ((eflags & EXEC_FLAG_EXPLAIN_ONLY) != 0) return false;
   if (!ensure_phi_registry()) return false;
   if (!phi_registry_nonempty()) return false;
