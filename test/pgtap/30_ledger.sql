@@ -36,9 +36,10 @@ SELECT (SELECT count(*) FROM bookings.appointments WHERE patient_id = :'uid_a') 
        (SELECT count(DISTINCT patient_id) FROM bookings.appointments WHERE provider_id = :'prov_x') AS npatients_x,
        (SELECT count(*) FROM bookings.appointments) AS appts_all,
        (SELECT count(DISTINCT patient_id) FROM bookings.appointments) AS npatients_all,
-       (SELECT count(*) FROM bookings.appointments
-         WHERE patient_id = :'uid_a' OR provider_id = :'prov_y') AS appts_y_with_a,
-       (SELECT count(*) FROM bookings.appointments WHERE provider_id = :'prov_y') AS appts_y,
+       (SELECT count(*) FROM patients.profiles p WHERE p.id = :'uid_a' OR p.id IN
+          (SELECT a.patient_id FROM bookings.appointments a WHERE a.provider_id = :'prov_y')) AS profiles_y_with_a,
+       (SELECT count(*) FROM patients.profiles p WHERE p.id IN
+          (SELECT a.patient_id FROM bookings.appointments a WHERE a.provider_id = :'prov_y')) AS profiles_y,
        (SELECT min(id::text) FROM bookings.appointments WHERE patient_id = :'uid_b') AS appt_b
   \gset
 
@@ -255,13 +256,13 @@ SELECT throws_ok(format('SELECT careguard.break_glass(%L, %L, 30)', :'uid_a', 'n
                  '22023', NULL, 'break-glass without a real reason is refused');
 SELECT isnt(careguard.break_glass(:'uid_a', 'patient unconscious in ER, history needed now', 30), NULL,
             'break-glass with a reason is granted');
-SELECT is((SELECT count(*) FROM bookings.appointments), :'appts_y_with_a'::bigint,
-          'the provider now sees the patient''s appointments besides their own');
+SELECT is((SELECT count(*) FROM patients.profiles), :'profiles_y_with_a'::bigint,
+          'the provider now sees the patient''s record besides their own patients''');
 RESET ROLE;
 SET LOCAL application_name = 'p-y-glass';
 SELECT set_config('request.jwt.claims', :'claims_y', true) IS NULL AS ignored \gset
 SET LOCAL ROLE provider;
-SELECT * FROM bookings.appointments \g /dev/null
+SELECT id, full_name FROM patients.profiles \g /dev/null
 RESET ROLE;
 SET LOCAL application_name = 'pgtap';
 SELECT set_config('request.jwt.claims', '', true) IS NULL AS ignored \gset
@@ -278,8 +279,8 @@ SELECT is((SELECT count(*) FROM careguard.glass_review() g WHERE g.patient_id = 
 UPDATE careguard.glass_grants SET granted_at = now() - interval '2 hours', expires_at = now() - interval '1 hour';
 SET LOCAL ROLE provider;
 SELECT set_config('request.jwt.claims', :'claims_y', true);
-SELECT is((SELECT count(*) FROM bookings.appointments), :'appts_y'::bigint,
-          'after it expires the provider sees only their own again');
+SELECT is((SELECT count(*) FROM patients.profiles), :'profiles_y'::bigint,
+          'after it expires the provider sees only their own patients again');
 RESET ROLE;
 SET LOCAL ROLE admin;
 SELECT set_config('request.jwt.claims', :'claims_admin', true);

@@ -10,9 +10,6 @@ SELECT careguard.register_phi('bookings.status_history', 'patient_id', builtin =
 GRANT careguard_break_glass TO provider;
 
 
-ALTER POLICY appointments_select_provider ON bookings.appointments
-  USING (bookings.can_access_booking(patient_id, provider_id, 'provider')
-         OR patient_id OPERATOR(pg_catalog.=) ANY (careguard.glass_patients()));
 ALTER POLICY status_history_select_provider ON bookings.status_history
   USING (bookings.can_access_booking(patient_id, provider_id, 'provider')
          OR patient_id OPERATOR(pg_catalog.=) ANY (careguard.glass_patients()));

@@ -1,7 +1,5 @@
 -- Downgrade piece 0.4.0 -> 0.3.0: removes what sql/careguard_booking/91_phi_ledger.sql
 -- and the break-the-glass branch added. Run before careguard's own downgrade.
-ALTER POLICY appointments_select_provider ON bookings.appointments
-  USING (bookings.can_access_booking(patient_id, provider_id, 'provider'));
 ALTER POLICY status_history_select_provider ON bookings.status_history
   USING (bookings.can_access_booking(patient_id, provider_id, 'provider'));
 ALTER POLICY profiles_select_provider ON patients.profiles
