@@ -150,6 +150,7 @@ DECLARE
   probe_row jsonb;
   cols text[];
   affected bigint;
+  citus_tables oid[] := '{}';
 BEGIN
   contexts := COALESCE(contexts, careguard.access_matrix_default_contexts());
   schemas := careguard.audited_schemas(schemas);
@@ -167,6 +168,21 @@ BEGIN
       USING DETAIL = 'can_insert, can_update and can_delete are NULL (unknown, not denied), '
                      'their SQLSTATE is 25006, and writes_not_probed says why.',
             HINT = 'Run the access matrix on the primary, in a read-write transaction, for write verdicts.';
+  END IF;
+  -- Citus refuses, in one transaction, a placement that one user modified to
+  -- any other user, so on Citus tables (reference or distributed) only the
+  -- read probes run; their verdicts come from the shards, with the identity
+  -- the coordinator forwards. The write rules there are tested end to end
+  -- (test/shell/citus.sh), one transaction per write.
+  IF pg_catalog.to_regclass('pg_catalog.pg_dist_partition') IS NOT NULL THEN
+    EXECUTE 'SELECT COALESCE(pg_catalog.array_agg(p.logicalrelid::pg_catalog.oid), ''{}'') FROM pg_catalog.pg_dist_partition p'
+      INTO citus_tables;
+    IF pg_catalog.cardinality(citus_tables) OPERATOR(pg_catalog.>) 0 AND read_only_reason IS NULL THEN
+      RAISE WARNING 'careguard.access_matrix: no write can be probed on a Citus table'
+        USING DETAIL = 'On Citus tables can_insert, can_update and can_delete are NULL (unknown, not denied), '
+                       'their SQLSTATE is 0A000, and writes_not_probed says why.',
+              HINT = 'Citus lets no other user touch a placement one user modified in the same transaction.';
+    END IF;
   END IF;
   IF pg_catalog.jsonb_typeof(contexts) OPERATOR(pg_catalog.<>) 'array' THEN
     RAISE EXCEPTION 'careguard.access_matrix: contexts must be a JSON array'
@@ -233,6 +249,13 @@ BEGIN
       IF writes_not_probed IS NOT NULL THEN
         insert_sqlstate := '25006'; update_sqlstate := '25006'; delete_sqlstate := '25006';
         RETURN NEXT;
+        CONTINUE;
+      END IF;
+      IF rel.oid OPERATOR(pg_catalog.=) ANY (citus_tables) THEN
+        insert_sqlstate := '0A000'; update_sqlstate := '0A000'; delete_sqlstate := '0A000';
+        writes_not_probed := 'Citus table';
+        RETURN NEXT;
+        writes_not_probed := read_only_reason;
         CONTINUE;
       END IF;
 
@@ -324,7 +347,8 @@ END
 $matrix$;
 COMMENT ON FUNCTION careguard.access_matrix(jsonb, text[]) IS
   'Per context x table (row-level security or not): rows visible and whether INSERT/UPDATE/DELETE of a representative row passes; all probes rolled back. '
-  'On a read-only standby (or in a read-only transaction) the write verdicts are NULL with 25006 and writes_not_probed says why. Run as superuser.';
+  'On a read-only standby (or in a read-only transaction) the write verdicts are NULL with 25006, on a Citus table '
+  'NULL with 0A000, and writes_not_probed says why. Run as superuser.';
 
 -- Switching to arbitrary roles is a superuser's job: no grants.
 REVOKE ALL ON FUNCTION careguard.access_matrix_default_contexts() FROM PUBLIC;

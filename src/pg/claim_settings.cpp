@@ -4,6 +4,7 @@
 
 #include "careguard/pg/guard.hpp"
 #include "careguard/pg/login_settings.hpp"
+#include "careguard/pg/node_identity.hpp"
 #include "careguard/pg/security_settings.hpp"
 
 namespace careguard::pg {
@@ -104,15 +105,6 @@ bool set_locally(const config_generic* setting) {
   return top != nullptr && (top->state == GUC_LOCAL || top->state == GUC_SET_LOCAL);
 }
 
-// A value set by SET LOCAL / set_config(..., true), or by a function's SET
-// clause, ends with its transaction or function. Anything else is session
-// state that a pooler hands to the next client.
-bool value_is_transaction_bound(const config_generic* setting) {
-  const GucStack* top = setting->stack;
-  if (top == nullptr) return false;
-  return top->state == GUC_LOCAL || top->state == GUC_SET_LOCAL || top->state == GUC_SAVE;
-}
-
 const char* raw_value(const config_generic* setting) {
   if (setting->vartype != PGC_STRING) return nullptr;
   const char* value = *reinterpret_cast<const config_string*>(setting)->variable;
@@ -127,7 +119,7 @@ bool is_trusted(ClaimSetting which, const config_generic* setting) {
     return leader_trusted_settings >= 0 &&
            (leader_trusted_settings & (1 << static_cast<int>(which))) != 0;
   }
-  return value_is_transaction_bound(setting);
+  return setting_is_transaction_bound(setting);
 }
 
 // Loaded after the session started, careguard cannot know that its settings
@@ -161,6 +153,19 @@ void warn_untrusted(ClaimSetting which) {
 
 }  // namespace
 
+// A value set by SET LOCAL / set_config(..., true), or by a function's SET
+// clause, ends with its transaction or function. Anything else is session
+// state that a pooler hands to the next client.
+bool setting_is_transaction_bound(const config_generic* setting) {
+  const GucStack* top = setting->stack;
+  if (top == nullptr) return false;
+  return top->state == GUC_LOCAL || top->state == GUC_SET_LOCAL || top->state == GUC_SAVE;
+}
+
+bool leader_trusts_node_identity() {
+  return leader_trusted_settings >= 0 && (leader_trusted_settings & kNodeIdentityTrustBit) != 0;
+}
+
 const char* setting_name(ClaimSetting which) {
   return kSettingNames[static_cast<int>(which)];
 }
@@ -168,7 +173,11 @@ const char* setting_name(ClaimSetting which) {
 const char* trusted_setting_value(ClaimSetting which) {
   // A verified sign-in outranks whatever the session put into request.jwt.*,
   // and with trust_request_claims off those settings are not read at all.
-  if (!trust_request_claims || verified_claims_value() != nullptr) return nullptr;
+  // So does an identity a coordinator forwarded to this node.
+  if (!trust_request_claims || verified_claims_value() != nullptr ||
+      forwarded_claims() != nullptr) {
+    return nullptr;
+  }
   const config_generic* setting = find_setting(which);
   if (setting == nullptr) return nullptr;
   const char* value = raw_value(setting);
@@ -195,7 +204,7 @@ bool per_request_identity_in_force() {
   for (int i = 0; i < static_cast<int>(ClaimSetting::kCount); ++i) {
     if (set_locally(find_setting(static_cast<ClaimSetting>(i)))) return true;
   }
-  return set_locally(find_config("role"));
+  return node_identity_set_locally() || set_locally(find_config("role"));
 }
 
 config_generic* find_config(const char* name) {
@@ -214,6 +223,7 @@ int trusted_settings_mask() {
       mask |= 1 << i;
     }
   }
+  if (node_identity_set_locally()) mask |= kNodeIdentityTrustBit;
   return mask;
 }
 

@@ -5,6 +5,7 @@
 #include "careguard/pg/claim_settings.hpp"
 #include "careguard/pg/guard.hpp"
 #include "careguard/pg/login_settings.hpp"
+#include "careguard/pg/node_identity.hpp"
 #include "careguard/pg/security_settings.hpp"
 
 namespace careguard::pg {
@@ -14,6 +15,7 @@ namespace {
 // documents, each up to careguard.max_claims_bytes.
 ClaimsCache claims_cache(8, 1u << 20);
 const char* const kVerifiedSetting = "careguard.verified_claims";
+const char* const kForwardedSetting = "careguard.node_identity";
 
 // Each named claim: its key in a document, and its one-claim setting.
 struct NamedClaimInfo {
@@ -38,6 +40,9 @@ const Claims* current_claims(bool prefer_claim_document) {
     check_claims_size(verified, kVerifiedSetting);
     return &claims_cache.get(verified, kVerifiedSetting);
   }
+  if (const char* forwarded = forwarded_claims()) {
+    return &claims_cache.get(forwarded, kForwardedSetting);
+  }
   if (prefer_claim_document) {
     if (const char* raw = trusted_setting_value(ClaimSetting::kClaimDocument)) {
       return &claims_cache.get(raw, setting_name(ClaimSetting::kClaimDocument));
@@ -59,9 +64,20 @@ ClaimSource resolve_claim(NamedClaim name) {
     return source;
   }
   source.document = current_claims(false);
-  source.setting =
-      verified_claims_value() != nullptr ? kVerifiedSetting : setting_name(ClaimSetting::kClaims);
+  source.setting = verified_claims_value() != nullptr ? kVerifiedSetting
+                   : forwarded_claims() != nullptr    ? kForwardedSetting
+                                                      : setting_name(ClaimSetting::kClaims);
   return source;
+}
+
+const char* current_claims_text(bool& forwarded) {
+  forwarded = false;
+  if (const char* verified = verified_claims_value()) return loaded_by_preload ? verified : nullptr;
+  if (const char* text = forwarded_claims()) {
+    forwarded = true;
+    return text;
+  }
+  return trusted_setting_value(ClaimSetting::kClaims);
 }
 
 const char* claim_key(NamedClaim name) {

@@ -1,10 +1,12 @@
 // careguard adapter: library load, settings, and transaction/executor hooks.
+#include "careguard/pg/citus_routing.hpp"
 #include "careguard/pg/claim_settings.hpp"
 #include "careguard/pg/claims_source.hpp"
 #include "careguard/pg/guard.hpp"
 #include "careguard/pg/key_store.hpp"
 #include "careguard/pg/ledger.hpp"
 #include "careguard/pg/login_settings.hpp"
+#include "careguard/pg/node_identity.hpp"
 #include "careguard/pg/pooled_state.hpp"
 #include "careguard/pg/security_settings.hpp"
 
@@ -35,6 +37,8 @@ void on_transaction_event(XactEvent event, void*) {
     reset_claim_settings_for_new_transaction();
     reset_login_state_for_new_transaction();
     reset_pooled_state_for_new_transaction();
+    reset_node_identity_for_new_transaction();
+    forget_pinned_plans_at_transaction_end();
   });
 }
 
@@ -45,6 +49,9 @@ void on_executor_start(QueryDesc* query, int eflags) {
   if (query->plannedstmt->parallelModeNeeded && !IsParallelWorker() && !IsInParallelMode()) {
     guarded("ExecutorStart hook", [] { publish_trust_for_parallel_workers(); });
   }
+  // Before Citus's own ExecutorStart (installed before ours), which is where
+  // its shard connections start: they must carry the identity.
+  guarded("ExecutorStart hook", [] { forward_identity_to_workers(); });
   if (previous_executor_start != nullptr) {
     previous_executor_start(query, eflags);
   } else {
@@ -71,17 +78,19 @@ void _PG_init(void) {
   DefineCustomIntVariable(
       "careguard.leader_trusted_settings",
       "Internal: which claim settings a parallel leader trusts, for its workers.", nullptr,
-      &leader_trusted_settings, -1, -1, (1 << static_cast<int>(ClaimSetting::kCount)) - 1,
-      PGC_SUSET, GUC_NO_SHOW_ALL | GUC_NOT_IN_SAMPLE | GUC_DISALLOW_IN_FILE | GUC_NO_RESET_ALL,
-      nullptr, nullptr, nullptr);
+      &leader_trusted_settings, -1, -1, (kNodeIdentityTrustBit << 1) - 1, PGC_SUSET,
+      GUC_NO_SHOW_ALL | GUC_NOT_IN_SAMPLE | GUC_DISALLOW_IN_FILE | GUC_NO_RESET_ALL, nullptr,
+      nullptr, nullptr);
   define_login_settings();
   define_security_settings();
+  define_node_identity_settings();
   define_ledger_settings();
   MarkGUCPrefixReserved("careguard");
 
   RegisterXactCallback(on_transaction_event, nullptr);
   register_key_store_invalidation();
   install_pooled_state_hooks();
+  install_citus_routing_hook();
   previous_executor_start = ExecutorStart_hook;
   ExecutorStart_hook = on_executor_start;
   // The ledger's hooks wrap the ones above; its shared memory (the spool's

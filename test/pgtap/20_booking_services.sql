@@ -58,9 +58,9 @@ SELECT set_eq($$SELECT p.oid::regprocedure::text FROM pg_proc p
                  WHERE p.prosecdef AND p.pronamespace IN ('analytics'::regnamespace, 'bookings'::regnamespace,
                                                           'providers'::regnamespace)$$,
               ARRAY['bookings.busy_time(uuid[],timestamp with time zone,timestamp with time zone)',
-                    'bookings.record_status_history()',
+                    'bookings.record_status_history()', 'bookings.record_status_history_row()',
                     'analytics.bookings_by_week(date,date)', 'analytics.provider_weeks(date,date)'],
-              'the SECURITY DEFINER surface: busy_time, the two aggregates (and the existing history trigger)');
+              'the SECURITY DEFINER surface: busy_time, the two aggregates (and the history triggers, the row one for Citus)');
 SELECT is_empty($$SELECT p.oid::regprocedure::text FROM pg_proc p
                    WHERE p.pronamespace = 'analytics'::regnamespace
                      AND NOT coalesce('search_path=pg_catalog, pg_temp' = ANY (p.proconfig), false)$$,

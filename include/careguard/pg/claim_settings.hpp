@@ -34,7 +34,18 @@ void note_identity_read();
 // or nullptr when it is not defined.
 config_generic* find_config(const char* name);
 
-// Which settings this backend trusts now, as a bitmask (bit = ClaimSetting).
+// Whether a setting's value ends with its transaction or function (SET LOCAL,
+// set_config(..., true), a function's SET clause): the claims guard's rule.
+bool setting_is_transaction_bound(const config_generic* setting);
+
+// The trust bit of careguard.node_identity, after the ClaimSetting bits.
+inline constexpr int kNodeIdentityTrustBit = 1 << static_cast<int>(ClaimSetting::kCount);
+
+// Whether a parallel leader published that it trusts its forwarded identity.
+bool leader_trusts_node_identity();
+
+// Which settings this backend trusts now, as a bitmask (bit = ClaimSetting,
+// and kNodeIdentityTrustBit).
 int trusted_settings_mask();
 
 // The mask a parallel leader publishes so its workers decide as it did.

@@ -9,10 +9,17 @@
 namespace careguard::pg {
 
 // The claims document in force, or nullptr when none is set and trusted: a
-// verified sign-in's, else request.jwt.claims (or, when
+// verified sign-in's, else one a coordinator forwarded (node_identity.hpp),
+// else request.jwt.claims (or, when
 // `prefer_claim_document`, PostgREST's older request.jwt.claim first).
 // Throws careguard::Error when the document is malformed or too large.
 const Claims* current_claims(bool prefer_claim_document);
+
+// The text of the claims document current_claims(false) would parse, or
+// nullptr; `forwarded` says whether it came as a forwarded identity. This is
+// what a coordinator forwards: PostgREST's older one-claim settings
+// (request.jwt.claim.sub, ...) are not.
+const char* current_claims_text(bool& forwarded);
 
 // The claims the helpers name directly.
 enum class NamedClaim { kSub, kRole, kEmail, kProviderId };  // order of kNamedClaims
