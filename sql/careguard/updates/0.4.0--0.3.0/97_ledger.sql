@@ -30,11 +30,15 @@ DROP FUNCTION careguard.ledger_head();
 DROP FUNCTION careguard.ledger_flush(integer);
 DROP FUNCTION careguard.ledger_append(text, jsonb, uuid);
 DROP FUNCTION careguard.ledger_link(bytea, bigint, text);
+-- Config tables leave pg_extension.extconfig only when detached first.
+ALTER EXTENSION careguard DROP TABLE careguard.ledger;
 DROP TABLE careguard.ledger;
+ALTER EXTENSION careguard DROP TABLE careguard.ledger_writer_state;
 DROP TABLE careguard.ledger_writer_state;
 DROP FUNCTION careguard.ledger_refuse_change();
 DROP FUNCTION careguard.ledger_guard_drop();
 DROP TRIGGER audit_phi_schemas_changed ON careguard.audit_phi_schemas;
 DROP FUNCTION careguard.register_phi(pg_catalog.regclass, name, boolean);
+ALTER EXTENSION careguard DROP TABLE careguard.phi_tables;
 DROP TABLE careguard.phi_tables;
 DROP FUNCTION careguard.phi_registry_changed();
