@@ -4,6 +4,7 @@
 #include "careguard/pg/claims_source.hpp"
 #include "careguard/pg/guard.hpp"
 #include "careguard/pg/key_store.hpp"
+#include "careguard/pg/ledger.hpp"
 #include "careguard/pg/login_settings.hpp"
 #include "careguard/pg/node_identity.hpp"
 #include "careguard/pg/pooled_state.hpp"
@@ -83,6 +84,7 @@ void _PG_init(void) {
   define_login_settings();
   define_security_settings();
   define_node_identity_settings();
+  define_ledger_settings();
   MarkGUCPrefixReserved("careguard");
 
   RegisterXactCallback(on_transaction_event, nullptr);
@@ -91,4 +93,8 @@ void _PG_init(void) {
   install_citus_routing_hook();
   previous_executor_start = ExecutorStart_hook;
   ExecutorStart_hook = on_executor_start;
+  // The ledger's hooks wrap the ones above; its shared memory (the spool's
+  // state, the writers' latches) exists only under the preload.
+  install_ledger_hooks();
+  if (process_shared_preload_libraries_in_progress) install_ledger_shared_memory();
 }

@@ -1,6 +1,7 @@
 // careguard adapter: the security context the access matrix probes run in.
 #include "careguard/core/error.hpp"
 #include "careguard/pg/guard.hpp"
+#include "careguard/pg/ledger.hpp"
 
 extern "C" {
 PG_FUNCTION_INFO_V1(careguard_probe_as);
@@ -31,6 +32,8 @@ Datum careguard_probe_as(PG_FUNCTION_ARGS) {
       GetUserIdAndSecContext(&user, &context);
       SetUserIdAndSecContext(
           user, context | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
+      // The probe's statements are careguard's own: not ledgered.
+      careguard::pg::note_access_matrix_probe(GetCurrentSubTransactionId());
     });
     PG_RETURN_VOID();
   });

@@ -36,6 +36,9 @@ class ParallelPolicies : public ::testing::Test {
   static std::pair<long, int> provider_count(bool parallel, bool hoist = true) {
     pqxx::connection c(std::string("dbname=") + kDatabase);  // fresh: library not loaded
     pqxx::work tx(c);
+    // The disclosure ledger plans statements on PHI tables without workers
+    // (docs/audit-trail.md); this test is about the workers' claim trust.
+    tx.exec("SET LOCAL careguard.ledger = off");
     std::string claims =
         tx.exec("SELECT claims::text FROM careguard.demo_users() WHERE label = 'provider X'")[0][0]
             .as<std::string>();

@@ -171,7 +171,8 @@ SELECT matches(pg_temp.shape('booking.provider_dashboard'),
   '^once: auth\.provider_id\(\); indexed: bookings\.appointments\([^)]*provider_id',
   'the provider dashboard: auth.provider_id() once, appointments found by provider_id');
 SELECT matches(pg_temp.shape('booking.provider_patients'),
-  '^once: bookings\.patients_of_current_provider\(\)($|; indexed: patients\.profiles\(id\)$)',
+  -- (careguard.glass_patients() is the policy's break-the-glass branch, also once.)
+  '^once: bookings\.patients_of_current_provider\(\)(, careguard\.glass_patients\(\))?($|; indexed: patients\.profiles\(id\)$)',
   'the provider''s patients: the patient list computed once (an initPlan), probed by id or scanned');
 SELECT matches(pg_temp.shape('booking.admin_appointment_lookup'),
   '^once: auth\.role\(\); indexed: bookings\.appointments\(id\)$',

@@ -247,7 +247,9 @@ findings="SELECT count(*) || ':' || md5(string_agg(rule || '|' || object || '|' 
 p_findings="$(q_primary "$findings")"
 check "careguard.audit() on the standby gives the primary's findings" "$p_findings" "$(q_standby "$findings")"
 note "findings (count:md5): $p_findings"
-reads="SELECT count(*) || ':' || md5(string_agg(context || '|' || relation || '|' || coalesce(selectable_rows::text, select_sqlstate), ',' ORDER BY context, relation)) FROM careguard.access_matrix()"
+# (The disclosure ledger's row counts are left out: it grows with the
+# primary's own reads, the audit's included, and reaches the standby by replay.)
+reads="SELECT count(*) || ':' || md5(string_agg(context || '|' || relation || '|' || CASE WHEN relation::text ~ '^careguard[.]ledger' AND selectable_rows IS NOT NULL THEN 'ledger' ELSE coalesce(selectable_rows::text, select_sqlstate) END, ',' ORDER BY context, relation)) FROM careguard.access_matrix()"
 p_reads="$(q_primary "$reads")"
 s_reads="$(on standby postgres -v ON_ERROR_STOP=1 -c "$reads" 2>"$WORK/matrix.err")"
 check "access_matrix() on the standby: the primary's read cells" "$p_reads" "$s_reads"
@@ -341,6 +343,43 @@ check "after: ... with the message" "key \"$KID\" is revoked" "$(field msg "$fre
 primary_after="$(on primary authenticator -v ON_ERROR_STOP=0 2>/dev/null <<<"$login_sql")"
 check "after: the primary refuses it (SQLSTATE)" 28000 "$(field state "$primary_after")"
 printf '\\q\n' >&"${CACHED[1]}"
+
+# ---------------------------------------------------------------------------
+section "5. ledger: a standby cannot write, so its records go to the server log"
+A_ROW="$(printf '%s\n' "${DEMO[@]}" | grep '^patient A|')"
+A_GATEWAY_CLAIMS="${A_ROW#*|*|}"
+LEDGER_APP="standby-ledger-$$"
+standby_rows="$(on standby authenticator -v ON_ERROR_STOP=1 -At <<SQL
+BEGIN;
+SET LOCAL application_name = '$LEDGER_APP';
+SET LOCAL ROLE patient;
+SELECT set_config('request.jwt.claims', '$A_GATEWAY_CLAIMS', true) \\g /dev/null
+SELECT count(*) FROM bookings.appointments;
+ROLLBACK;
+SQL
+)"
+check "the patient reads on the standby" "$(q_primary "SELECT count(*) FROM bookings.appointments WHERE patient_id = '$A_ID'")" "$standby_rows"
+log_line=""
+for _ in $(seq 1 50); do
+  log_line="$(grep -o "careguard_ledger: {.*\"application_name\":\"$LEDGER_APP\".*}" "$WORK/standby.log" | head -n 1 || true)"
+  [ -n "$log_line" ] && break
+  sleep 0.1
+done
+record="${log_line#careguard_ledger: }"
+check "the standby logged one parseable ledger line for the read" 1 \
+  "$(grep -c "\"application_name\":\"$LEDGER_APP\"" "$WORK/standby.log" || true)"
+# Parsed by PostgreSQL's own jsonb, on the primary.
+parsed="$(q_primary "SELECT (r->'patient_ids'->>0) || '|' || (r->>'rows') || '|' || (r->>'rls') || '|' || (r->>'current_user') || '|' || (r->>'relation') FROM (SELECT \$\$${record}\$\$::jsonb AS r) s")"
+check "... naming patient A, the rows, RLS applied, the role and the table" \
+  "$A_ID|$standby_rows|applied|patient|bookings.appointments" "$parsed"
+check "the standby has no spool for the database" 0 \
+  "$(find "$WORK/standby/careguard_ledger" -name '*.spool' -newer "$WORK/standby.log" 2>/dev/null | wc -l)"
+flush_state="$(on standby postgres -v ON_ERROR_STOP=0 -At 2>/dev/null <<'SQL'
+SELECT careguard.ledger_flush(100) \g /dev/null
+\echo :SQLSTATE
+SQL
+)"
+check "careguard.ledger_flush() on the standby refuses: no writer there (25006)" 25006 "$flush_state"
 
 echo
 finish_checks

@@ -18,6 +18,10 @@ source "$ROOT/test/shell/checks.sh"
 APPOINTMENTS="${MIGRATIONS_APPOINTMENTS:-100000}"
 PG_BINDIR="${PG_BINDIR:-$("${PG_CONFIG:-pg_config}" --bindir 2>/dev/null || echo /usr/lib/postgresql/15/bin)}"
 PREFIX="careguard_mig_$$"
+# The disclosure ledger off for these sessions: its months are created at
+# run time by what a session reads, not by a script, and would show in the
+# schema comparisons; a downgrade also refuses to discard its records.
+export PGOPTIONS="${PGOPTIONS:-} -c careguard.ledger=off"
 OUT="${MIGRATIONS_OUT:-$(mktemp -d /tmp/careguard-migrations.XXXXXX)}"
 mkdir -p "$OUT"
 EXTS=(careguard careguard_booking careguard_test)

@@ -5,6 +5,7 @@
 #include "diff_command.hpp"
 #include "database.hpp"
 #include "exit_codes.hpp"
+#include "ledger_command.hpp"
 #include "options.hpp"
 #include "rehearse.hpp"
 
@@ -47,6 +48,9 @@ void filter_findings(audit::Report& report, const Options& options, bool quiet) 
 
 // Parses, runs and prints; returns the process exit code.
 int run(const std::vector<std::string>& args) {
+  if (!args.empty() && args[0] == "ledger") {
+    return run_ledger_command(std::vector<std::string>(args.begin() + 1, args.end()));
+  }
   Options options;
   try {
     options = parse_options(args);

@@ -1,0 +1,62 @@
+// careguard core: the disclosure ledger's record text and its hash chain.
+//
+// A record is one line of JSON (no raw newline, so a spool reader splits on
+// '\n'). Each stored record's hash is SHA-256 over the previous hash, the
+// record's sequence number (8 bytes, big-endian) and the record's exact text:
+//   hash(n) = SHA-256(hash(n-1) || be64(seq(n)) || text(n)),  hash(0) = 32 zero bytes.
+// Editing, deleting or reordering a record changes every later hash.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace careguard::ledger {
+
+using Hash = std::array<std::uint8_t, 32>;
+
+// The hash before the first record: 32 zero bytes.
+Hash genesis();
+
+// One link of the chain (OpenSSL SHA-256); throws careguard::Error on failure.
+Hash link(const Hash& previous, std::int64_t seq, std::string_view text);
+
+std::string to_hex(const Hash& hash);
+
+// What the ledger table indexes of a record: its "kind" ("malformed" when
+// the text is not a JSON object) and its "patient_ids" as a PostgreSQL
+// uuid[] literal ("{}" when absent; ids that are not uuids are skipped, the
+// record itself keeps them).
+struct RecordIndex {
+  std::string kind;
+  std::string patient_ids;
+};
+RecordIndex index_record(std::string_view text);
+
+// Builds one record's JSON object, field by field, in a fixed order.
+class RecordWriter {
+ public:
+  RecordWriter() { text_.push_back('{'); }
+  void field(std::string_view key, std::string_view value);  // a JSON string
+  void null_field(std::string_view key);
+  void number(std::string_view key, std::int64_t value);
+  void boolean(std::string_view key, bool value);
+  // A value that already is JSON text (a jsonb's output), copied verbatim.
+  void raw(std::string_view key, std::string_view json);
+  // A JSON array of strings, opened and closed around the calls.
+  void open_array(std::string_view key);
+  void element(std::string_view value);
+  void close_array();
+  // The finished line: the object closed; appends nothing else.
+  std::string finish();
+
+ private:
+  void key(std::string_view name);
+  void string(std::string_view value);
+  std::string text_;
+  bool first_ = true;
+  bool first_element_ = true;
+};
+
+}  // namespace careguard::ledger

@@ -1,0 +1,47 @@
+// careguard adapter: the disclosure ledger (docs/audit-trail.md).
+//   ledger_registry.cpp  which tables are PHI (cached, invalidated at commit)
+//   ledger_capture.cpp   executor hooks: the patients each statement disclosed
+//   ledger_spool.cpp     the spool file, its shared state and the writer
+#pragma once
+
+#include <cstdint>
+
+#include "careguard/pg/postgres.hpp"
+
+namespace careguard::pg {
+
+// Settings (defined by define_ledger_settings()).
+extern bool ledger_enabled;          // careguard.ledger
+extern int ledger_max_ids;           // careguard.ledger_max_ids
+extern int ledger_retention_months;  // careguard.ledger_retention_months
+extern bool ledger_purging;          // careguard.ledger_purging (internal)
+void define_ledger_settings();
+
+// ---- registry ----
+// The registered patient column of a PHI table (attribute number), or 0.
+AttrNumber phi_patient_column(Oid relid);
+// True when the relation sits in a schema registered as PHI.
+bool in_phi_schema(Oid relid);
+// True when this database registers anything at all (else the hooks do nothing).
+bool phi_registry_nonempty();
+// Called from _PG_init.
+void register_phi_registry_invalidation();
+
+// ---- capture ----
+void install_ledger_hooks();
+// True in the ledger's own writer: careguard does not audit itself.
+extern bool in_ledger_writer;
+// An access-matrix probe runs in this subtransaction: its statements are
+// careguard's own and not ledgered, until the subtransaction ends.
+void note_access_matrix_probe(SubTransactionId subxact);
+
+// ---- spool ----
+// Appends one finished record (a JSON line without its '\n'). On a hot
+// standby, or without the preload's shared memory, the record goes to the
+// server log instead ("careguard_ledger: {json}"). Never raises: called from
+// error paths too; returns false when the record could only be logged.
+bool spool_record(const char* line, std::size_t length) noexcept;
+// From _PG_init, under shared_preload_libraries.
+void install_ledger_shared_memory();
+
+}  // namespace careguard::pg

@@ -1,0 +1,101 @@
+// careguard adapter: what the ledger's three files share (not a public API).
+#pragma once
+
+#include "careguard/pg/postgres.hpp"
+
+namespace careguard::pg {
+
+// An active break-glass grant: user_id may see patient_id until expires_at.
+struct GlassGrant {
+  unsigned char user_id[16];
+  unsigned char patient_id[16];
+  TimestampTz expires_at;
+};
+
+// Loads the registry if an invalidation made it stale; false while loading
+// (the registry's own queries are not audited). May ereport.
+bool ensure_phi_registry();
+
+// True when an active grant lets user_id reach patient_id at `now`.
+bool glass_grant_covers(const unsigned char* user_id, const unsigned char* patient_id,
+                        TimestampTz now);
+
+}  // namespace careguard::pg
+
+namespace careguard::pg {
+
+struct LedgerStatement;
+
+// The distinct patient ids seen (open addressing; at most 2^20 tracked,
+// rows beyond counted in untracked_rows).
+struct LedgerIdSet {
+  unsigned char (*slots)[16];
+  bool* used;
+  uint32 capacity;
+  uint32 count;
+  int64 untracked_rows;
+};
+
+// Adds one id (16 bytes); past 2^20 distinct ids, counts untracked_rows.
+void id_set_add(LedgerIdSet* set, const unsigned char* id, MemoryContext cxt);
+
+// One relation reached by a statement, with one command, as one user.
+struct LedgerAccess {
+  LedgerStatement* statement;
+  LedgerAccess* next;
+  Oid relid;
+  CmdType command;
+  Oid user;
+  char* relation;             // qualified name
+  char* user_name;            // the user the access ran as
+  const char* rls;            // applied | bypassed | disabled
+  const char* bypass_reason;  // superuser | bypassrls | owner, when bypassed
+  bool security_definer;      // ran as another user than the statement's
+  bool nested;                // read by a function, trigger or policy the statement called
+  bool ids_incomplete;        // an index-only scan without the patient column
+  bool has_new_ids;           // an UPDATE's new patient ids
+  int64 rows;
+  int64 null_ids;
+  LedgerIdSet ids;
+};
+
+// One top-level statement and everything it (and what it called) reached.
+struct LedgerStatement {
+  LedgerStatement* next;
+  MemoryContext context;  // owns this and its accesses
+  QueryDesc* owner;
+  LedgerAccess* accesses;
+  int64 serial;
+  TimestampTz started_at;
+  uint64 query_id;
+  CmdType command;
+  uint64 processed;
+  Oid top_user;
+  char* session_user;
+  char* current_user;
+  char* application_name;
+  char* client_addr;
+  char* sub;
+  char* jti;
+  char* session_id;
+  char* role_claim;
+  unsigned char sub_uuid[16];
+  bool has_sub_uuid;
+  bool verified;
+  bool claims_error;
+  bool emitted;
+  bool aborted;
+};
+
+// Writes one ledger record per access of the statement (ledger_record.cpp).
+// Never raises: runs on error paths and at transaction end.
+void write_statement_records(LedgerStatement* statement) noexcept;
+
+// Waits until the writer stored everything spooled before the call;
+// returns the ledger's last sequence number. Raises 57014 on timeout.
+int64 wait_for_ledger(int timeout_ms);
+
+// Text of a command type ("SELECT", ...).
+const char* command_name(CmdType command);
+
+}  // namespace careguard::pg

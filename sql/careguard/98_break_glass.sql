@@ -1,0 +1,155 @@
+-- Break-the-glass (HIPAA §164.312(a)(2)(ii), emergency access): a member of
+-- careguard_break_glass reaches one patient's rows for a few minutes beyond
+-- the normal policies, with a stated reason. Every grant is ledgered (it
+-- outlives a rollback), announced with NOTIFY careguard_break_glass, expires
+-- by itself, and stays in careguard.glass_review() until an auditor signs it
+-- off. A product's policies add a branch: patient_id = ANY (careguard.glass_patients()).
+
+SELECT careguard.ensure_role('careguard_break_glass', 'NOLOGIN NOINHERIT');
+GRANT USAGE ON SCHEMA careguard TO careguard_break_glass, authenticated;
+
+CREATE TABLE careguard.glass_grants (
+  id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  user_id uuid NOT NULL,
+  role_name name NOT NULL,
+  patient_id uuid NOT NULL,
+  reason text NOT NULL,
+  granted_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
+  expires_at timestamptz NOT NULL,
+  reviewed_by name,
+  reviewed_at timestamptz,
+  review_note text,
+  CONSTRAINT glass_grants_window CHECK (expires_at OPERATOR(pg_catalog.>) granted_at
+    AND expires_at OPERATOR(pg_catalog.<=) (granted_at OPERATOR(pg_catalog.+) '4 hours'::pg_catalog.interval))
+);
+CREATE INDEX glass_grants_user_idx ON careguard.glass_grants (user_id, expires_at);
+CREATE INDEX glass_grants_unreviewed_idx ON careguard.glass_grants (reviewed_at, granted_at);
+COMMENT ON TABLE careguard.glass_grants IS
+  'Break-the-glass grants: who reached which patient, why, until when, and who reviewed it.';
+ALTER TABLE careguard.glass_grants ENABLE ROW LEVEL SECURITY;
+ALTER TABLE careguard.glass_grants FORCE ROW LEVEL SECURITY;
+REVOKE ALL ON careguard.glass_grants FROM PUBLIC;
+GRANT SELECT, INSERT ON careguard.glass_grants TO careguard_break_glass;
+GRANT SELECT, UPDATE (reviewed_by, reviewed_at, review_note) ON careguard.glass_grants TO careguard_auditor;
+-- A breaker sees and makes only their own grants, under their own identity.
+CREATE POLICY glass_grants_own ON careguard.glass_grants FOR SELECT TO careguard_break_glass
+  USING (user_id OPERATOR(pg_catalog.=) auth.uid());
+CREATE POLICY glass_grants_make ON careguard.glass_grants FOR INSERT TO careguard_break_glass
+  WITH CHECK (user_id OPERATOR(pg_catalog.=) auth.uid() AND role_name OPERATOR(pg_catalog.=) CURRENT_USER
+              AND reviewed_at IS NULL AND reviewed_by IS NULL);
+CREATE POLICY glass_grants_review_read ON careguard.glass_grants FOR SELECT TO careguard_auditor USING (true);
+CREATE POLICY glass_grants_review ON careguard.glass_grants FOR UPDATE TO careguard_auditor
+  USING (reviewed_at IS NULL) WITH CHECK (reviewed_by OPERATOR(pg_catalog.=) CURRENT_USER);
+-- Backends cache the active grants (to flag break-glass disclosures).
+CREATE TRIGGER glass_grants_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE
+  ON careguard.glass_grants FOR EACH STATEMENT EXECUTE FUNCTION careguard.phi_registry_changed();
+
+-- Ledgers and announces each grant and each sign-off; SECURITY DEFINER to
+-- reach the ledger, which the breaker cannot.
+CREATE FUNCTION careguard.glass_grant_recorded() RETURNS trigger
+  LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+  SET search_path = pg_catalog, pg_temp
+AS $recorded$
+DECLARE
+  detail jsonb := pg_catalog.jsonb_build_object(
+    'grant_id', NEW.id, 'user_id', NEW.user_id, 'role', NEW.role_name, 'reason', NEW.reason,
+    'expires_at', NEW.expires_at, 'reviewed_by', NEW.reviewed_by, 'review_note', NEW.review_note);
+BEGIN
+  IF TG_OP OPERATOR(pg_catalog.=) 'INSERT' THEN
+    PERFORM careguard.ledger_append('break_glass', detail, NEW.patient_id);
+    PERFORM pg_catalog.pg_notify('careguard_break_glass', detail::text);
+  ELSE
+    PERFORM careguard.ledger_append('break_glass_review', detail, NEW.patient_id);
+  END IF;
+  RETURN NULL;
+END
+$recorded$;
+REVOKE ALL ON FUNCTION careguard.glass_grant_recorded() FROM PUBLIC;
+CREATE TRIGGER glass_grants_recorded AFTER INSERT OR UPDATE ON careguard.glass_grants
+  FOR EACH ROW EXECUTE FUNCTION careguard.glass_grant_recorded();
+
+-- Opens the glass for one patient. The reason must say something: at least
+-- 20 characters and three words. At most 240 minutes.
+CREATE FUNCTION careguard.break_glass(patient_id uuid, reason text, minutes integer DEFAULT 30)
+  RETURNS timestamptz
+  LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+  SET search_path = pg_catalog, pg_temp
+AS $break$
+DECLARE
+  expires timestamptz;
+BEGIN
+  IF auth.uid() IS NULL THEN
+    RAISE EXCEPTION 'break-glass needs an identity (a verified or gateway sub)' USING ERRCODE = '28000';
+  END IF;
+  IF NOT pg_catalog.pg_has_role(CURRENT_USER, 'careguard_break_glass', 'MEMBER') THEN
+    RAISE EXCEPTION 'role "%" may not break the glass', CURRENT_USER USING ERRCODE = '42501';
+  END IF;
+  IF patient_id IS NULL OR reason IS NULL
+     OR pg_catalog.length(pg_catalog.btrim(reason)) OPERATOR(pg_catalog.<) 20
+     OR pg_catalog.array_length(pg_catalog.regexp_split_to_array(pg_catalog.btrim(reason), '\s+'), 1)
+        OPERATOR(pg_catalog.<) 3 THEN
+    RAISE EXCEPTION 'break-glass needs a reason a reviewer can check (20 characters, three words at least)'
+      USING ERRCODE = '22023';
+  END IF;
+  IF minutes IS NULL OR minutes OPERATOR(pg_catalog.<) 1 OR minutes OPERATOR(pg_catalog.>) 240 THEN
+    RAISE EXCEPTION 'break-glass lasts 1 to 240 minutes, not %', minutes USING ERRCODE = '22023';
+  END IF;
+  INSERT INTO careguard.glass_grants (user_id, role_name, patient_id, reason, expires_at)
+  VALUES (auth.uid(), CURRENT_USER, break_glass.patient_id, pg_catalog.btrim(reason),
+          pg_catalog.now() OPERATOR(pg_catalog.+) pg_catalog.make_interval(mins => minutes))
+  RETURNING expires_at INTO expires;
+  RETURN expires;
+END
+$break$;
+REVOKE ALL ON FUNCTION careguard.break_glass(uuid, text, integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION careguard.break_glass(uuid, text, integer) TO careguard_break_glass;
+
+-- The patients the caller's open glass reaches now: for policies. Not
+-- inlinable (it reads a table); the planner support function hoists it into
+-- an initPlan, so a policy's `patient_id = ANY (...)` stays an index condition.
+CREATE FUNCTION careguard.glass_patients() RETURNS uuid[]
+  LANGUAGE sql STABLE PARALLEL SAFE
+  SUPPORT careguard.claims_support
+  SET search_path = pg_catalog, pg_temp
+AS $patients$
+  SELECT COALESCE(pg_catalog.array_agg(g.patient_id), '{}'::uuid[])
+    FROM careguard.glass_grants g
+   WHERE g.user_id OPERATOR(pg_catalog.=) auth.uid()
+     AND g.expires_at OPERATOR(pg_catalog.>) pg_catalog.now()
+     AND pg_catalog.pg_has_role(CURRENT_USER, 'careguard_break_glass', 'MEMBER')
+$patients$;
+REVOKE ALL ON FUNCTION careguard.glass_patients() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION careguard.glass_patients() TO authenticated, careguard_break_glass;
+
+-- Grants awaiting a reviewer's sign-off, oldest first.
+CREATE FUNCTION careguard.glass_review()
+  RETURNS TABLE (id bigint, user_id uuid, role_name name, patient_id uuid, reason text,
+                 granted_at timestamptz, expires_at timestamptz, expired boolean)
+  LANGUAGE sql STABLE PARALLEL SAFE
+  SET search_path = pg_catalog, pg_temp
+AS $review$
+  SELECT g.id, g.user_id, g.role_name, g.patient_id, g.reason, g.granted_at, g.expires_at,
+         g.expires_at OPERATOR(pg_catalog.<=) pg_catalog.now()
+    FROM careguard.glass_grants g WHERE g.reviewed_at IS NULL ORDER BY g.granted_at, g.id
+$review$;
+REVOKE ALL ON FUNCTION careguard.glass_review() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION careguard.glass_review() TO careguard_auditor;
+
+CREATE FUNCTION careguard.glass_sign_off(grant_id bigint, note text) RETURNS void
+  LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+  SET search_path = pg_catalog, pg_temp
+AS $sign$
+BEGIN
+  IF note IS NULL OR pg_catalog.length(pg_catalog.btrim(note)) OPERATOR(pg_catalog.<) 10 THEN
+    RAISE EXCEPTION 'a sign-off states what was checked (10 characters at least)' USING ERRCODE = '22023';
+  END IF;
+  UPDATE careguard.glass_grants g
+     SET reviewed_by = CURRENT_USER, reviewed_at = pg_catalog.now(), review_note = pg_catalog.btrim(note)
+   WHERE g.id OPERATOR(pg_catalog.=) grant_id AND g.reviewed_at IS NULL;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'no unreviewed break-glass grant %', grant_id USING ERRCODE = 'P0002';
+  END IF;
+END
+$sign$;
+REVOKE ALL ON FUNCTION careguard.glass_sign_off(bigint, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION careguard.glass_sign_off(bigint, text) TO careguard_auditor;

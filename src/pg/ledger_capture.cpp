@@ -1,0 +1,595 @@
+// careguard adapter: which patients each statement disclosed or changed.
+//
+// At ExecutorStart, every scan node of a registered PHI table gets a wrapper
+// around its ExecProcNodeReal: each tuple the scan returns (it has passed the
+// scan's quals, RLS included) is read in the scan slot, and its patient id
+// goes into the statement's set. The child of an INSERT (and the new values
+// of an UPDATE that changes the patient column) is wrapped the same way, so
+// written rows are counted from what is written. Statements nested in a
+// top-level one (functions, triggers) add to its record; the top-level
+// statement's ExecutorEnd, or its error, writes one record per relation and
+// command to the spool (ledger_spool.cpp), outside the transaction.
+//
+// The frames here own no C++ objects (PostgreSQL may longjmp through them);
+// the record text is built in ledger_record.cpp under contained().
+#include <cstring>
+
+#include "careguard/pg/claims_source.hpp"
+#include "careguard/pg/guard.hpp"
+#include "careguard/pg/ledger.hpp"
+#include "careguard/pg/ledger_internal.hpp"
+
+extern "C" {
+#include "catalog/namespace.h"
+#include "libpq/libpq-be.h"
+#include "utils/acl.h"
+#include "nodes/nodeFuncs.h"
+#include "optimizer/planner.h"
+#include "parser/parsetree.h"
+#include "utils/rls.h"
+#include "utils/timestamp.h"
+}
+
+namespace careguard::pg {
+
+bool in_ledger_writer = false;
+
+namespace {
+SubTransactionId probe_subxact = InvalidSubTransactionId;
+}  // namespace
+
+void note_access_matrix_probe(SubTransactionId subxact) {
+  probe_subxact = subxact;
+}
+
+namespace {
+
+planner_hook_type previous_planner = nullptr;
+ExecutorStart_hook_type previous_start = nullptr;
+ExecutorRun_hook_type previous_run = nullptr;
+ExecutorFinish_hook_type previous_finish = nullptr;
+ExecutorEnd_hook_type previous_end = nullptr;
+
+// What one wrapped node feeds: an access, and where its patient id is.
+struct Tap {
+  LedgerAccess* access;
+  AttrNumber column;  // in the slot read, 0: count rows only
+  bool read_output;   // the node's returned slot (ModifyTable child), else its scan slot
+  bool counts_rows;   // false for an UPDATE's new values: its scan tap counts them
+};
+
+// A wrapped plan node. An UPDATE's child may be both the scan of the target
+// (old patient ids) and the source of its new values: two taps, one call.
+struct Wrap {
+  PlanState* node;
+  ExecProcNodeMtd original;
+  Tap taps[2];
+  int tap_count;
+  QueryDesc* creator;  // unwrapped at this query's ExecutorEnd
+  SubTransactionId subxact;
+};
+
+Wrap* wraps = nullptr;  // TopMemoryContext
+int wrap_count = 0;
+int wrap_capacity = 0;
+
+LedgerStatement* statements = nullptr;  // open top-level statements
+QueryDesc* running_top = nullptr;       // the top-level query whose run is active
+Oid running_top_user = InvalidOid;      // its user, before any SECURITY DEFINER switch
+int run_depth = 0;
+int64 statement_serial = 0;
+
+// ---- the wrapper every audited node runs through ----
+
+Wrap* find_wrap(PlanState* node) {
+  for (int i = wrap_count - 1; i >= 0; --i) {
+    if (wraps[i].node == node) return &wraps[i];
+  }
+  return nullptr;
+}
+
+void tap_tuple(const Tap& tap, PlanState* node, TupleTableSlot* out) {
+  LedgerAccess* access = tap.access;
+  if (tap.counts_rows) access->rows++;
+  if (tap.column <= 0) return;
+  TupleTableSlot* slot =
+      tap.read_output ? out : reinterpret_cast<ScanState*>(node)->ss_ScanTupleSlot;
+  bool isnull = false;
+  Datum value = slot_getattr(slot, tap.column, &isnull);
+  if (isnull) {
+    access->null_ids++;
+  } else {
+    id_set_add(&access->ids, DatumGetUUIDP(value)->data, access->statement->context);
+  }
+}
+
+TupleTableSlot* audited_exec_proc_node(PlanState* node) {
+  Wrap* wrap = find_wrap(node);
+  if (wrap == nullptr) elog(ERROR, "careguard ledger: a wrapped plan node was lost");
+  Tap taps[2] = {wrap->taps[0], wrap->taps[1]};
+  int tap_count = wrap->tap_count;
+  TupleTableSlot* out = wrap->original(node);
+  if (TupIsNull(out)) return out;
+  for (int i = 0; i < tap_count; ++i) tap_tuple(taps[i], node, out);
+  return out;
+}
+
+void add_wrap(PlanState* node, LedgerAccess* access, AttrNumber column, bool read_output,
+              QueryDesc* creator, bool counts_rows = true) {
+  Tap tap{access, column, read_output, counts_rows};
+  Wrap* existing = find_wrap(node);
+  if (existing != nullptr) {
+    if (existing->tap_count < 2) existing->taps[existing->tap_count++] = tap;
+    return;
+  }
+  if (wrap_count == wrap_capacity) {
+    int capacity = wrap_capacity == 0 ? 16 : wrap_capacity * 2;
+    wraps = wraps == nullptr
+                ? static_cast<Wrap*>(MemoryContextAlloc(TopMemoryContext, sizeof(Wrap) * capacity))
+                : static_cast<Wrap*>(repalloc(wraps, sizeof(Wrap) * capacity));
+    wrap_capacity = capacity;
+  }
+  Wrap& wrap = wraps[wrap_count++];
+  wrap.node = node;
+  wrap.original = node->ExecProcNodeReal;
+  wrap.taps[0] = tap;
+  wrap.tap_count = 1;
+  wrap.creator = creator;
+  wrap.subxact = GetCurrentSubTransactionId();
+  node->ExecProcNodeReal = audited_exec_proc_node;
+}
+
+void remove_wraps_of(QueryDesc* creator) {
+  int kept = 0;
+  for (int i = 0; i < wrap_count; ++i) {
+    if (wraps[i].creator != creator) wraps[kept++] = wraps[i];
+  }
+  wrap_count = kept;
+}
+
+// ---- statements and their accesses ----
+
+LedgerStatement* statement_of(QueryDesc* top) {
+  for (LedgerStatement* s = statements; s != nullptr; s = s->next) {
+    if (s->owner == top) return s;
+  }
+  return nullptr;
+}
+
+char* copy_claim(const Claims* claims, const char* name, MemoryContext cxt) {
+  if (claims == nullptr) return nullptr;
+  ClaimText text = claims->text(name);
+  if (text.kind == ClaimText::Kind::Absent) return nullptr;
+  auto* copy = static_cast<char*>(MemoryContextAlloc(cxt, text.value.size() + 1));
+  std::memcpy(copy, text.value.data(), text.value.size());
+  copy[text.value.size()] = '\0';
+  return copy;
+}
+
+// Who is asking, captured once per statement while the catalogue is usable.
+void capture_identity(LedgerStatement* s, QueryDesc* query) {
+  MemoryContext cxt = s->context;
+  s->serial = ++statement_serial;
+  s->started_at = GetCurrentStatementStartTimestamp();
+  s->query_id = query->plannedstmt->queryId;
+  s->command = query->operation;
+  s->session_user = MemoryContextStrdup(cxt, GetUserNameFromId(GetSessionUserId(), false));
+  s->top_user = query == running_top ? running_top_user : GetUserId();
+  s->current_user = MemoryContextStrdup(cxt, GetUserNameFromId(s->top_user, false));
+  s->application_name =
+      MemoryContextStrdup(cxt, application_name != nullptr ? application_name : "");
+  s->client_addr = nullptr;
+  if (MyProcPort != nullptr && MyProcPort->remote_host != nullptr) {
+    s->client_addr = MemoryContextStrdup(cxt, MyProcPort->remote_host);
+  }
+  const char* verified = GetConfigOption("careguard.verified_claims", true, false);
+  s->verified = verified != nullptr && verified[0] != '\0';
+  const Claims* claims = nullptr;
+  s->claims_error = false;
+  try {
+    claims = current_claims(false);
+  } catch (...) {
+    s->claims_error = true;
+  }
+  s->sub = copy_claim(claims, "sub", cxt);
+  s->jti = copy_claim(claims, "jti", cxt);
+  s->session_id = copy_claim(claims, "session_id", cxt);
+  s->role_claim = copy_claim(claims, "role", cxt);
+  s->has_sub_uuid = false;
+  if (claims != nullptr && claims->sub().state == UuidClaim::State::Valid) {
+    std::memcpy(s->sub_uuid, claims->sub().value.data(), 16);
+    s->has_sub_uuid = true;
+  }
+}
+
+LedgerStatement* open_statement(QueryDesc* top) {
+  LedgerStatement* s = statement_of(top);
+  if (s != nullptr) return s;
+  MemoryContext cxt =
+      AllocSetContextCreate(TopTransactionContext, "careguard ledger", ALLOCSET_SMALL_SIZES);
+  s = static_cast<LedgerStatement*>(MemoryContextAllocZero(cxt, sizeof(LedgerStatement)));
+  s->context = cxt;
+  s->owner = top;
+  capture_identity(s, top);
+  s->next = statements;
+  statements = s;
+  return s;
+}
+
+// How row-level security stood for this relation and user.
+void classify_rls(LedgerAccess* access, Oid relid, Oid as_user) {
+  Oid user = OidIsValid(as_user) ? as_user : GetUserId();
+  int rls = check_enable_rls(relid, as_user, true);
+  access->bypass_reason = nullptr;
+  if (rls == RLS_ENABLED) {
+    access->rls = "applied";
+  } else if (rls == RLS_NONE) {
+    access->rls = "disabled";
+  } else {
+    access->rls = "bypassed";
+    if (superuser_arg(user)) {
+      access->bypass_reason = "superuser";
+    } else if (has_bypassrls_privilege(user)) {
+      access->bypass_reason = "bypassrls";
+    } else {
+      access->bypass_reason = "owner";
+    }
+  }
+}
+
+LedgerAccess* access_for(LedgerStatement* s, Oid relid, CmdType command, Oid as_user) {
+  Oid user = OidIsValid(as_user) ? as_user : GetUserId();
+  bool nested = run_depth > 0;
+  for (LedgerAccess* a = s->accesses; a != nullptr; a = a->next) {
+    if (a->relid == relid && a->command == command && a->user == user && a->nested == nested) {
+      return a;
+    }
+  }
+  auto* a = static_cast<LedgerAccess*>(MemoryContextAllocZero(s->context, sizeof(LedgerAccess)));
+  a->statement = s;
+  a->relid = relid;
+  a->command = command;
+  a->user = user;
+  a->nested = nested;
+  a->relation = MemoryContextStrdup(
+      s->context, quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
+                                             get_rel_name(relid)));
+  a->user_name = MemoryContextStrdup(s->context, GetUserNameFromId(user, false));
+  a->security_definer = user != s->top_user || InSecurityRestrictedOperation();
+  classify_rls(a, relid, as_user);
+  a->next = s->accesses;
+  s->accesses = a;
+  return a;
+}
+
+// What the ledger watches on this range-table entry: the patient column
+// (> 0), "count rows only" (0: an RLS bypass in a PHI schema), or -1.
+AttrNumber audited_column(const RangeTblEntry* rte) {
+  if (rte->rtekind != RTE_RELATION) return -1;
+  AttrNumber column = phi_patient_column(rte->relid);
+  if (column > 0) return column;
+  if (!in_phi_schema(rte->relid)) return -1;
+  if (check_enable_rls(rte->relid, rte->checkAsUser, true) != RLS_NONE_ENV) return -1;
+  return 0;
+}
+
+bool is_result_relation(PlannedStmt* planned, Index rti) {
+  return list_member_int(planned->resultRelations, static_cast<int>(rti));
+}
+
+struct WalkContext {
+  QueryDesc* query;
+  LedgerStatement* statement;  // created on the first audited node
+  QueryDesc* top;
+};
+
+LedgerStatement* walk_statement(WalkContext* walk) {
+  if (walk->statement == nullptr) walk->statement = open_statement(walk->top);
+  return walk->statement;
+}
+
+// The patient column's position in an IndexOnlyScan's index tuple, or 0.
+AttrNumber index_only_position(IndexOnlyScan* scan, AttrNumber column) {
+  AttrNumber position = 0;
+  ListCell* cell;
+  foreach (cell, scan->indextlist) {
+    ++position;
+    auto* entry = static_cast<TargetEntry*>(lfirst(cell));
+    if (IsA(entry->expr, Var) && reinterpret_cast<Var*>(entry->expr)->varattno == column &&
+        !entry->resjunk) {
+      return position;
+    }
+  }
+  return 0;
+}
+
+void wrap_modify_table(ModifyTableState* mt, WalkContext* walk) {
+  auto* plan = reinterpret_cast<ModifyTable*>(mt->ps.plan);
+  if (plan->operation != CMD_INSERT && plan->operation != CMD_UPDATE) return;
+  if (list_length(plan->resultRelations) != 1) return;
+  PlannedStmt* planned = walk->query->plannedstmt;
+  Index rti = static_cast<Index>(linitial_int(plan->resultRelations));
+  RangeTblEntry* rte = rt_fetch(rti, planned->rtable);
+  AttrNumber column = audited_column(rte);
+  if (column < 0) return;
+  AttrNumber position = column;
+  if (plan->operation == CMD_UPDATE) {
+    // The new values of the changed columns: only when the patient changes.
+    position = 0;
+    if (column > 0 && plan->updateColnosLists != NIL) {
+      int index = 0;
+      ListCell* cell;
+      foreach (cell, static_cast<List*>(linitial(plan->updateColnosLists))) {
+        ++index;
+        if (lfirst_int(cell) == column) position = static_cast<AttrNumber>(index);
+      }
+    }
+    if (position == 0) return;
+  }
+  PlanState* child = outerPlanState(mt);
+  if (child == nullptr) return;
+  LedgerAccess* access =
+      access_for(walk_statement(walk), rte->relid, plan->operation, rte->checkAsUser);
+  bool is_update = plan->operation == CMD_UPDATE;
+  if (is_update) access->has_new_ids = true;
+  add_wrap(child, access, position, true, walk->query, !is_update);
+}
+
+bool wrap_audited_nodes(PlanState* node, void* context) {
+  if (node == nullptr) return false;
+  auto* walk = static_cast<WalkContext*>(context);
+  if (IsA(node, ModifyTableState)) {
+    wrap_modify_table(reinterpret_cast<ModifyTableState*>(node), walk);
+  }
+  Plan* plan = node->plan;
+  Index scanrelid = 0;
+  switch (nodeTag(plan)) {
+    case T_SeqScan:
+    case T_SampleScan:
+    case T_IndexScan:
+    case T_IndexOnlyScan:
+    case T_BitmapHeapScan:
+    case T_TidScan:
+    case T_TidRangeScan:
+      scanrelid = reinterpret_cast<Scan*>(plan)->scanrelid;
+      break;
+    default:
+      break;
+  }
+  if (scanrelid > 0) {
+    PlannedStmt* planned = walk->query->plannedstmt;
+    RangeTblEntry* rte = rt_fetch(scanrelid, planned->rtable);
+    AttrNumber column = audited_column(rte);
+    if (column >= 0) {
+      CmdType command = CMD_SELECT;
+      if (is_result_relation(planned, scanrelid) &&
+          (planned->commandType == CMD_UPDATE || planned->commandType == CMD_DELETE)) {
+        command = planned->commandType;
+      }
+      LedgerAccess* access =
+          access_for(walk_statement(walk), rte->relid, command, rte->checkAsUser);
+      AttrNumber position = column;
+      if (IsA(plan, IndexOnlyScan) && column > 0) {
+        position = index_only_position(reinterpret_cast<IndexOnlyScan*>(plan), column);
+        if (position == 0) access->ids_incomplete = true;
+      }
+      add_wrap(node, access, position, false, walk->query);
+    }
+  }
+  return planstate_tree_walker(
+      node, reinterpret_cast<bool (*)()>(reinterpret_cast<void (*)()>(wrap_audited_nodes)),
+      context);
+}
+
+bool statement_is_audited(QueryDesc* query, int eflags) {
+  if (!ledger_enabled || in_ledger_writer || IsParallelWorker()) return false;
+  if (probe_subxact != InvalidSubTransactionId) return false;
+  // A foreign-key check (PostgreSQL runs it with SECURITY_NOFORCE_RLS)
+  // returns nothing to anyone: not a disclosure.
+  if (InNoForceRLSOperation()) return false;
+  if ((eflags & EXEC_FLAG_EXPLAIN_ONLY) != 0) return false;
+  if (!ensure_phi_registry()) return false;
+  if (!phi_registry_nonempty()) return false;
+  ListCell* cell;
+  foreach (cell, query->plannedstmt->rtable) {
+    auto* rte = static_cast<RangeTblEntry*>(lfirst(cell));
+    if (rte->rtekind == RTE_RELATION && audited_column(rte) >= 0) return true;
+  }
+  return false;
+}
+
+void emit_and_close(LedgerStatement* s, bool aborted) {
+  if (s->emitted) return;
+  s->emitted = true;
+  s->aborted = aborted;
+  write_statement_records(s);
+}
+
+void forget_statement(LedgerStatement* s) {
+  LedgerStatement** link = &statements;
+  while (*link != nullptr && *link != s) link = &(*link)->next;
+  if (*link == s) *link = s->next;
+  MemoryContextDelete(s->context);
+}
+
+// A top-level query that failed: its record is written now, marked
+// aborted, and it is forgotten (no ExecutorEnd will come; its address may
+// be reused by the next query).
+void abandon_statement(QueryDesc* query) {
+  remove_wraps_of(query);
+  LedgerStatement* s = statement_of(query);
+  if (s == nullptr) return;
+  emit_and_close(s, true);
+  forget_statement(s);
+}
+
+// ---- hooks ----
+
+void on_start(QueryDesc* query, int eflags) {
+  if (previous_start != nullptr) {
+    previous_start(query, eflags);
+  } else {
+    standard_ExecutorStart(query, eflags);
+  }
+  if (!statement_is_audited(query, eflags)) return;
+  WalkContext walk{query, nullptr, run_depth > 0 && running_top != nullptr ? running_top : query};
+  wrap_audited_nodes(query->planstate, &walk);
+}
+
+void on_run(QueryDesc* query, ScanDirection direction, uint64 count, bool execute_once) {
+  bool top = run_depth == 0;
+  QueryDesc* saved_top = running_top;
+  Oid saved_user = running_top_user;
+  if (top) {
+    running_top = query;
+    running_top_user = GetUserId();
+  }
+  ++run_depth;
+  PG_TRY();
+  {
+    if (previous_run != nullptr) {
+      previous_run(query, direction, count, execute_once);
+    } else {
+      standard_ExecutorRun(query, direction, count, execute_once);
+    }
+  }
+  PG_CATCH();
+  {
+    --run_depth;
+    running_top = saved_top;
+    running_top_user = saved_user;
+    // Rows already sent before the error were disclosed: record them now.
+    if (top) abandon_statement(query);
+    PG_RE_THROW();
+  }
+  PG_END_TRY();
+  --run_depth;
+  running_top = saved_top;
+  running_top_user = saved_user;
+}
+
+void on_finish(QueryDesc* query) {
+  bool top = run_depth == 0;
+  QueryDesc* saved_top = running_top;
+  Oid saved_user = running_top_user;
+  if (top) {
+    running_top = query;
+    running_top_user = GetUserId();
+  }
+  ++run_depth;
+  PG_TRY();
+  {
+    if (previous_finish != nullptr) {
+      previous_finish(query);
+    } else {
+      standard_ExecutorFinish(query);
+    }
+  }
+  PG_CATCH();
+  {
+    --run_depth;
+    running_top = saved_top;
+    running_top_user = saved_user;
+    if (top) abandon_statement(query);
+    PG_RE_THROW();
+  }
+  PG_END_TRY();
+  --run_depth;
+  running_top = saved_top;
+  running_top_user = saved_user;
+}
+
+void on_end(QueryDesc* query) {
+  remove_wraps_of(query);
+  LedgerStatement* s = statement_of(query);
+  if (s != nullptr) {
+    s->processed = query->estate != nullptr ? query->estate->es_processed : 0;
+    emit_and_close(s, false);
+    forget_statement(s);
+  }
+  if (previous_end != nullptr) {
+    previous_end(query);
+  } else {
+    standard_ExecutorEnd(query);
+  }
+}
+
+// A statement touching a PHI table runs without parallel workers: a worker's
+// scan returns tuples the leader's wrappers never see.
+bool query_reads_audited(Node* node, void* context) {
+  if (node == nullptr) return false;
+  if (IsA(node, RangeTblEntry)) {
+    auto* rte = reinterpret_cast<RangeTblEntry*>(node);
+    return audited_column(rte) >= 0;
+  }
+  if (IsA(node, Query)) {
+    return query_tree_walker(
+        reinterpret_cast<Query*>(node),
+        reinterpret_cast<bool (*)()>(reinterpret_cast<void (*)()>(query_reads_audited)), context,
+        QTW_EXAMINE_RTES_BEFORE);
+  }
+  return expression_tree_walker(
+      node, reinterpret_cast<bool (*)()>(reinterpret_cast<void (*)()>(query_reads_audited)),
+      context);
+}
+
+PlannedStmt* on_plan(Query* parse, const char* query_string, int options, ParamListInfo params) {
+  if ((options & CURSOR_OPT_PARALLEL_OK) != 0 && ledger_enabled && !in_ledger_writer &&
+      !IsParallelWorker() && ensure_phi_registry() && phi_registry_nonempty() &&
+      query_reads_audited(reinterpret_cast<Node*>(parse), nullptr)) {
+    options &= ~CURSOR_OPT_PARALLEL_OK;
+  }
+  if (previous_planner != nullptr) return previous_planner(parse, query_string, options, params);
+  return standard_planner(parse, query_string, options, params);
+}
+
+void on_transaction_end(XactEvent event, void*) {
+  if (event != XACT_EVENT_COMMIT && event != XACT_EVENT_ABORT && event != XACT_EVENT_PREPARE &&
+      event != XACT_EVENT_PARALLEL_COMMIT && event != XACT_EVENT_PARALLEL_ABORT) {
+    return;
+  }
+  // A statement that ended without ExecutorEnd (an error outside its run)
+  // is still recorded; its memory goes with TopTransactionContext.
+  for (LedgerStatement* s = statements; s != nullptr; s = s->next) {
+    emit_and_close(s, event != XACT_EVENT_COMMIT);
+  }
+  statements = nullptr;
+  probe_subxact = InvalidSubTransactionId;
+  running_top = nullptr;
+  run_depth = 0;
+  wrap_count = 0;
+}
+
+void on_subtransaction_end(SubXactEvent event, SubTransactionId subxact, SubTransactionId, void*) {
+  if ((event == SUBXACT_EVENT_ABORT_SUB || event == SUBXACT_EVENT_COMMIT_SUB) &&
+      subxact == probe_subxact) {
+    probe_subxact = InvalidSubTransactionId;
+  }
+  if (event != SUBXACT_EVENT_ABORT_SUB) return;
+  // Plan nodes of the aborted subtransaction are freed: forget their wraps.
+  int kept = 0;
+  for (int i = 0; i < wrap_count; ++i) {
+    if (wraps[i].subxact < subxact) wraps[kept++] = wraps[i];
+  }
+  wrap_count = kept;
+}
+
+}  // namespace
+
+void install_ledger_hooks() {
+  previous_planner = planner_hook;
+  planner_hook = on_plan;
+  previous_start = ExecutorStart_hook;
+  ExecutorStart_hook = on_start;
+  previous_run = ExecutorRun_hook;
+  ExecutorRun_hook = on_run;
+  previous_finish = ExecutorFinish_hook;
+  ExecutorFinish_hook = on_finish;
+  previous_end = ExecutorEnd_hook;
+  ExecutorEnd_hook = on_end;
+  RegisterXactCallback(on_transaction_end, nullptr);
+  RegisterSubXactCallback(on_subtransaction_end, nullptr);
+  register_phi_registry_invalidation();
+}
+
+}  // namespace careguard::pg

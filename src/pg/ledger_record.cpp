@@ -1,0 +1,142 @@
+// careguard adapter: a statement's ledger records as JSON lines. Pure C++ on
+// data captured earlier (ledger_capture.cpp): no PostgreSQL call that could
+// raise, so it may run on error paths and at transaction end.
+#include <algorithm>
+#include <array>
+#include <cstdio>
+#include <ctime>
+#include <string>
+#include <vector>
+
+#include "careguard/core/ledger.hpp"
+#include "careguard/core/uuid.hpp"
+#include "careguard/pg/guard.hpp"
+#include "careguard/pg/ledger.hpp"
+#include "careguard/pg/ledger_internal.hpp"
+
+namespace careguard::pg {
+
+namespace {
+
+// ISO 8601 in UTC with microseconds, whatever the session's TimeZone.
+std::string utc_text(TimestampTz at) {
+  constexpr int64 kUnixEpochOffset = INT64CONST(946684800) * USECS_PER_SEC;
+  int64 unix_us = at + kUnixEpochOffset;
+  auto seconds = static_cast<std::time_t>(unix_us / USECS_PER_SEC);
+  int64 micros = unix_us % USECS_PER_SEC;
+  if (micros < 0) {
+    micros += USECS_PER_SEC;
+    --seconds;
+  }
+  std::tm parts{};
+  gmtime_r(&seconds, &parts);
+  char text[40];
+  snprintf(text, sizeof text, "%04d-%02d-%02dT%02d:%02d:%02d.%06lldZ", parts.tm_year + 1900,
+           parts.tm_mon + 1, parts.tm_mday, parts.tm_hour, parts.tm_min, parts.tm_sec,
+           static_cast<long long>(micros));
+  return text;
+}
+
+void optional_text(ledger::RecordWriter& record, const char* key, const char* value) {
+  if (value == nullptr) {
+    record.null_field(key);
+  } else {
+    record.field(key, value);
+  }
+}
+
+void write_access(const LedgerStatement& s, const LedgerAccess& a) {
+  ledger::RecordWriter record;
+  record.number("v", 1);
+  record.field("kind", "access");
+  record.field("at", utc_text(s.started_at));
+  char statement_id[64];
+  snprintf(statement_id, sizeof statement_id, "%d.%lld.%lld", MyProcPid,
+           static_cast<long long>(MyStartTimestamp), static_cast<long long>(s.serial));
+  record.field("statement_id", statement_id);
+  record.number("query_id", static_cast<std::int64_t>(s.query_id));
+  record.field("session_user", s.session_user);
+  record.field("current_user", s.current_user);
+  record.field("as_user", a.user_name);
+  record.boolean("security_definer", a.security_definer);
+  record.boolean("nested", a.nested);
+  optional_text(record, "sub", s.sub);
+  optional_text(record, "jti", s.jti);
+  optional_text(record, "session_id", s.session_id);
+  optional_text(record, "role_claim", s.role_claim);
+  record.boolean("verified", s.verified);
+  if (s.claims_error) record.boolean("claims_error", true);
+  record.field("application_name", s.application_name);
+  optional_text(record, "client_addr", s.client_addr);
+  record.field("relation", a.relation);
+  record.field("command", command_name(a.command));
+  record.field("statement_command", command_name(s.command));
+  record.number("rows", a.rows);
+
+  std::vector<std::array<unsigned char, 16>> ids;
+  ids.reserve(a.ids.count);
+  for (uint32 i = 0; i < a.ids.capacity; ++i) {
+    if (!a.ids.used[i]) continue;
+    std::array<unsigned char, 16> id{};
+    std::copy(a.ids.slots[i], a.ids.slots[i] + 16, id.begin());
+    ids.push_back(id);
+  }
+  std::sort(ids.begin(), ids.end());
+  bool break_glass = false;
+  if (s.has_sub_uuid) {
+    for (const auto& id : ids) {
+      if (glass_grant_covers(s.sub_uuid, id.data(), s.started_at)) {
+        break_glass = true;
+        break;
+      }
+    }
+  }
+  auto recorded = std::min<std::size_t>(ids.size(), static_cast<std::size_t>(ledger_max_ids));
+  record.open_array("patient_ids");
+  for (std::size_t i = 0; i < recorded; ++i) {
+    Uuid uuid{};
+    std::copy(ids[i].begin(), ids[i].end(), uuid.begin());
+    record.element(format_uuid(uuid));
+  }
+  record.close_array();
+  record.number("ids_overflow", static_cast<std::int64_t>(ids.size() - recorded));
+  record.boolean("ids_exact", !a.ids_incomplete && a.ids.untracked_rows == 0);
+  if (a.null_ids > 0) record.number("null_ids", a.null_ids);
+  record.field("rls", a.rls);
+  optional_text(record, "bypass_reason", a.bypass_reason);
+  record.boolean("break_glass", break_glass);
+  record.boolean("aborted", s.aborted);
+  std::string line = record.finish();
+  spool_record(line.data(), line.size());
+}
+
+}  // namespace
+
+const char* command_name(CmdType command) {
+  switch (command) {
+    case CMD_SELECT:
+      return "SELECT";
+    case CMD_INSERT:
+      return "INSERT";
+    case CMD_UPDATE:
+      return "UPDATE";
+    case CMD_DELETE:
+      return "DELETE";
+    case CMD_MERGE:
+      return "MERGE";
+    case CMD_UTILITY:
+      return "UTILITY";
+    default:
+      return "OTHER";
+  }
+}
+
+void write_statement_records(LedgerStatement* statement) noexcept {
+  contained([statement] {
+    for (const LedgerAccess* a = statement->accesses; a != nullptr; a = a->next) {
+      write_access(*statement, *a);
+    }
+  });
+}
+
+}  // namespace careguard::pg

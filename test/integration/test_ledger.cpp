@@ -1,0 +1,277 @@
+// The disclosure ledger through real connections: a read in a transaction
+// that rolls back is recorded; a backend killed with SIGKILL right after its
+// results reached the client, and the writer killed with SIGKILL, lose no
+// record; break-glass sends its NOTIFY; a backend's memory stays flat across
+// a million audited statements.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <unistd.h>
+
+#include <array>
+#include <chrono>
+#include <fstream>
+#include <string>
+#include <thread>
+
+#include "pg_support.hpp"
+
+using careguard_test::ensure_demo_data;
+using careguard_test::scalar;
+
+namespace {
+
+const char* kPatient = "aaaaaaaa-0000-4000-8000-000000000001";
+
+std::string patient_claims() {
+  return std::string(R"({"sub":")") + kPatient + R"(","role":"patient"})";
+}
+
+long rss_kb(int pid) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
+  }
+  return -1;
+}
+
+// Ledger records with this application_name, once the writer has caught up.
+long records_named(const std::string& name, int flush_ms = 30000) {
+  pqxx::connection c;
+  pqxx::nontransaction tx(c);
+  tx.exec("SELECT careguard.ledger_flush(" + std::to_string(flush_ms) + ")");
+  return tx
+      .exec_params1(
+          "SELECT count(*) FROM careguard.ledger "
+          "WHERE record::jsonb ->> 'application_name' = $1",
+          name)[0]
+      .as<long>();
+}
+
+// Reads the patient's appointments as the patient, under a unique name.
+int read_as_patient(pqxx::connection& c, const std::string& name, bool commit) {
+  pqxx::work tx(c);
+  tx.exec("SET LOCAL application_name = '" + name + "'");
+  tx.exec("SELECT set_config('request.jwt.claims', '" + patient_claims() + "', true)");
+  tx.exec("SET LOCAL ROLE patient");
+  int rows = static_cast<int>(tx.exec("SELECT * FROM bookings.appointments").size());
+  if (commit) tx.commit();  // else the work object's destructor rolls back
+  return rows;
+}
+
+std::string unique(const std::string& stem) {
+  return stem + "-" + std::to_string(std::chrono::steady_clock::now().time_since_epoch().count());
+}
+
+class LedgerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!ensure_demo_data()) GTEST_SKIP() << "needs a database with only the demo data";
+  }
+};
+
+TEST_F(LedgerTest, ARolledBackReadIsRecorded) {
+  std::string name = unique("rolled-back");
+  pqxx::connection c;
+  int rows = read_as_patient(c, name, false);
+  ASSERT_GT(rows, 0);
+  EXPECT_EQ(records_named(name), 1);
+  pqxx::connection check;
+  pqxx::nontransaction tx(check);
+  EXPECT_EQ(scalar(tx,
+                   "SELECT record::jsonb -> 'patient_ids' ->> 0 FROM careguard.ledger "
+                   "WHERE record::jsonb ->> 'application_name' = '" +
+                       name + "'"),
+            kPatient);
+  EXPECT_EQ(scalar(tx,
+                   "SELECT record::jsonb ->> 'rows' FROM careguard.ledger "
+                   "WHERE record::jsonb ->> 'application_name' = '" +
+                       name + "'"),
+            std::to_string(rows));
+}
+
+// SIGKILL of the backend right after the client has its rows, and of the
+// writer: the postmaster restarts every process and shared memory, the
+// spool file stays, and the next writer stores the records.
+TEST_F(LedgerTest, KillingTheBackendAndTheWriterLosesNoRecord) {
+  std::string name = unique("killed");
+  pqxx::connection admin;
+  {
+    pqxx::nontransaction tx(admin);
+    tx.exec("SELECT careguard.ledger_flush(30000)");
+  }
+  for (int i = 0; i < 3; ++i) {
+    pqxx::connection victim;
+    int pid = pqxx::nontransaction(victim).exec("SELECT pg_backend_pid()")[0][0].as<int>();
+    pqxx::work tx(victim);
+    tx.exec("SET LOCAL application_name = '" + name + "'");
+    tx.exec("SELECT set_config('request.jwt.claims', '" + patient_claims() + "', true)");
+    tx.exec("SET LOCAL ROLE patient");
+    ASSERT_GT(tx.exec("SELECT * FROM bookings.appointments").size(), 0u);
+    // The rows are here; no COMMIT, no clean exit.
+    ASSERT_EQ(kill(pid, SIGKILL), 0);
+    // Wait for the crash restart to finish before the next round.
+    for (int tries = 0; tries < 100; ++tries) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      try {
+        pqxx::connection probe;
+        break;
+      } catch (const pqxx::broken_connection&) {
+      }
+    }
+  }
+  // And the writer itself, while it has work.
+  {
+    pqxx::connection c;
+    read_as_patient(c, name, true);
+    pqxx::nontransaction tx(c);
+    auto writer = tx.exec(
+        "SELECT pid FROM pg_stat_activity WHERE backend_type = 'careguard ledger writer' "
+        "AND datname = current_database()");
+    if (!writer.empty()) kill(writer[0][0].as<int>(), SIGKILL);
+  }
+  for (int tries = 0; tries < 100; ++tries) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    try {
+      pqxx::connection probe;
+      break;
+    } catch (const pqxx::broken_connection&) {
+    }
+  }
+  EXPECT_EQ(records_named(name), 4);
+  pqxx::connection c;
+  pqxx::nontransaction tx(c);
+  EXPECT_EQ(scalar(tx, "SELECT ok::text FROM careguard.verify_ledger()"), "true");
+}
+
+TEST_F(LedgerTest, BreakGlassNotifiesTheSecurityOfficer) {
+  pqxx::connection officer;
+  pqxx::nontransaction(officer).exec("LISTEN careguard_break_glass");
+  pqxx::connection provider;
+  {
+    pqxx::work tx(provider);
+    std::string claims = scalar(tx,
+                                "SELECT claims::text FROM careguard.demo_users() "
+                                "WHERE label = 'provider Y'")
+                             .value();
+    tx.exec("SELECT set_config('request.jwt.claims', '" + claims + "', true)");
+    tx.exec("SET LOCAL ROLE provider");
+    tx.exec_params("SELECT careguard.break_glass($1, $2, 5)", kPatient,
+                   "integration test: emergency contact check");
+    tx.commit();
+  }
+  int received = 0;
+  std::string payload;
+  struct Receiver : pqxx::notification_receiver {
+    Receiver(pqxx::connection& c, int& n, std::string& p)
+        : pqxx::notification_receiver(c, "careguard_break_glass"), n_(n), p_(p) {}
+    void operator()(const std::string& text, int) override {
+      ++n_;
+      p_ = text;
+    }
+    int& n_;
+    std::string& p_;
+  } receiver(officer, received, payload);
+  for (int tries = 0; tries < 50 && received == 0; ++tries) officer.await_notification(0, 100000);
+  EXPECT_EQ(received, 1);
+  EXPECT_NE(payload.find("integration test: emergency contact check"), std::string::npos);
+  // Leave no open grant behind for other tests.
+  pqxx::work tx(officer);
+  tx.exec(
+      "UPDATE careguard.glass_grants SET granted_at = now() - interval '1 hour', "
+      "expires_at = now() - interval '1 minute', reviewed_by = current_user, "
+      "reviewed_at = now(), review_note = 'integration test' WHERE reviewed_at IS NULL");
+  tx.commit();
+}
+
+// One million audited statements in one backend (each a top-level statement
+// of a DO block): its resident memory stays flat, and the writer stores every
+// record. In a scratch database, so that its million records do not slow the
+// other tests' verifications.
+TEST_F(LedgerTest, AMillionAuditedStatementsLeaveMemoryFlat) {
+  const std::string scratch = "careguard_ledger_rss";
+  pqxx::connection admin;
+  pqxx::nontransaction(admin).exec("DROP DATABASE IF EXISTS " + scratch + " WITH (FORCE)");
+  pqxx::nontransaction(admin).exec("CREATE DATABASE " + scratch);
+  std::string dsn = "dbname=" + scratch;
+  {
+    pqxx::connection setup(dsn);
+    pqxx::nontransaction tx(setup);
+    tx.exec("CREATE SCHEMA extensions");
+    tx.exec("CREATE EXTENSION careguard_booking SCHEMA extensions CASCADE");
+  }
+  long before = 0;
+  long after = 0;
+  {
+    pqxx::connection c(dsn);
+    int pid = pqxx::nontransaction(c).exec("SELECT pg_backend_pid()")[0][0].as<int>();
+    const std::string block = R"SQL(
+      DO $$
+      BEGIN
+        FOR i IN 1..100000 LOOP
+          PERFORM 1 FROM patients.profiles WHERE id = 'aaaaaaaa-0000-4000-8000-000000000001';
+        END LOOP;
+      END $$)SQL";
+    auto run = [&] { pqxx::nontransaction(c).exec(block); };
+    run();  // warm caches
+    before = rss_kb(pid);
+    ASSERT_GT(before, 0);
+    for (int i = 0; i < 10; ++i) run();  // 1,000,000 more
+    after = rss_kb(pid);
+    pqxx::nontransaction tx(c);
+    tx.exec("SELECT careguard.ledger_flush(600000)");
+    EXPECT_EQ(
+        tx.exec("SELECT count(*) FROM careguard.ledger WHERE kind = 'access'")[0][0].as<long>(),
+        1100000);
+  }
+  std::printf("ledger RSS: %ld kB before, %ld kB after 1,000,000 audited statements\n", before,
+              after);
+  EXPECT_LT(after - before, 2048) << "RSS grew from " << before << " kB to " << after << " kB";
+  pqxx::nontransaction(admin).exec("DROP DATABASE " + scratch + " WITH (FORCE)");
+}
+
+// careguard-audit (built next to this binary's directory) with arguments.
+std::pair<int, std::string> run_audit_cli(const std::string& args) {
+  std::array<char, 4096> self{};
+  ssize_t n = readlink("/proc/self/exe", self.data(), self.size() - 1);
+  std::string dir(self.data(), n > 0 ? static_cast<std::size_t>(n) : 0);
+  dir = dir.substr(0, dir.rfind('/'));
+  std::string cli = dir.substr(0, dir.rfind('/')) + "/tools/careguard-audit";
+  FILE* pipe = popen((cli + " " + args + " 2>/dev/null").c_str(), "r");
+  std::string out;
+  std::array<char, 8192> buffer{};
+  while (std::size_t got = fread(buffer.data(), 1, buffer.size(), pipe))
+    out.append(buffer.data(), got);
+  int status = pclose(pipe);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+
+TEST_F(LedgerTest, TheCliVerifiesAgainstAHeadAndExports) {
+  pqxx::connection c;
+  read_as_patient(c, unique("cli"), true);
+  auto head = run_audit_cli("ledger head");
+  ASSERT_EQ(head.first, 0);
+  std::string published = head.second.substr(0, head.second.find('\n'));
+  auto verified = run_audit_cli("ledger verify --head " + published);
+  EXPECT_EQ(verified.first, 0) << verified.second;
+  auto wrong = run_audit_cli("ledger verify --head " + published.substr(0, published.find(':')) +
+                             ":" + std::string(64, 'f'));
+  EXPECT_EQ(wrong.first, 1);
+  EXPECT_NE(wrong.second.find("head mismatch"), std::string::npos) << wrong.second;
+  pqxx::nontransaction tx(c);
+  long rows = tx.exec("SELECT count(*) FROM careguard.ledger")[0][0].as<long>();
+  auto csv = run_audit_cli("ledger export --format csv");
+  ASSERT_EQ(csv.first, 0);
+  long lines = 0;
+  for (char ch : csv.second) lines += ch == '\n';
+  EXPECT_GE(lines, rows + 1);  // a header, then at least one line per record
+  auto json = run_audit_cli("ledger export --format json");
+  ASSERT_EQ(json.first, 0);
+  EXPECT_EQ(json.second.front(), '[');
+  EXPECT_NE(json.second.find("\"seq\":" + published.substr(0, published.find(':')) + ","),
+            std::string::npos);
+  EXPECT_EQ(run_audit_cli("ledger export --format xml").first, 2);
+}
+
+}  // namespace

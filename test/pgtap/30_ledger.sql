@@ -1,0 +1,312 @@
+-- What this proves: the disclosure ledger records, for each role's reads and
+-- writes of a registered PHI table, exactly the patients whose rows the
+-- statement returned or wrote (not the ones its WHERE named), the row count
+-- and whether RLS applied or was bypassed (and why); the records outlive a
+-- rollback, a failed statement is recorded as aborted; the ledger refuses
+-- UPDATE, DELETE and TRUNCATE, and verify_ledger() finds an edited, a
+-- deleted, a reordered row and a truncated tail; break-the-glass needs a
+-- reason, widens the provider's policy for one patient, is ledgered and
+-- reviewed, and lapses when it expires; a patient's accounting shows only
+-- their own disclosures. Expected values come from the data (as superuser).
+BEGIN;
+SELECT plan(44);
+
+TRUNCATE bookings.status_history, bookings.appointments, patients.preferences, patients.profiles,
+         providers.availability, providers.profiles, public.locations, public.categories, auth.users;
+SET LOCAL client_min_messages = warning;
+SELECT careguard.seed_demo(20, 4, 200, 42, '2026-11-23') IS NOT NULL AS seeded \gset
+RESET client_min_messages;
+
+\set uid_a aaaaaaaa-0000-4000-8000-000000000001
+\set uid_b aaaaaaaa-0000-4000-8000-000000000002
+\set prov_x cccccccc-0000-4000-8000-000000000001
+\set prov_y cccccccc-0000-4000-8000-000000000002
+SELECT max(claims::text) FILTER (WHERE label = 'patient A') AS claims_a,
+       max(claims::text) FILTER (WHERE label = 'patient B') AS claims_b,
+       max(claims::text) FILTER (WHERE label = 'provider X') AS claims_x,
+       max(claims::text) FILTER (WHERE label = 'provider Y') AS claims_y,
+       max(claims::text) FILTER (WHERE label = 'admin') AS claims_admin
+  FROM careguard.demo_users() \gset
+
+-- Ground truth.
+SELECT (SELECT count(*) FROM bookings.appointments WHERE patient_id = :'uid_a') AS appts_a,
+       (SELECT count(*) FROM bookings.appointments WHERE provider_id = :'prov_x') AS appts_x,
+       (SELECT to_jsonb(array_agg(DISTINCT patient_id ORDER BY patient_id))::text
+          FROM bookings.appointments WHERE provider_id = :'prov_x') AS patients_x,
+       (SELECT count(DISTINCT patient_id) FROM bookings.appointments WHERE provider_id = :'prov_x') AS npatients_x,
+       (SELECT count(*) FROM bookings.appointments) AS appts_all,
+       (SELECT count(DISTINCT patient_id) FROM bookings.appointments) AS npatients_all,
+       (SELECT count(*) FROM patients.profiles p WHERE p.id = :'uid_a' OR p.id IN
+          (SELECT a.patient_id FROM bookings.appointments a WHERE a.provider_id = :'prov_y')) AS profiles_y_with_a,
+       (SELECT count(*) FROM patients.profiles p WHERE p.id IN
+          (SELECT a.patient_id FROM bookings.appointments a WHERE a.provider_id = :'prov_y')) AS profiles_y,
+       (SELECT min(id::text) FROM bookings.appointments WHERE patient_id = :'uid_b') AS appt_b
+  \gset
+
+-- The records one probe (named by its application_name) produced, for what
+-- its statement itself read or wrote (reads inside the functions a policy
+-- calls are recorded too, marked nested).
+CREATE FUNCTION pg_temp.records(probe text) RETURNS SETOF jsonb LANGUAGE sql AS $$
+  SELECT l.record::jsonb FROM careguard.ledger l
+   WHERE l.record::jsonb ->> 'application_name' = probe
+     AND NOT (l.record::jsonb ->> 'nested')::boolean ORDER BY l.seq
+$$;
+-- A probe runs its statement at top level, the way a gateway sends it
+-- (SET LOCAL ROLE, the claims with set_config(..., true), the statement),
+-- named by its application_name.
+
+-- 1. Patient A reads the appointments: only A's id, A's row count, RLS applied.
+SET LOCAL application_name = 'p-patient';
+SELECT set_config('request.jwt.claims', :'claims_a', true) IS NULL AS ignored \gset
+SET LOCAL ROLE patient;
+SELECT * FROM bookings.appointments \g /dev/null
+RESET ROLE;
+SET LOCAL application_name = 'pgtap';
+SELECT set_config('request.jwt.claims', '', true) IS NULL AS ignored \gset
+SELECT careguard.ledger_flush() IS NOT NULL AS flushed \gset
+SELECT is((SELECT count(*) FROM pg_temp.records('p-patient') r), 1::bigint, 'patient read: one record');
+SELECT is((SELECT r -> 'patient_ids' FROM pg_temp.records('p-patient') r), jsonb_build_array(:'uid_a'),
+          'patient read: exactly the patient''s own id');
+SELECT is((SELECT (r ->> 'rows')::bigint FROM pg_temp.records('p-patient') r), :'appts_a'::bigint,
+          'patient read: the rows returned');
+SELECT is((SELECT r ->> 'rls' || '/' || (r ->> 'current_user') || '/' || (r ->> 'sub') || '/' || (r ->> 'relation')
+             FROM pg_temp.records('p-patient') r),
+          'applied/patient/' || :'uid_a' || '/bookings.appointments', 'patient read: who, how, what');
+
+-- 2. The qual is not the result: A asks for B's appointment and gets nothing.
+SET LOCAL application_name = 'p-qual';
+SELECT set_config('request.jwt.claims', :'claims_a', true) IS NULL AS ignored \gset
+SET LOCAL ROLE patient;
+SELECT * FROM bookings.appointments WHERE id = :'appt_b' \g /dev/null
+RESET ROLE;
+SET LOCAL application_name = 'pgtap';
+SELECT set_config('request.jwt.claims', '', true) IS NULL AS ignored \gset
+SELECT careguard.ledger_flush() IS NOT NULL AS flushed \gset
+SELECT is((SELECT r -> 'patient_ids' FROM pg_temp.records('p-qual') r), '[]'::jsonb,
+          'a row named in WHERE but hidden by RLS is not a disclosure');
+SELECT is((SELECT (r ->> 'rows')::int FROM pg_temp.records('p-qual') r), 0, 'and no row was returned');
+
+-- 3. Provider X: the distinct patients of X's appointments, X's row count.
+SET LOCAL application_name = 'p-provider';
+SELECT set_config('request.jwt.claims', :'claims_x', true) IS NULL AS ignored \gset
+SET LOCAL ROLE provider;
+SELECT * FROM bookings.appointments \g /dev/null
+RESET ROLE;
+SET LOCAL application_name = 'pgtap';
+SELECT set_config('request.jwt.claims', '', true) IS NULL AS ignored \gset
+SELECT careguard.ledger_flush() IS NOT NULL AS flushed \gset
+SELECT is((SELECT r -> 'patient_ids' FROM pg_temp.records('p-provider') r), :'patients_x'::jsonb,
+          'provider read: exactly the provider''s patients');
+SELECT is((SELECT (r ->> 'rows')::bigint FROM pg_temp.records('p-provider') r), :'appts_x'::bigint,
+          'provider read: the rows returned');
+
+-- 4. The cap: two ids listed, the rest counted.
+SET LOCAL careguard.ledger_max_ids = 2;
+SET LOCAL application_name = 'p-cap';
+SELECT set_config('request.jwt.claims', :'claims_x', true) IS NULL AS ignored \gset
+SET LOCAL ROLE provider;
+SELECT * FROM bookings.appointments \g /dev/null
+RESET ROLE;
+SET LOCAL application_name = 'pgtap';
+SELECT set_config('request.jwt.claims', '', true) IS NULL AS ignored \gset
+RESET careguard.ledger_max_ids;
+SELECT careguard.ledger_flush() IS NOT NULL AS flushed \gset
+SELECT is((SELECT jsonb_array_length(r -> 'patient_ids') FROM pg_temp.records('p-cap') r), 2,
+          'careguard.ledger_max_ids caps the ids listed');
+SELECT is((SELECT (r ->> 'ids_overflow')::bigint FROM pg_temp.records('p-cap') r), :'npatients_x'::bigint - 2,
+          'the others are counted in ids_overflow');
+
+-- 5. service_role's analytics aggregate bypasses RLS, and is recorded so.
+SET LOCAL application_name = 'p-service';
+SELECT set_config('request.jwt.claims', '', true) IS NULL AS ignored \gset
+SET LOCAL ROLE service_role;
+SELECT provider_id, count(*) FROM bookings.appointments GROUP BY provider_id \g /dev/null
+RESET ROLE;
+SET LOCAL application_name = 'pgtap';
+SELECT set_config('request.jwt.claims', '', true) IS NULL AS ignored \gset
+SELECT careguard.ledger_flush() IS NOT NULL AS flushed \gset
+SELECT is((SELECT r ->> 'rls' || '/' || (r ->> 'bypass_reason') FROM pg_temp.records('p-service') r),
+          'bypassed/bypassrls', 'service_role aggregate: recorded as an RLS bypass (BYPASSRLS)');
+SELECT is((SELECT (r ->> 'rows')::bigint FROM pg_temp.records('p-service') r), :'appts_all'::bigint,
+          'service_role aggregate: every row it aggregated');
+SELECT is((SELECT jsonb_array_length(r -> 'patient_ids') + (r ->> 'ids_overflow')::int
+             FROM pg_temp.records('p-service') r), :'npatients_all'::int,
+          'service_role aggregate: every patient it aggregated');
+
+-- 6. A superuser is audited too (pgaudit does not).
+SET LOCAL application_name = 'p-super';
+SELECT count(*) FROM patients.profiles WHERE id = :'uid_b';
+SET LOCAL application_name = 'pgtap';
+SELECT careguard.ledger_flush() IS NOT NULL AS flushed \gset
+SELECT is((SELECT r ->> 'rls' || '/' || (r ->> 'bypass_reason') || '/' || (r -> 'patient_ids' ->> 0)
+             FROM pg_temp.records('p-super') r),
+          'bypassed/superuser/' || :'uid_b', 'superuser read: recorded, bypass by superuser');
+
+-- 7. Writes: the patient's UPDATE of their preferences, with the ids written.
+SET LOCAL application_name = 'p-update';
+SELECT set_config('request.jwt.claims', :'claims_a', true) IS NULL AS ignored \gset
+SET LOCAL ROLE patient;
+UPDATE patients.preferences SET reminders_enabled = NOT reminders_enabled \g /dev/null
+RESET ROLE;
+SET LOCAL application_name = 'pgtap';
+SELECT set_config('request.jwt.claims', '', true) IS NULL AS ignored \gset
+SELECT careguard.ledger_flush() IS NOT NULL AS flushed \gset
+SELECT is((SELECT r ->> 'command' || '/' || (r ->> 'rows') || '/' || (r -> 'patient_ids' ->> 0)
+             FROM pg_temp.records('p-update') r),
+          'UPDATE/1/' || :'uid_a', 'patient update: one row of their own, recorded as UPDATE');
+-- An INSERT records the patient ids it wrote.
+SET LOCAL application_name = 'p-insert';
+INSERT INTO auth.users (id, email) VALUES ('dddddddd-0000-4000-8000-000000000099', 'new@demo.careguard.test');
+INSERT INTO patients.profiles (id, full_name, date_of_birth)
+  VALUES ('dddddddd-0000-4000-8000-000000000099', 'New Patient', '1990-01-01');
+SET LOCAL application_name = 'pgtap';
+SELECT careguard.ledger_flush() IS NOT NULL AS flushed \gset
+SELECT is((SELECT r ->> 'command' || '/' || (r -> 'patient_ids' ->> 0) FROM pg_temp.records('p-insert') r
+            WHERE r ->> 'relation' = 'patients.profiles'),
+          'INSERT/dddddddd-0000-4000-8000-000000000099', 'insert: the written patient id');
+
+-- 8. A read rolled back (to a savepoint here; the libpqxx test rolls back a
+--    whole transaction) stays recorded; a statement that fails after
+--    sending rows is recorded as aborted.
+SAVEPOINT before_read;
+SET LOCAL application_name = 'p-rollback';
+SELECT set_config('request.jwt.claims', :'claims_a', true) IS NULL AS ignored \gset
+SET LOCAL ROLE patient;
+SELECT * FROM bookings.appointments \g /dev/null
+RESET ROLE;
+SET LOCAL application_name = 'pgtap';
+SELECT set_config('request.jwt.claims', '', true) IS NULL AS ignored \gset
+ROLLBACK TO SAVEPOINT before_read;
+SAVEPOINT before_error;
+-- (Run at top level, as a client would: psql goes on past the error.)
+SET LOCAL application_name = 'p-error';
+SET LOCAL ROLE provider;
+SELECT set_config('request.jwt.claims', :'claims_x', true) IS NULL AS ignored \gset
+\set ON_ERROR_STOP 0
+SELECT id, 1 / (row_number() OVER () - 3)::int FROM bookings.appointments;
+\set ON_ERROR_STOP 1
+ROLLBACK TO SAVEPOINT before_error;
+SELECT careguard.ledger_flush() IS NOT NULL AS flushed \gset
+SELECT is((SELECT r -> 'patient_ids' FROM pg_temp.records('p-rollback') r), jsonb_build_array(:'uid_a'),
+          'a rolled-back read is still recorded');
+SELECT is((SELECT (r ->> 'aborted')::boolean FROM pg_temp.records('p-error') r), true,
+          'a failed statement is recorded, marked aborted');
+
+-- 9. Append-only, for the owner too.
+SELECT throws_ok('UPDATE careguard.ledger SET kind = kind', '42501', NULL, 'UPDATE of the ledger is refused');
+SELECT throws_ok('DELETE FROM careguard.ledger', '42501', NULL, 'DELETE from the ledger is refused');
+SELECT throws_ok('TRUNCATE careguard.ledger', '42501', NULL, 'TRUNCATE of the ledger is refused');
+SELECT throws_ok(format('DROP TABLE careguard.%I', (SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+                    WHERE i.inhparent = 'careguard.ledger'::regclass LIMIT 1)),
+                 '42501', NULL, 'dropping a month outside the purge is refused');
+SELECT is((SELECT ok FROM careguard.verify_ledger()), true, 'the untouched chain verifies');
+
+-- 10. Tampering, each kind, by someone who disabled the triggers.
+SELECT seq AS head_seq, hash AS head_hash FROM careguard.ledger_head() \gset
+SELECT (SELECT min(seq) FROM careguard.ledger) + 2 AS victim \gset
+SAVEPOINT tamper;
+ALTER TABLE careguard.ledger DISABLE TRIGGER USER;
+UPDATE careguard.ledger SET record = replace(record, '"rows":', '"rows":1') WHERE seq = :victim;
+SELECT is((SELECT first_bad_seq || ' ' || split_part(problem, ':', 1) FROM careguard.verify_ledger()),
+          :victim || ' edited', 'an edited record is found at its position');
+ROLLBACK TO SAVEPOINT tamper;
+ALTER TABLE careguard.ledger DISABLE TRIGGER USER;
+UPDATE careguard.ledger SET patient_ids = '{}' WHERE seq = :victim;
+SELECT is((SELECT first_bad_seq || ' ' || split_part(problem, ':', 1) FROM careguard.verify_ledger()),
+          :victim || ' edited', 'an edited index column is found too');
+ROLLBACK TO SAVEPOINT tamper;
+ALTER TABLE careguard.ledger DISABLE TRIGGER USER;
+DELETE FROM careguard.ledger WHERE seq = :victim;
+SELECT is((SELECT first_bad_seq || ' ' || split_part(problem, ':', 1) FROM careguard.verify_ledger()),
+          :victim || ' deleted', 'a deleted record is found at its position');
+ROLLBACK TO SAVEPOINT tamper;
+ALTER TABLE careguard.ledger DISABLE TRIGGER USER;
+-- Swap two neighbours' places (their seq numbers).
+UPDATE careguard.ledger SET seq = -1 WHERE seq = :victim;
+UPDATE careguard.ledger SET seq = :victim WHERE seq = :victim + 1;
+UPDATE careguard.ledger SET seq = :victim + 1 WHERE seq = -1;
+SELECT is((SELECT first_bad_seq FROM careguard.verify_ledger()), :victim::bigint,
+          'reordered records are found at the first moved position');
+ROLLBACK TO SAVEPOINT tamper;
+ALTER TABLE careguard.ledger DISABLE TRIGGER USER;
+DELETE FROM careguard.ledger WHERE seq = :head_seq;
+SELECT is((SELECT ok FROM careguard.verify_ledger()), true, 'a cut tail leaves a consistent chain...');
+SELECT is((SELECT first_bad_seq || ' ' || split_part(problem, ':', 1)
+             FROM careguard.verify_ledger(:head_seq, :'head_hash')),
+          :head_seq || ' truncated', '...which the published head exposes');
+ROLLBACK TO SAVEPOINT tamper;
+SELECT is((SELECT ok FROM careguard.verify_ledger(:head_seq, :'head_hash')), true,
+          'the real ledger matches its published head');
+SELECT is(careguard.ledger_link(decode(repeat('00', 32), 'hex'), 1, 'abc'),
+          sha256(decode(repeat('00', 32) || '0000000000000001', 'hex') || convert_to('abc', 'UTF8')),
+          'the chain link is SHA-256(prev || be64(seq) || record), as PostgreSQL''s own sha256 computes');
+
+-- 11. Break-the-glass: provider Y reaches patient A (not Y's patient) only
+--     with a reason, for a while, ledgered, reviewed.
+SET LOCAL application_name = 'p-y-before';
+SELECT set_config('request.jwt.claims', :'claims_y', true) IS NULL AS ignored \gset
+SET LOCAL ROLE provider;
+SELECT * FROM bookings.appointments \g /dev/null
+RESET ROLE;
+SET LOCAL application_name = 'pgtap';
+SELECT set_config('request.jwt.claims', '', true) IS NULL AS ignored \gset
+SET LOCAL ROLE provider;
+SELECT set_config('request.jwt.claims', :'claims_y', true);
+SELECT throws_ok(format('SELECT careguard.break_glass(%L, %L, 30)', :'uid_a', 'need it'),
+                 '22023', NULL, 'break-glass without a real reason is refused');
+SELECT isnt(careguard.break_glass(:'uid_a', 'patient unconscious in ER, history needed now', 30), NULL,
+            'break-glass with a reason is granted');
+SELECT is((SELECT count(*) FROM patients.profiles), :'profiles_y_with_a'::bigint,
+          'the provider now sees the patient''s record besides their own patients''');
+RESET ROLE;
+SET LOCAL application_name = 'p-y-glass';
+SELECT set_config('request.jwt.claims', :'claims_y', true) IS NULL AS ignored \gset
+SET LOCAL ROLE provider;
+SELECT id, full_name FROM patients.profiles \g /dev/null
+RESET ROLE;
+SET LOCAL application_name = 'pgtap';
+SELECT set_config('request.jwt.claims', '', true) IS NULL AS ignored \gset
+SELECT careguard.ledger_flush() IS NOT NULL AS flushed \gset
+SELECT is((SELECT (r ->> 'break_glass')::boolean FROM pg_temp.records('p-y-glass') r), true,
+          'the disclosure under break-glass is flagged');
+SELECT is((SELECT count(*) FROM careguard.ledger l WHERE l.kind = 'break_glass'
+             AND l.patient_ids = ARRAY[:'uid_a'::uuid]
+             AND l.record::jsonb -> 'detail' ->> 'reason' = 'patient unconscious in ER, history needed now'),
+          1::bigint, 'the grant itself is ledgered with its reason');
+SELECT is((SELECT count(*) FROM careguard.glass_review() g WHERE g.patient_id = :'uid_a'), 1::bigint,
+          'glass_review() lists it until signed off');
+-- It expires by itself: move the window into the past.
+UPDATE careguard.glass_grants SET granted_at = now() - interval '2 hours', expires_at = now() - interval '1 hour';
+SET LOCAL ROLE provider;
+SELECT set_config('request.jwt.claims', :'claims_y', true);
+SELECT is((SELECT count(*) FROM patients.profiles), :'profiles_y'::bigint,
+          'after it expires the provider sees only their own patients again');
+RESET ROLE;
+SET LOCAL ROLE admin;
+SELECT set_config('request.jwt.claims', :'claims_admin', true);
+SELECT lives_ok(format('SELECT careguard.glass_sign_off(%s, %L)',
+                       (SELECT id FROM careguard.glass_grants LIMIT 1), 'checked with the ER chart'),
+                'an auditor signs it off');
+SELECT is((SELECT count(*) FROM careguard.glass_review()), 0::bigint, 'then it leaves the review list');
+RESET ROLE;
+
+-- 12. Accounting of disclosures: a patient sees their own only; an admin anyone's.
+SELECT careguard.ledger_flush() IS NOT NULL AS flushed \gset
+SELECT count(*) AS naming_a FROM careguard.ledger l WHERE :'uid_a' = ANY (l.patient_ids) \gset
+SET LOCAL ROLE patient;
+SELECT set_config('request.jwt.claims', :'claims_a', true);
+SELECT cmp_ok((SELECT count(*) FROM careguard.disclosures(:'uid_a')), '>', 0::bigint,
+              'a patient sees their own accounting');
+SELECT is((SELECT count(*) FROM careguard.disclosures(:'uid_a')), :'naming_a'::bigint,
+          'exactly the records that name them');
+SELECT throws_ok(format('SELECT * FROM careguard.disclosures(%L)', :'uid_b'), '42501', NULL,
+                 'a patient cannot read another patient''s accounting');
+RESET ROLE;
+SET LOCAL ROLE admin;
+SELECT set_config('request.jwt.claims', :'claims_admin', true);
+SELECT cmp_ok((SELECT count(*) FROM careguard.disclosures(:'uid_b')), '>', 0::bigint,
+              'an admin (careguard_auditor) reads anyone''s accounting');
+RESET ROLE;
+
+SELECT * FROM finish();
+ROLLBACK;

@@ -1,0 +1,69 @@
+// The ledger's chain link and record text.
+#include <gtest/gtest.h>
+
+#include "careguard/core/ledger.hpp"
+
+using careguard::ledger::genesis;
+using careguard::ledger::index_record;
+using careguard::ledger::link;
+using careguard::ledger::RecordWriter;
+using careguard::ledger::to_hex;
+
+TEST(LedgerChain, GenesisIsZero) {
+  EXPECT_EQ(to_hex(genesis()), std::string(64, '0'));
+}
+
+// Reference: python3 hashlib.sha256(b'\0'*32 + b'\0'*7 + b'\1' + b'abc').
+TEST(LedgerChain, LinkMatchesAnIndependentSha256) {
+  EXPECT_EQ(to_hex(link(genesis(), 1, "abc")),
+            "328976acf07e9b1c4a8967f2d63902c9a724235b6363ac83087246ad84cd222a");
+}
+
+TEST(LedgerChain, EveryInputChangesTheLink) {
+  auto base = link(genesis(), 7, "{\"a\":1}");
+  EXPECT_NE(base, link(genesis(), 8, "{\"a\":1}"));
+  EXPECT_NE(base, link(genesis(), 7, "{\"a\":2}"));
+  EXPECT_NE(base, link(link(genesis(), 1, "x"), 7, "{\"a\":1}"));
+  EXPECT_EQ(base, link(genesis(), 7, "{\"a\":1}"));
+}
+
+TEST(LedgerRecord, EscapesEverythingThatCouldSplitALine) {
+  RecordWriter record;
+  record.field("q", "a\"b\\c\nd\te\x01");
+  record.number("n", -42);
+  record.boolean("b", true);
+  record.null_field("z");
+  record.open_array("ids");
+  record.element("x");
+  record.element("y");
+  record.close_array();
+  std::string text = record.finish();
+  EXPECT_EQ(text,
+            "{\"q\":\"a\\\"b\\\\c\\u000ad\\u0009e\\u0001\",\"n\":-42,\"b\":true,\"z\":null,"
+            "\"ids\":[\"x\",\"y\"]}");
+  EXPECT_EQ(text.find('\n'), std::string::npos);
+}
+
+TEST(LedgerRecord, EmptyArray) {
+  RecordWriter record;
+  record.open_array("ids");
+  record.close_array();
+  EXPECT_EQ(record.finish(), "{\"ids\":[]}");
+}
+
+TEST(LedgerIndex, KindAndIdsOfARecord) {
+  auto index =
+      index_record(R"({"kind":"access","patient_ids":["AAAAAAAA-0000-4000-8000-000000000001",)"
+                   R"("aaaaaaaa-0000-4000-8000-000000000002"]})");
+  EXPECT_EQ(index.kind, "access");
+  EXPECT_EQ(index.patient_ids,
+            "{aaaaaaaa-0000-4000-8000-000000000001,aaaaaaaa-0000-4000-8000-000000000002}");
+}
+
+TEST(LedgerIndex, MalformedAndMissingParts) {
+  EXPECT_EQ(index_record("{\"kind\":").kind, "malformed");
+  EXPECT_EQ(index_record("[1]").kind, "malformed");
+  auto index = index_record(R"({"patient_ids":["not-a-uuid", 7]})");
+  EXPECT_EQ(index.kind, "unknown");
+  EXPECT_EQ(index.patient_ids, "{}");
+}
