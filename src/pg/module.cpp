@@ -1,9 +1,12 @@
 // careguard adapter: library load, settings, and transaction/executor hooks.
+#include "careguard/pg/catalog_hooks.hpp"
 #include "careguard/pg/claim_settings.hpp"
 #include "careguard/pg/claims_source.hpp"
 #include "careguard/pg/guard.hpp"
 #include "careguard/pg/key_store.hpp"
+#include "careguard/pg/drop_guard.hpp"
 #include "careguard/pg/login_settings.hpp"
+#include "careguard/pg/policy_gate.hpp"
 #include "careguard/pg/pooled_state.hpp"
 #include "careguard/pg/security_settings.hpp"
 
@@ -19,10 +22,12 @@ namespace {
 ExecutorStart_hook_type previous_executor_start = nullptr;
 
 // Clears per-transaction state; must never raise an ERROR at COMMIT/ABORT.
-// PRE_COMMIT, which may raise, refuses state that would outlive the identity.
+// PRE_COMMIT, which may raise, refuses state that would outlive the identity
+// and a protected table left open.
 void on_transaction_event(XactEvent event, void*) {
   if (event == XACT_EVENT_PRE_COMMIT || event == XACT_EVENT_PRE_PREPARE) {
     refuse_state_outliving_identity();
+    enforce_policy_gate();
     return;
   }
   if (event != XACT_EVENT_COMMIT && event != XACT_EVENT_ABORT && event != XACT_EVENT_PREPARE &&
@@ -34,6 +39,8 @@ void on_transaction_event(XactEvent event, void*) {
     reset_claim_settings_for_new_transaction();
     reset_login_state_for_new_transaction();
     reset_pooled_state_for_new_transaction();
+    reset_policy_gate_for_new_transaction();
+    reset_drop_guard_for_new_transaction();
   });
 }
 
@@ -75,11 +82,14 @@ void _PG_init(void) {
       nullptr, nullptr, nullptr);
   define_login_settings();
   define_security_settings();
+  define_policy_gate_settings();
+  define_drop_guard_settings();
   MarkGUCPrefixReserved("careguard");
 
   RegisterXactCallback(on_transaction_event, nullptr);
   register_key_store_invalidation();
   install_pooled_state_hooks();
+  install_catalog_hooks();
   previous_executor_start = ExecutorStart_hook;
   ExecutorStart_hook = on_executor_start;
 }
