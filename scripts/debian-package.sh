@@ -8,7 +8,8 @@
 #                    thrown away after the run), and test the installed files
 #   otherwise        unpack them with dpkg -x into a scratch directory and
 #                    test from there: the system's PostgreSQL is not touched
-#   DEB_TEST_PORT    the port pg_virtualenv's clusters use (default 55440)
+#   DEB_TEST_PORT    the port pg_virtualenv's clusters use (default: 7 above
+#                    CAREGUARD_TEST_PORT, the test cluster's)
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$CAREGUARD_ROOT"
@@ -17,16 +18,17 @@ source "$CAREGUARD_ROOT/test/shell/checks.sh"
 version="$(sed -n 's/^careguard (\([^)]*\)).*/\1/p' debian/changelog | head -1)"
 work="$(mktemp -d /tmp/careguard-deb.XXXXXX)"
 chmod 755 "$work"
-trap 'rm -rf "$work"' EXIT
+# KEEP_DEB_WORK=1 keeps the copy, the build log and the .debs for a look.
+trap '[ "${KEEP_DEB_WORK:-0}" = 1 ] && echo "kept $work" || rm -rf "$work"' EXIT
 tree="$work/careguard-$version"
 mkdir "$tree"
 # The tracked tree and files not yet committed, never build outputs.
 git ls-files -z -co --exclude-standard | tar -c --null -T - | tar -x -C "$tree"
-export PGPORT="${DEB_TEST_PORT:-55440}"
+export PGPORT="${DEB_TEST_PORT:-$((${CAREGUARD_TEST_PORT:-55433} + 7))}"
 
 section "dpkg-buildpackage -us -uc -b (pg_buildext; its test runs under pg_virtualenv)"
 started=$(date +%s)
-if ! (cd "$tree" && dpkg-buildpackage -us -uc -b >"$work/build.log" 2>&1); then
+if ! (cd "$tree" && dpkg-buildpackage -us -uc -b -j"$(nproc)" >"$work/build.log" 2>&1); then
   tail -60 "$work/build.log"
   fail "dpkg-buildpackage"
   finish_checks

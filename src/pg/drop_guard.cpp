@@ -148,8 +148,8 @@ bool copy_restores_careguard_table(Node* statement) {
   }
   Oid relid = RangeVarGetRelid(copy->relation, NoLock, true);
   const char* name = nullptr;
-  return OidIsValid(relid) && is_guarded_extension(getExtensionOfObject(RelationRelationId, relid),
-                                                   &name);
+  return OidIsValid(relid) &&
+         is_guarded_extension(getExtensionOfObject(RelationRelationId, relid), &name);
 }
 
 void reset_drop_guard_for_new_transaction() {

@@ -94,7 +94,8 @@ List* policies_of(Oid relid) {
   ScanKeyData key;
   ScanKeyInit(&key, Anum_pg_policy_polrelid, BTEqualStrategyNumber, F_OIDEQ,
               ObjectIdGetDatum(relid));
-  SysScanDesc scan = systable_beginscan(catalog, PolicyPolrelidPolnameIndexId, true, nullptr, 1, &key);
+  SysScanDesc scan =
+      systable_beginscan(catalog, PolicyPolrelidPolnameIndexId, true, nullptr, 1, &key);
   HeapTuple tuple;
   while (HeapTupleIsValid(tuple = systable_getnext(scan))) {
     auto* form = reinterpret_cast<Form_pg_policy>(GETSTRUCT(tuple));
@@ -155,8 +156,8 @@ void append_policy_gaps(Oid relid, List* dropped_restrictive, List** gaps) {
   HeapTuple class_tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
   if (!HeapTupleIsValid(class_tuple)) return;  // dropped since
   const auto* form = reinterpret_cast<Form_pg_class>(GETSTRUCT(class_tuple));
-  const char* table = quote_qualified_identifier(get_namespace_name(form->relnamespace),
-                                                 NameStr(form->relname));
+  const char* table =
+      quote_qualified_identifier(get_namespace_name(form->relnamespace), NameStr(form->relname));
   if (!form->relrowsecurity) add_gap(gaps, relid, table, "row-level security is disabled");
   if (!form->relforcerowsecurity) {
     add_gap(gaps, relid, table, "row-level security is not forced (the owner bypasses it)");

@@ -41,11 +41,11 @@ char* allow_policy_gap = nullptr;
 namespace {
 
 // What this transaction's DDL touched, in TopTransactionContext.
-bool gate_pending = false;           // anything to check at all
-bool check_every_table = false;      // GRANT ... ALL TABLES IN SCHEMA, REASSIGN OWNED, catalog DML
-List* touched_relations = NIL;       // oids
-List* dropped_restrictive = NIL;     // DroppedPolicy*
-List* dropped_relations = NIL;       // DroppedRelation*: a protected table may come back by name
+bool gate_pending = false;        // anything to check at all
+bool check_every_table = false;   // GRANT ... ALL TABLES IN SCHEMA, REASSIGN OWNED, catalog DML
+List* touched_relations = NIL;    // oids
+List* dropped_restrictive = NIL;  // DroppedPolicy*
+List* dropped_relations = NIL;    // DroppedRelation*: a protected table may come back by name
 
 struct DroppedRelation {
   Oid relid;
@@ -54,7 +54,8 @@ struct DroppedRelation {
 };
 
 void touch(Oid relid) {
-  if (!OidIsValid(relid)) return;
+  // A request's temporary tables are never protected: they cost nothing.
+  if (!OidIsValid(relid) || get_rel_persistence(relid) == RELPERSISTENCE_TEMP) return;
   MemoryContext old = MemoryContextSwitchTo(TopTransactionContext);
   touched_relations = list_append_unique_oid(touched_relations, relid);
   MemoryContextSwitchTo(old);
@@ -117,8 +118,7 @@ List* find_gaps() {
   CommandCounterIncrement();
   Oid careguard_schema = get_namespace_oid("careguard", true);
   if (!OidIsValid(careguard_schema)) return NIL;
-  List* phi_schemas =
-      read_registry(get_relname_relid("audit_phi_schemas", careguard_schema), true);
+  List* phi_schemas = read_registry(get_relname_relid("audit_phi_schemas", careguard_schema), true);
   List* registered = read_registry(get_relname_relid("protected_tables", careguard_schema), false);
   if (phi_schemas == NIL && registered == NIL) return NIL;
 
@@ -253,8 +253,8 @@ void record_exceptions(List* gaps, const char* reason) {
   });
   // Whoever may run the migration may allow its gap, but only the record
   // careguard writes goes into the table: nobody else can write there.
-  SetUserIdAndSecContext(owner, security_context | SECURITY_LOCAL_USERID_CHANGE |
-                                    SECURITY_RESTRICTED_OPERATION);
+  SetUserIdAndSecContext(
+      owner, security_context | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
   try {
     call_pg([gaps, reason, caller] { insert_exceptions(gaps, reason, caller); });
   } catch (...) {

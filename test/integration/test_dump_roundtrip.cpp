@@ -107,7 +107,8 @@ class DumpRoundTrip : public ::testing::Test {
   static void TearDownTestSuite() {
     pqxx::connection admin;
     pqxx::work tx{admin};
-    tx.exec("DELETE FROM careguard.protected_tables WHERE relation = 'public.dump_owned'::regclass");
+    tx.exec(
+        "DELETE FROM careguard.protected_tables WHERE relation = 'public.dump_owned'::regclass");
     tx.exec("DROP TABLE patients.dump_notes, public.dump_owned");
     tx.commit();
   }

@@ -54,8 +54,9 @@ class PolicyGateTest : public ::testing::Test {
     tx.exec("DROP SCHEMA IF EXISTS gate_phi CASCADE");
     tx.exec("DROP TABLE IF EXISTS public.gate_owned");
     tx.exec("DELETE FROM careguard.audit_phi_schemas WHERE schema_name = 'gate_phi'");
-    tx.exec("DELETE FROM careguard.policy_gap_exceptions WHERE table_name LIKE 'gate_phi.%' "
-            "OR table_name = 'public.gate_owned'");
+    tx.exec(
+        "DELETE FROM careguard.policy_gap_exceptions WHERE table_name LIKE 'gate_phi.%' "
+        "OR table_name = 'public.gate_owned'");
   }
 };
 
@@ -171,13 +172,13 @@ TEST_F(PolicyGateTest, DroppedRestrictivePolicyIsRefused) {
 }
 
 TEST_F(PolicyGateTest, PolicyDroppedAndRecreatedInOneTransactionPasses) {
-  Outcome o = commit_of(
-      {"DROP POLICY notes_select_patient ON gate_phi.notes",
-       "DROP POLICY notes_restrict_body ON gate_phi.notes",
-       "CREATE POLICY notes_select_patient ON gate_phi.notes FOR SELECT TO patient "
-       "USING (patient_id OPERATOR(pg_catalog.=) auth.uid() AND body IS NOT NULL)",
-       "CREATE POLICY notes_restrict_body ON gate_phi.notes AS RESTRICTIVE FOR SELECT "
-       "TO patient USING (body IS NOT NULL)"});
+  Outcome o =
+      commit_of({"DROP POLICY notes_select_patient ON gate_phi.notes",
+                 "DROP POLICY notes_restrict_body ON gate_phi.notes",
+                 "CREATE POLICY notes_select_patient ON gate_phi.notes FOR SELECT TO patient "
+                 "USING (patient_id OPERATOR(pg_catalog.=) auth.uid() AND body IS NOT NULL)",
+                 "CREATE POLICY notes_restrict_body ON gate_phi.notes AS RESTRICTIVE FOR SELECT "
+                 "TO patient USING (body IS NOT NULL)"});
   EXPECT_EQ(o.sqlstate, "") << o.message;
 }
 
@@ -200,8 +201,9 @@ TEST_F(PolicyGateTest, ExceptionWithAReasonCommitsAndIsRecorded) {
   EXPECT_EQ(row[4].as<std::string>(), "postgres");
   EXPECT_TRUE(row[5].as<bool>());
   EXPECT_TRUE(row[6].as<bool>());
-  EXPECT_EQ(*scalar(tx, "SELECT relforcerowsecurity::text FROM pg_class "
-                        "WHERE oid = 'gate_phi.notes'::regclass"),
+  EXPECT_EQ(*scalar(tx,
+                    "SELECT relforcerowsecurity::text FROM pg_class "
+                    "WHERE oid = 'gate_phi.notes'::regclass"),
             "false")
       << "the allowed change committed";
 }
@@ -218,9 +220,9 @@ TEST_F(PolicyGateTest, ExceptionNeedsAReasonSetLocallyInAWritableTransaction) {
   expect_refused(session, "row-level security is disabled");
   EXPECT_NE(session.message.find("only when set with SET LOCAL"), std::string::npos);
   // The record is written in the transaction; a read-only one cannot.
-  Outcome read_only = commit_of({"ALTER TABLE gate_phi.notes DISABLE ROW LEVEL SECURITY",
-                                 "SET LOCAL careguard.allow_policy_gap = 'x'",
-                                 "SET TRANSACTION READ ONLY"});
+  Outcome read_only =
+      commit_of({"ALTER TABLE gate_phi.notes DISABLE ROW LEVEL SECURITY",
+                 "SET LOCAL careguard.allow_policy_gap = 'x'", "SET TRANSACTION READ ONLY"});
   EXPECT_EQ(read_only.sqlstate, "25006") << read_only.message;
   EXPECT_EQ(count_of("SELECT count(*) FROM careguard.policy_gap_exceptions"), before);
   EXPECT_EQ(count_of("SELECT count(*) FROM pg_class WHERE oid = 'gate_phi.notes'::regclass "

@@ -18,9 +18,9 @@ void define_policy_gate_settings();
 
 // Collection, called by the catalog hooks (catalog_hooks.cpp).
 void note_utility_for_policy_gate(Node* statement);  // after a utility statement ran
-void note_policy_drop(Oid policy_oid);                // before a policy is deleted
-void note_relation_drop(Oid relid);                   // before a table is deleted
-void note_catalog_writes(List* range_table);          // DML on pg_class/pg_policy/...
+void note_policy_drop(Oid policy_oid);               // before a policy is deleted
+void note_relation_drop(Oid relid);                  // before a table is deleted
+void note_catalog_writes(List* range_table);         // DML on pg_class/pg_policy/...
 
 // At PRE_COMMIT and PRE_PREPARE: refuses the commit (55000) while a gap is
 // left, or records the gaps when careguard.allow_policy_gap allows them.
