@@ -45,8 +45,19 @@ for alg in HS256 ES256 RS256 EdDSA; do
     psql -X -q -v ON_ERROR_STOP=1 -c "\\copy bench_ref.tokens FROM STDIN"
 done
 
+# The real pgjwt, when it is installed here (it is not in Debian: build it from
+# github.com/michelp/pgjwt beside this checkout), is measured in the same run.
+pgjwt_schema=""
+if [ "$(psql -X -At -c "SELECT count(*) FROM pg_catalog.pg_available_extensions WHERE name = 'pgjwt'")" = 1 ]; then
+  # pgjwt calls pgcrypto's hmac() through its own schema: install it beside pgcrypto.
+  pgjwt_schema="$(psql -X -At -c "SELECT extnamespace::regnamespace FROM pg_catalog.pg_extension WHERE extname = 'pgcrypto'")"
+  psql -X -q -v ON_ERROR_STOP=1 -c "CREATE EXTENSION IF NOT EXISTS pgjwt SCHEMA $pgjwt_schema" >/dev/null
+fi
+pgjwt_query="SELECT count(*) FROM bench_ref.tokens, $pgjwt_schema.verify(token, '$secret') v WHERE alg = 'HS256' AND v.valid"
+
 declare -A samples
 for ((r = 1; r <= REPS; r++)); do
+  [ -z "$pgjwt_schema" ] || samples[pgjwt]+=" $(time_sql "" "$pgjwt_query")"
   for alg in HS256 ES256 RS256 EdDSA; do
     samples[$alg]+=" $(time_sql "" "SELECT count(auth.login(token)) FROM bench_ref.tokens WHERE alg = '$alg'")"
   done
@@ -54,6 +65,10 @@ for ((r = 1; r <= REPS; r++)); do
 done
 valid=$(psql -X -At -c "SELECT count(bench_ref.verify(token, '$secret')) FROM bench_ref.tokens WHERE alg = 'HS256'")
 [ "$valid" = "$N" ] || { echo "the SQL reference rejected valid tokens ($valid of $N)"; exit 1; }
+if [ -n "$pgjwt_schema" ]; then
+  valid=$(psql -X -At -c "$pgjwt_query")
+  [ "$valid" = "$N" ] || { echo "pgjwt rejected valid tokens ($valid of $N)"; exit 1; }
+fi
 
 speed=$(openssl speed -seconds 1 ecdsap256 rsa2048 ed25519 2>/dev/null)
 ossl_us() {  # verify µs per operation from `openssl speed` output
@@ -77,6 +92,13 @@ for alg in HS256 ES256 RS256 EdDSA; do
     awk -v a="$alg" -v m="$m" -v o="$o" -v n="$N" 'BEGIN {printf "%-8s %14.2f %22s %18.2f %9.2fx openssl\n", a, m*1000/n, "-", o, (m*1000/n)/o}'
   fi
 done
+
+if [ -n "$pgjwt_schema" ]; then
+  awk -v m="$(median ${samples[HS256]})" -v p="$(median ${samples[pgjwt]})" -v n="$N" 'BEGIN {
+    printf "HS256 against the real pgjwt verify(), same run: careguard %.2f us, pgjwt %.2f us: %.1fx faster\n", m*1000/n, p*1000/n, p/m }'
+else
+  echo "(pgjwt is not installed here: only the pgjwt-style SQL reference was measured)"
+fi
 
 # A sign-in and then the helpers, as a request reads them, against the same
 # helpers after gateway claims: after auth.login() the cache already holds the

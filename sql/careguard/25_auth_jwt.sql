@@ -109,16 +109,15 @@ REVOKE ALL ON FUNCTION auth.set_key_state(text, text) FROM PUBLIC;
 COMMENT ON FUNCTION auth.set_key_state(text, text) IS
   'Sets a key''s state: standby (verifies), in_use (verifies and signs), revoked (neither). Privileged.';
 
--- The public keys that verify tokens, as a JWKS anyone may fetch.
+-- The public keys that verify tokens, as a JWKS anyone may fetch. A C
+-- function that reads only public_jwk as the key table's owner, like
+-- auth.login(), so no SECURITY DEFINER code is open to anon. VOLATILE: it
+-- reads with the latest snapshot, as sign-in does, so a revocation shows at
+-- once.
 CREATE FUNCTION auth.jwks() RETURNS jsonb
-  LANGUAGE sql STABLE PARALLEL SAFE SECURITY DEFINER
+  LANGUAGE c VOLATILE PARALLEL RESTRICTED
   SET search_path = pg_catalog, pg_temp
-  BEGIN ATOMIC
-    SELECT pg_catalog.jsonb_build_object('keys',
-      COALESCE(pg_catalog.jsonb_agg(k.public_jwk ORDER BY k.kid), '[]'::pg_catalog.jsonb))
-      FROM auth.signing_keys k
-     WHERE k.state OPERATOR(pg_catalog.<>) 'revoked' AND k.kty OPERATOR(pg_catalog.<>) 'oct';
-  END;
+  AS 'MODULE_PATHNAME', 'careguard_auth_jwks';
 COMMENT ON FUNCTION auth.jwks() IS
   'The public JWKS (standby and in-use asymmetric keys); never includes private or HMAC material.';
 REVOKE ALL ON FUNCTION auth.jwks() FROM PUBLIC;

@@ -428,3 +428,34 @@ COMMENT ON FUNCTION careguard.audit_trusted_search_path(text[]) IS
   'Audit internals: whether a SET search_path names only schemas no untrusted role can create objects in.';
 REVOKE ALL ON FUNCTION careguard.audit_trusted_search_path(text[]) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION careguard.audit_trusted_search_path(text[]) TO careguard_auditor;
+
+-- The expression-tree readers (src/pg/audit_trees.cpp). They run in a
+-- subtransaction, so they are PARALLEL UNSAFE.
+CREATE FUNCTION careguard.audit_always_true(expr pg_catalog.pg_node_tree) RETURNS boolean
+  LANGUAGE c STABLE STRICT PARALLEL UNSAFE
+  SET search_path = pg_catalog, pg_temp
+  AS 'MODULE_PATHNAME', 'careguard_audit_always_true';
+COMMENT ON FUNCTION careguard.audit_always_true(pg_catalog.pg_node_tree) IS
+  'Audit internals: whether a stored expression folds to constant true (only built-in code is evaluated).';
+
+CREATE FUNCTION careguard.audit_search_path_names(body text)
+  RETURNS TABLE (kind text, name text, construct text, at_char integer)
+  LANGUAGE c IMMUTABLE STRICT PARALLEL UNSAFE
+  SET search_path = pg_catalog, pg_temp
+  AS 'MODULE_PATHNAME', 'careguard_audit_search_path_names';
+COMMENT ON FUNCTION careguard.audit_search_path_names(text) IS
+  'Audit internals: the operators, functions, types and relations a SQL body names without a schema (raw parse tree); the character position of each; (''unparsed'', NULL, NULL, NULL) if it does not parse.';
+-- The per-row part of a stored expression: its subqueries (initPlans, run
+-- once) replaced by NULLs; the tree-walking successor of audit_strip_sublinks.
+CREATE FUNCTION careguard.audit_per_row_tree(expr pg_catalog.pg_node_tree) RETURNS text
+  LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
+  SET search_path = pg_catalog, pg_temp
+  AS 'MODULE_PATHNAME', 'careguard_audit_per_row_tree';
+COMMENT ON FUNCTION careguard.audit_per_row_tree(pg_catalog.pg_node_tree) IS
+  'Audit internals: a stored expression without its subqueries, as node text (the per-row part of a policy).';
+REVOKE ALL ON FUNCTION careguard.audit_per_row_tree(pg_catalog.pg_node_tree) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION careguard.audit_per_row_tree(pg_catalog.pg_node_tree) TO careguard_auditor;
+REVOKE ALL ON FUNCTION careguard.audit_always_true(pg_catalog.pg_node_tree) FROM PUBLIC;
+REVOKE ALL ON FUNCTION careguard.audit_search_path_names(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION careguard.audit_always_true(pg_catalog.pg_node_tree) TO careguard_auditor;
+GRANT EXECUTE ON FUNCTION careguard.audit_search_path_names(text) TO careguard_auditor;

@@ -2,7 +2,7 @@
 -- every schema but PostgreSQL's own; an unknown schema is an error.
 CREATE FUNCTION careguard.audit(schemas text[] DEFAULT NULL)
   RETURNS TABLE (rule text, severity text, object text, detail text, fix text)
-  LANGUAGE sql STABLE PARALLEL SAFE
+  LANGUAGE sql STABLE PARALLEL UNSAFE
   SET search_path = pg_catalog, pg_temp
 AS $audit$
 WITH
@@ -10,18 +10,21 @@ audited_ns AS MATERIALIZED (
   SELECT n.oid, n.nspname FROM pg_catalog.pg_namespace n
   WHERE n.nspname OPERATOR(pg_catalog.=) ANY (careguard.audited_schemas(schemas))
 ),
-tables AS (
+tables AS MATERIALIZED (
   SELECT c.oid, c.relname, ns.nspname, c.relrowsecurity, c.relforcerowsecurity,
          pg_catalog.format('%I.%I', ns.nspname, c.relname) AS qname
   FROM pg_catalog.pg_class c
   JOIN audited_ns ns ON ns.oid OPERATOR(pg_catalog.=) c.relnamespace
   WHERE c.relkind OPERATOR(pg_catalog.=) ANY (ARRAY['r', 'p']::"char"[])
 ),
-policies AS (
-  SELECT p.oid, p.polname, p.polcmd, p.polpermissive, p.polroles, p.polrelid,
+policies AS MATERIALIZED (
+  SELECT p.oid, p.polname, p.polcmd, p.polpermissive, p.polroles, p.polrelid, p.polqual, p.polwithcheck,
          t.qname AS table_name, t.relrowsecurity,
          pg_catalog.format('%I on %s', p.polname, t.qname) AS qname,
          p.polqual::text AS qual_tree, p.polwithcheck::text AS check_tree,
+         -- Folded, not read as text: USING (1 = 1) and (true OR x) are true.
+         COALESCE(careguard.audit_always_true(p.polqual), false) AS qual_always_true,
+         COALESCE(careguard.audit_always_true(p.polwithcheck), false) AS check_always_true,
          pg_catalog.pg_get_expr(p.polqual, p.polrelid) AS qual_sql,
          pg_catalog.pg_get_expr(p.polwithcheck, p.polrelid) AS check_sql,
          ARRAY(SELECT CASE WHEN r OPERATOR(pg_catalog.=) 0 THEN 'public'
@@ -30,14 +33,15 @@ policies AS (
   FROM pg_catalog.pg_policy p
   JOIN tables t ON t.oid OPERATOR(pg_catalog.=) p.polrelid
 ),
-policy_calls AS (
+policy_calls AS MATERIALIZED (
   -- Functions the policy evaluates per row (outside subqueries) and at all.
   SELECT p.oid AS policy_oid,
          careguard.audit_called_functions(pg_catalog.concat(p.qual_tree, ' ', p.check_tree)) AS all_funcs,
-         careguard.audit_called_functions(careguard.audit_strip_sublinks(
-           pg_catalog.concat(p.qual_tree, ' ', p.check_tree))) AS per_row_funcs,
-         careguard.audit_strip_sublinks(pg_catalog.concat(p.qual_tree, ' ', p.check_tree)) AS per_row_tree
+         careguard.audit_called_functions(pr.tree) AS per_row_funcs, pr.tree AS per_row_tree
   FROM policies p
+  -- subqueries dropped on the tree (a (SELECT auth.uid()) is an initPlan)
+  CROSS JOIN LATERAL (SELECT pg_catalog.concat(careguard.audit_per_row_tree(p.polqual), ' ',
+                                               careguard.audit_per_row_tree(p.polwithcheck)) AS tree) pr
 ),
 functions AS (
   SELECT f.oid, f.proname, f.prosecdef, f.provolatile, f.prosrc, f.prosqlbody, f.proconfig,
@@ -52,38 +56,60 @@ functions AS (
   JOIN pg_catalog.pg_language l ON l.oid OPERATOR(pg_catalog.=) f.prolang
   WHERE f.prokind OPERATOR(pg_catalog.=) ANY (ARRAY['f', 'p']::"char"[])
 ),
-implicit_ops AS MATERIALIZED (
-  -- Unpinned SQL/plpgsql bodies parsed at run time (or inlined) under the
-  -- caller's search_path; SECURITY DEFINER ones are secdef_mutable_search_path's.
-  SELECT f.oid, f.qname, careguard.audit_implicit_operators(f.prosrc, f.lanname::text) AS frags
+resolved_at_call AS MATERIALIZED (
+  -- SQL/plpgsql bodies parsed at run time (or inlined) under the caller's
+  -- search_path, or under a pinned one that names a schema others can create
+  -- in; SECURITY DEFINER ones are secdef_mutable_search_path's. BEGIN ATOMIC
+  -- bodies are bound at creation time.
+  SELECT f.oid, f.qname, f.prosrc, f.lanname
   FROM functions f
-  WHERE NOT f.prosecdef AND NOT f.pinned
+  WHERE NOT f.prosecdef AND NOT f.safely_pinned
     AND f.lanname OPERATOR(pg_catalog.=) ANY (ARRAY['sql', 'plpgsql'])
-    AND f.prosqlbody IS NULL  -- BEGIN ATOMIC bodies are bound at creation time
+    AND f.prosqlbody IS NULL
 ),
-client_roles AS (
-  -- The roles clients act as: anon, authenticated and every role that is a
-  -- member of them (a product's patient, provider, admin), bypassers aside.
-  SELECT r.rolname::text AS rolname FROM pg_catalog.pg_roles r
-  WHERE (r.rolname OPERATOR(pg_catalog.=) ANY (ARRAY['anon', 'authenticated'])
-         OR EXISTS (SELECT 1 FROM pg_catalog.pg_auth_members m
-                    JOIN pg_catalog.pg_roles g ON g.oid OPERATOR(pg_catalog.=) m.roleid
-                    WHERE m.member OPERATOR(pg_catalog.=) r.oid
-                      AND g.rolname OPERATOR(pg_catalog.=) ANY (ARRAY['anon', 'authenticated'])))
-    AND NOT r.rolsuper AND NOT r.rolbypassrls
+tree_names AS MATERIALIZED (
+  -- SQL bodies read from the raw parse tree: every name left to the path.
+  SELECT r.oid, n.kind, n.name, n.construct, n.ord,
+         -- the source around the lookup, as a reader finds it in the body
+         -- (whole words: a cut-off first or last word is dropped)
+         pg_catalog.regexp_replace(pg_catalog.regexp_replace(pg_catalog.btrim(
+           CASE WHEN n.at_char OPERATOR(pg_catalog.>) 16
+                THEN pg_catalog.regexp_replace(pg_catalog.substr(r.prosrc, n.at_char OPERATOR(pg_catalog.-) 16, 44), '^\S*\s', '')
+                ELSE pg_catalog.substr(r.prosrc, 1, n.at_char OPERATOR(pg_catalog.+) 27) END),
+           '\s+\S*$', ''), '\s+', ' ', 'g') AS snippet
+  FROM resolved_at_call r
+  CROSS JOIN LATERAL careguard.audit_search_path_names(r.prosrc) WITH ORDINALITY AS n(kind, name, construct, at_char, ord)
+  WHERE r.lanname OPERATOR(pg_catalog.=) 'sql'
+),
+parsed AS (
+  SELECT r.*, (r.lanname OPERATOR(pg_catalog.=) 'sql'
+               AND NOT EXISTS (SELECT 1 FROM tree_names t WHERE t.oid OPERATOR(pg_catalog.=) r.oid
+                                 AND t.kind OPERATOR(pg_catalog.=) 'unparsed')) AS by_tree
+  FROM resolved_at_call r
+),
+implicit_ops AS MATERIALIZED (
+  -- The tree where the body parses; plpgsql (and a SQL body that does not
+  -- parse) by the token heuristic.
+  SELECT p.oid, p.qname,
+         CASE WHEN p.by_tree
+              THEN ARRAY(SELECT d.frag FROM (
+                     SELECT pg_catalog.format('%s (%s) in "%s"', t.construct, t.name, t.snippet) AS frag, pg_catalog.min(t.ord) AS first_ord
+                     FROM tree_names t
+                     WHERE t.oid OPERATOR(pg_catalog.=) p.oid AND t.kind OPERATOR(pg_catalog.=) 'operator'
+                     GROUP BY 1) d ORDER BY d.first_ord)
+              ELSE careguard.audit_implicit_operators(p.prosrc, p.lanname::text) END AS frags
+  FROM parsed p
 ),
 findings AS (
   -- RLS state -------------------------------------------------------------
   SELECT 'rls_disabled_exposed' AS rule, t.qname AS object,
-         'row-level security is disabled and '
-           OPERATOR(pg_catalog.||) pg_catalog.array_to_string(ARRAY(
-             SELECT c.rolname FROM client_roles c
-             WHERE careguard.audit_role_can(c.rolname, t.oid, 'SELECT') ORDER BY 1), ', ')
-           OPERATOR(pg_catalog.||) ' can SELECT from it: every row is visible' AS detail,
+         pg_catalog.format('row-level security is disabled and %s can SELECT from it: every row is visible%s',
+           pg_catalog.array_to_string(t.exposed_to, ', '),
+           CASE WHEN t.nspname OPERATOR(pg_catalog.=) ANY (SELECT s.schema_name FROM careguard.audit_phi_schemas s)
+                THEN ' (a PHI schema)' ELSE '' END) AS detail,
          pg_catalog.format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY; then add policies', t.qname) AS fix
-  FROM tables t
-  WHERE NOT t.relrowsecurity
-    AND EXISTS (SELECT 1 FROM client_roles c WHERE careguard.audit_role_can(c.rolname, t.oid, 'SELECT'))
+  FROM (SELECT t.*, careguard.audit_exposed_to(t.oid) AS exposed_to FROM tables t WHERE NOT t.relrowsecurity) t
+  WHERE pg_catalog.cardinality(t.exposed_to) OPERATOR(pg_catalog.>) 0
   UNION ALL
   SELECT 'rls_not_forced', t.qname,
          'row-level security is enabled but not forced; the owner '
@@ -119,25 +145,26 @@ findings AS (
          CASE WHEN p.effective_check IS NULL
                 THEN pg_catalog.format('%s policy without WITH CHECK (nor USING)',
                                        CASE p.polcmd WHEN 'a' THEN 'INSERT' WHEN 'w' THEN 'UPDATE' ELSE 'ALL' END)
-              ELSE 'WITH CHECK (true) lets the role write any row' END
+              ELSE 'its check (WITH CHECK, or the USING it falls back to) is always true, so the role may write any row' END
            OPERATOR(pg_catalog.||) ' for ' OPERATOR(pg_catalog.||) pg_catalog.array_to_string(p.role_names, ', '),
          'state explicitly which new rows the role may write: WITH CHECK (<ownership predicate>)'
-  FROM (SELECT p.*, COALESCE(p.check_sql, CASE WHEN p.polcmd OPERATOR(pg_catalog.<>) 'a' THEN p.qual_sql END) AS effective_check
+  FROM (SELECT p.*, COALESCE(p.check_sql, CASE WHEN p.polcmd OPERATOR(pg_catalog.<>) 'a' THEN p.qual_sql END) AS effective_check,
+               CASE WHEN p.check_sql IS NOT NULL THEN p.check_always_true ELSE p.qual_always_true END AS effective_true
         FROM policies p) p
   WHERE p.polcmd OPERATOR(pg_catalog.=) ANY (ARRAY['a', 'w', '*']::"char"[])
     AND p.polpermissive
     AND (p.effective_check IS NULL
-         OR (p.effective_check OPERATOR(pg_catalog.=) 'true'
+         OR (p.effective_true
              AND NOT p.role_names OPERATOR(pg_catalog.<@) ARRAY['admin', 'service_role']))
   UNION ALL
   SELECT 'write_policy_using_true', p.qname,
-         pg_catalog.format('%s policy with USING (true) lets %s change every row',
-           CASE p.polcmd WHEN 'w' THEN 'UPDATE' WHEN 'd' THEN 'DELETE' ELSE 'ALL' END,
+         pg_catalog.format('%s policy whose USING (%s) is always true lets %s change every row',
+           CASE p.polcmd WHEN 'w' THEN 'UPDATE' WHEN 'd' THEN 'DELETE' ELSE 'ALL' END, p.qual_sql,
            pg_catalog.array_to_string(p.role_names, ', ')),
          'restrict USING to the rows the role owns, or scope the policy TO admin'
   FROM policies p
   WHERE p.polcmd OPERATOR(pg_catalog.=) ANY (ARRAY['w', 'd', '*']::"char"[])
-    AND p.qual_sql OPERATOR(pg_catalog.=) 'true'
+    AND p.qual_always_true
     AND NOT p.role_names OPERATOR(pg_catalog.<@) ARRAY['admin', 'service_role']
   UNION ALL
   SELECT 'multiple_permissive_policies', x.table_name,
@@ -206,7 +233,7 @@ findings AS (
   FROM policies p
   JOIN tables t ON t.oid OPERATOR(pg_catalog.=) p.polrelid
   CROSS JOIN LATERAL pg_catalog.unnest(careguard.audit_own_columns(
-      careguard.audit_strip_sublinks(p.qual_tree))) AS col(attnum)
+      careguard.audit_per_row_tree(p.polqual))) AS col(attnum)
   JOIN pg_catalog.pg_attribute a
     ON a.attrelid OPERATOR(pg_catalog.=) t.oid AND a.attnum OPERATOR(pg_catalog.=) col.attnum
   WHERE p.qual_tree IS NOT NULL
@@ -258,18 +285,36 @@ findings AS (
     AND pg_catalog.to_regrole('anon') IS NOT NULL
     AND pg_catalog.has_function_privilege('anon', f.oid, 'EXECUTE')
   UNION ALL
-  SELECT 'function_mutable_search_path', f.qname,
-         pg_catalog.format('no SET search_path and the body names %s without a schema: the caller''s search_path decides what runs',
-           pg_catalog.array_to_string(careguard.audit_unqualified_relations(f.prosrc), ', ')),
-         pg_catalog.format('schema-qualify every name, and ALTER FUNCTION %s SET search_path = pg_catalog, pg_temp', f.qname)
-  FROM functions f
-  WHERE NOT f.prosecdef AND NOT f.pinned
-    AND f.lanname OPERATOR(pg_catalog.=) ANY (ARRAY['sql', 'plpgsql'])
-    AND f.prosqlbody IS NULL  -- BEGIN ATOMIC bodies are bound at creation time
-    AND pg_catalog.cardinality(careguard.audit_unqualified_relations(f.prosrc)) OPERATOR(pg_catalog.>) 0
+  SELECT 'function_mutable_search_path', r.qname,
+         pg_catalog.format('no trusted SET search_path and the body names %s without a schema: the caller''s search_path (pg_temp first, for relations) decides what runs',
+           pg_catalog.array_to_string(r.relations, ', ')),
+         pg_catalog.format('schema-qualify every name, and ALTER FUNCTION %s SET search_path = pg_catalog, pg_temp', r.qname)
+  FROM (SELECT p.qname,
+               CASE WHEN p.by_tree
+                    THEN ARRAY(SELECT DISTINCT t.name FROM tree_names t
+                               WHERE t.oid OPERATOR(pg_catalog.=) p.oid AND t.kind OPERATOR(pg_catalog.=) 'relation'
+                               ORDER BY 1)
+                    ELSE careguard.audit_unqualified_relations(p.prosrc) END AS relations
+        FROM parsed p) r
+  WHERE pg_catalog.cardinality(r.relations) OPERATOR(pg_catalog.>) 0
+  UNION ALL
+  SELECT 'function_unqualified_name', p.qname,
+         pg_catalog.format('no trusted SET search_path, and the body %s: inlined into a caller''s query or run under its search_path, they resolve there, so a role that can create a function or type in a schema it puts first decides what runs',
+           pg_catalog.concat_ws(' and ',
+             'calls ' OPERATOR(pg_catalog.||) pg_catalog.string_agg(DISTINCT t.name OPERATOR(pg_catalog.||) '()', ', ')
+                        FILTER (WHERE t.kind OPERATOR(pg_catalog.=) 'function'),
+             'names the type' OPERATOR(pg_catalog.||) ' ' OPERATOR(pg_catalog.||) pg_catalog.string_agg(DISTINCT t.name, ', ')
+                        FILTER (WHERE t.kind OPERATOR(pg_catalog.=) 'type'))
+           OPERATOR(pg_catalog.||) ' without a schema'),
+         pg_catalog.format('write pg_catalog.f(...) and pg_catalog.type (schema.f, schema.type for your own); or, if %s need not be inlined, ALTER FUNCTION %s SET search_path = pg_catalog, pg_temp',
+           p.qname, p.qname)
+  FROM parsed p
+  JOIN tree_names t ON t.oid OPERATOR(pg_catalog.=) p.oid AND t.kind OPERATOR(pg_catalog.=) ANY (ARRAY['function', 'type'])
+  WHERE p.by_tree
+  GROUP BY p.qname
   UNION ALL
   SELECT 'function_implicit_operator', io.qname,
-         pg_catalog.format('no SET search_path, and the body leaves operators to the caller''s search_path: %s%s. '
+         pg_catalog.format('no trusted SET search_path, and the body leaves operators to the caller''s search_path: %s%s. '
                            'Run or inlined in a caller''s query, they resolve there, so a role that can create an '
                            'operator in a schema on its own search_path can change the result; %s',
            pg_catalog.array_to_string(io.frags[1:5], '; '),
@@ -302,14 +347,13 @@ findings AS (
          pg_catalog.format('%I.%I', ns.nspname, c.relname),
          pg_catalog.format('%s readable by %s, and it has no row-level security: every row is visible',
            CASE c.relkind WHEN 'm' THEN 'materialized view' ELSE 'foreign table' END,
-           pg_catalog.array_to_string(ARRAY(SELECT r.rolname FROM client_roles r
-                                            WHERE careguard.audit_role_can(r.rolname, c.oid, 'SELECT') ORDER BY 1), ', ')),
-         pg_catalog.format('REVOKE ALL ON %I.%I FROM PUBLIC, anon, authenticated; serve its rows through a view with security_invoker or a function that checks the caller',
+           pg_catalog.array_to_string(careguard.audit_exposed_to(c.oid), ', ')),
+         pg_catalog.format('REVOKE ALL ON %I.%I FROM PUBLIC and the roles named; serve its rows through a view with security_invoker or a function that checks the caller',
            ns.nspname, c.relname)
   FROM pg_catalog.pg_class c
   JOIN audited_ns ns ON ns.oid OPERATOR(pg_catalog.=) c.relnamespace
   WHERE c.relkind OPERATOR(pg_catalog.=) ANY (ARRAY['m', 'f']::"char"[])
-    AND EXISTS (SELECT 1 FROM client_roles r WHERE careguard.audit_role_can(r.rolname, c.oid, 'SELECT'))
+    AND pg_catalog.cardinality(careguard.audit_exposed_to(c.oid)) OPERATOR(pg_catalog.>) 0
   UNION ALL
   SELECT 'view_bypasses_rls', pg_catalog.format('%I.%I', ns.nspname, v.relname),
          'the view reads ' OPERATOR(pg_catalog.||) pg_catalog.string_agg(DISTINCT base.oid::regclass::text, ', ')
@@ -428,6 +472,10 @@ findings AS (
   JOIN pg_catalog.pg_extension e ON e.oid OPERATOR(pg_catalog.=) d.refobjid
   WHERE NOT t.oid OPERATOR(pg_catalog.=) ANY (COALESCE(e.extconfig, '{}'::oid[]))
     AND careguard.audit_table_has_rows(t.oid)
+  -- splinter's hygiene rules ------------------------------------------------
+  UNION ALL
+  SELECT s.rule, s.object, s.detail, s.fix
+  FROM careguard.audit_splinter_findings(ARRAY(SELECT ns.oid FROM audited_ns ns)) AS s
 )
 SELECT f.rule, r.severity, f.object, f.detail, f.fix
 FROM findings f

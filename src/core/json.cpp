@@ -5,13 +5,20 @@
 #include "careguard/core/error.hpp"
 
 #include <cstdint>
+#include <cstring>
 
 namespace careguard::json {
 
 const Value* Value::find(std::string_view key) const {
   if (kind != Kind::Object) return nullptr;
+  // Claim names are short and many share a length: test the first byte
+  // before calling memcmp.
   for (auto it = members.rbegin(); it != members.rend(); ++it) {
-    if (it->first == key) return &it->second;
+    const std::string& name = it->first;
+    if (name.size() == key.size() && (key.empty() || name[0] == key[0]) &&
+        std::memcmp(name.data(), key.data(), key.size()) == 0) {
+      return &it->second;
+    }
   }
   return nullptr;
 }

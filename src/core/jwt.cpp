@@ -140,16 +140,12 @@ void check_subject(const json::Value& claims, const VerifyOptions& options) {
 }
 
 // Selects the verification key from the header's kid, or the sole key.
-const Key& select_key(const json::Value& header, const KeySet& keys, std::string& kid_out) {
-  const json::Value* kid = header.find("kid");
-  if (kid != nullptr) {
-    if (kid->kind != json::Kind::String) malformed("kid header is not a string");
-    kid_out = kid->text;
-    const Key* key = keys.find(kid->text);
-    if (key == nullptr && keys.is_revoked(kid->text)) {
-      reject("key " + quote_untrusted(kid->text) + " is revoked");
-    }
-    if (key == nullptr) reject("unknown key id " + quote_untrusted(kid->text));
+const Key& select_key(const std::optional<std::string>& kid, const KeySet& keys) {
+  if (kid) {
+    const Key* key = keys.find(*kid);
+    if (key == nullptr && keys.is_revoked(*kid))
+      reject("key " + quote_untrusted(*kid) + " is revoked");
+    if (key == nullptr) reject("unknown key id " + quote_untrusted(*kid));
     return *key;
   }
   const Key* key = keys.sole_key();
@@ -159,6 +155,46 @@ const Key& select_key(const json::Value& header, const KeySet& keys, std::string
                " keys; a token without kid is accepted only when it holds exactly one.");
   }
   return *key;
+}
+
+// What verification takes from a protected header: nothing in it depends on
+// the key set or the clock, so it can be remembered.
+struct HeaderFacts {
+  std::string encoded;  // The header part of the token, as sent.
+  std::string json;     // Its decoded bytes.
+  Algorithm alg = Algorithm::HS256;
+  std::optional<std::string> kid;
+};
+
+HeaderFacts read_header(std::string_view encoded, std::size_t max_bytes) {
+  HeaderFacts facts;
+  if (!base64url::decode(encoded, facts.json)) malformed("header is not base64url");
+  const json::Value header = parse_part(facts.json, "header", max_bytes);
+  if (header.kind != json::Kind::Object) malformed("header is not a JSON object");
+  const json::Value* alg = header.find("alg");
+  if (alg == nullptr) malformed("header has no alg");
+  if (alg->kind != json::Kind::String) malformed("alg header is not a string");
+  const std::optional<Algorithm> algorithm = algorithm_from_name(alg->text);
+  if (!algorithm) reject("unsupported algorithm " + quote_untrusted(alg->text));
+  // RFC 7515 4.1.11: unknown critical extensions must be refused; careguard
+  // implements none (this also refuses RFC 7797 unencoded payloads).
+  if (header.find("crit") != nullptr) malformed("crit header is not supported");
+  facts.alg = *algorithm;
+  if (const json::Value* kid = header.find("kid")) {
+    if (kid->kind != json::Kind::String) malformed("kid header is not a string");
+    facts.kid = kid->text;
+  }
+  facts.encoded.assign(encoded);
+  return facts;
+}
+
+// The facts of this header. An issuer's tokens share their header byte for
+// byte, so the last accepted one is kept (one entry, so bounded by the token
+// size limit): a sign-in then decodes and parses only its payload.
+const HeaderFacts& header_facts(std::string_view encoded, std::size_t max_bytes) {
+  thread_local HeaderFacts last;
+  if (last.encoded.empty() || last.encoded != encoded) last = read_header(encoded, max_bytes);
+  return last;
 }
 
 }  // namespace
@@ -210,20 +246,11 @@ VerifiedToken verify(std::string_view token, const KeySet& keys, const VerifyOpt
   const std::string_view signature_part = token.substr(dot2 + 1);
 
   VerifiedToken out;
-  if (!base64url::decode(header_part, out.header_json)) malformed("header is not base64url");
-  const json::Value header = parse_part(out.header_json, "header", options.max_token_bytes);
-  if (header.kind != json::Kind::Object) malformed("header is not a JSON object");
-  const json::Value* alg = header.find("alg");
-  if (alg == nullptr) malformed("header has no alg");
-  if (alg->kind != json::Kind::String) malformed("alg header is not a string");
-  const std::optional<Algorithm> algorithm = algorithm_from_name(alg->text);
-  if (!algorithm) reject("unsupported algorithm " + quote_untrusted(alg->text));
-  // RFC 7515 4.1.11: unknown critical extensions must be refused; careguard
-  // implements none (this also refuses RFC 7797 unencoded payloads).
-  if (header.find("crit") != nullptr) malformed("crit header is not supported");
-  out.alg = *algorithm;
-
-  const Key& key = select_key(header, keys, out.kid);
+  const HeaderFacts& header = header_facts(header_part, options.max_token_bytes);
+  out.header_json = header.json;
+  out.alg = header.alg;
+  if (header.kid) out.kid = *header.kid;
+  const Key& key = select_key(header.kid, keys);
   if (!key.allows(out.alg)) {
     reject("algorithm mismatch: key " + key.describe() + " does not allow " +
            json::quote(algorithm_name(out.alg)));

@@ -1,14 +1,26 @@
 // careguard core: uuid parsing and formatting.
 #include "careguard/core/uuid.hpp"
 
+#include <array>
+
 namespace careguard {
 
 namespace {
+// Hex digit values by byte, -1 for every other byte: one load per digit.
+constexpr std::array<signed char, 256> make_hex_table() {
+  std::array<signed char, 256> table{};
+  for (auto& entry : table) entry = -1;
+  for (int c = '0'; c <= '9'; ++c)
+    table[static_cast<std::size_t>(c)] = static_cast<signed char>(c - '0');
+  for (int c = 'a'; c <= 'f'; ++c)
+    table[static_cast<std::size_t>(c)] = static_cast<signed char>(c - 'a' + 10);
+  for (int c = 'A'; c <= 'F'; ++c)
+    table[static_cast<std::size_t>(c)] = static_cast<signed char>(c - 'A' + 10);
+  return table;
+}
+constexpr std::array<signed char, 256> kHexValue = make_hex_table();
 int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
+  return kHexValue[static_cast<unsigned char>(c)];
 }
 }  // namespace
 

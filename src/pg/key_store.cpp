@@ -24,6 +24,7 @@ using careguard::jwt::KeySet;
 
 extern "C" {
 PG_FUNCTION_INFO_V1(careguard_signing_keys_changed);
+PG_FUNCTION_INFO_V1(careguard_auth_jwks);
 }
 
 namespace careguard::pg {
@@ -50,8 +51,14 @@ struct KeyRows {
   char** kids = nullptr;
 };
 
-KeyRows read_key_rows() {
-  KeyRows rows;
+// Runs read(caller_context) with SPI connected, as the owner of
+// auth.signing_keys in a security-restricted context (the way a SECURITY
+// DEFINER function would read it, but nothing else can run in between), with
+// the table locked and the latest snapshot active for the query: a REPEATABLE
+// READ snapshot taken before a revocation committed must not bring the key
+// back. read must own no C++ objects (it runs inside call_pg).
+template <typename Read>
+void read_as_key_owner(Read&& read) {
   Oid saved_user = InvalidOid;
   int saved_context = 0;
   GetUserIdAndSecContext(&saved_user, &saved_context);
@@ -68,32 +75,13 @@ KeyRows read_key_rows() {
       HeapTuple tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
       Oid owner = reinterpret_cast<Form_pg_class>(GETSTRUCT(tuple))->relowner;
       ReleaseSysCache(tuple);
-      // Read as the table's owner, the way a SECURITY DEFINER function would,
-      // in a security-restricted context: the query can do nothing else.
       SetUserIdAndSecContext(
           owner, saved_context | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
       MemoryContext caller = CurrentMemoryContext;
-      // Lock first (which absorbs pending invalidations), then read with the
-      // latest snapshot, not the transaction's: a REPEATABLE READ snapshot
-      // taken before a revocation committed must not bring the key back.
+      // Lock first, which absorbs pending invalidations.
       LockRelationOid(relid, AccessShareLock);
       SPI_connect();
-      SPIPlanPtr plan = SPI_prepare(
-          "SELECT CASE WHEN state OPERATOR(pg_catalog.=) 'revoked' THEN NULL "
-          "ELSE COALESCE(private_jwk, public_jwk)::pg_catalog.text END, kid "
-          "FROM auth.signing_keys ORDER BY kid",
-          0, nullptr);
-      SPI_execute_snapshot(plan, nullptr, nullptr, GetLatestSnapshot(), InvalidSnapshot, true,
-                           false, 0);
-      rows.count = static_cast<int>(SPI_processed);
-      rows.jwks = static_cast<char**>(MemoryContextAlloc(caller, sizeof(char*) * (rows.count + 1)));
-      rows.kids = static_cast<char**>(MemoryContextAlloc(caller, sizeof(char*) * (rows.count + 1)));
-      for (int i = 0; i < rows.count; ++i) {
-        char* value = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
-        rows.jwks[i] = value == nullptr ? nullptr : MemoryContextStrdup(caller, value);
-        rows.kids[i] = MemoryContextStrdup(
-            caller, SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2));
-      }
+      read(caller);
       SPI_finish();
     });
   } catch (...) {
@@ -101,6 +89,32 @@ KeyRows read_key_rows() {
     throw;
   }
   SetUserIdAndSecContext(saved_user, saved_context);
+}
+
+// Runs a query of no parameters under the latest snapshot.
+void execute_latest(const char* query) {
+  SPIPlanPtr plan = SPI_prepare(query, 0, nullptr);
+  SPI_execute_snapshot(plan, nullptr, nullptr, GetLatestSnapshot(), InvalidSnapshot, true, false,
+                       0);
+}
+
+KeyRows read_key_rows() {
+  KeyRows rows;
+  read_as_key_owner([&rows](MemoryContext caller) {
+    execute_latest(
+        "SELECT CASE WHEN state OPERATOR(pg_catalog.=) 'revoked' THEN NULL "
+        "ELSE COALESCE(private_jwk, public_jwk)::pg_catalog.text END, kid "
+        "FROM auth.signing_keys ORDER BY kid");
+    rows.count = static_cast<int>(SPI_processed);
+    rows.jwks = static_cast<char**>(MemoryContextAlloc(caller, sizeof(char*) * (rows.count + 1)));
+    rows.kids = static_cast<char**>(MemoryContextAlloc(caller, sizeof(char*) * (rows.count + 1)));
+    for (int i = 0; i < rows.count; ++i) {
+      char* value = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
+      rows.jwks[i] = value == nullptr ? nullptr : MemoryContextStrdup(caller, value);
+      rows.kids[i] = MemoryContextStrdup(
+          caller, SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2));
+    }
+  });
   return rows;
 }
 
@@ -147,5 +161,28 @@ Datum careguard_signing_keys_changed(PG_FUNCTION_ARGS) {
     auto* trigger = reinterpret_cast<TriggerData*>(fcinfo->context);
     careguard::pg::call_pg([trigger] { CacheInvalidateRelcache(trigger->tg_relation); });
     return PointerGetDatum(nullptr);
+  });
+}
+
+// auth.jwks(): the public JWKS (standby and in-use asymmetric keys), read as
+// the key table's owner like auth.login(). Only public_jwk is selected, so no
+// private or HMAC material can reach the caller; being C and reading nothing
+// else, it needs no SECURITY DEFINER that anyone could call into.
+Datum careguard_auth_jwks(PG_FUNCTION_ARGS) {
+  return careguard::pg::guarded("auth.jwks", [&]() -> Datum {
+    char* document = nullptr;
+    careguard::pg::read_as_key_owner([&document](MemoryContext caller) {
+      careguard::pg::execute_latest(
+          "SELECT pg_catalog.jsonb_build_object('keys', COALESCE(pg_catalog.jsonb_agg("
+          "k.public_jwk ORDER BY k.kid), '[]'::pg_catalog.jsonb))::pg_catalog.text "
+          "FROM auth.signing_keys k WHERE k.state OPERATOR(pg_catalog.<>) 'revoked' "
+          "AND k.kty OPERATOR(pg_catalog.<>) 'oct'");
+      document = MemoryContextStrdup(caller,
+                                     SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1));
+    });
+    Datum result = static_cast<Datum>(0);
+    careguard::pg::call_pg(
+        [&result, document] { result = DirectFunctionCall1(jsonb_in, CStringGetDatum(document)); });
+    return result;
   });
 }

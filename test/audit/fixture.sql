@@ -238,7 +238,75 @@ ALTER TABLE audit_fixture.ext_empty ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL S
 CREATE POLICY ext_empty_read ON audit_fixture.ext_empty FOR SELECT TO authenticated USING (true);
 ALTER EXTENSION careguard ADD TABLE audit_fixture.ext_empty;
 
--- The owner columns identify people in a PHI schema: they keep no planner
+-- Issue 13's holes ------------------------------------------------------
+-- A role outside anon/authenticated (a clerk's back office) reads a PHI
+-- table with RLS off; its password column makes it sensitive too.
+CREATE ROLE audit_fixture_clerk NOLOGIN;
+GRANT USAGE ON SCHEMA audit_fixture TO audit_fixture_clerk;
+CREATE TABLE audit_fixture.clerk_exposed (id bigint PRIMARY KEY, password text);
+GRANT SELECT ON audit_fixture.clerk_exposed TO audit_fixture_clerk;
+-- A foreign table and a materialized view over auth.users, both for the clerk.
+CREATE FOREIGN TABLE audit_fixture.clerk_remote (id bigint) SERVER audit_fixture_server;
+GRANT SELECT ON audit_fixture.clerk_remote TO audit_fixture_clerk;
+CREATE MATERIALIZED VIEW audit_fixture.user_emails AS SELECT id, email FROM auth.users WITH NO DATA;
+GRANT SELECT ON audit_fixture.user_emails TO audit_fixture_clerk;
+
+-- Write policies that fold to true: 1 = 1 (UPDATE: its USING is also the
+-- check), true OR x (DELETE), coalesce(true, ...) (INSERT's check).
+CREATE TABLE audit_fixture.folded_true (id bigint PRIMARY KEY, owner uuid NOT NULL);
+CREATE INDEX ON audit_fixture.folded_true (owner);
+ALTER TABLE audit_fixture.folded_true ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY;
+CREATE POLICY folded_upd ON audit_fixture.folded_true FOR UPDATE TO authenticated USING (1 = 1);
+CREATE POLICY folded_del ON audit_fixture.folded_true FOR DELETE TO authenticated
+  USING (true OR owner IS NULL);
+CREATE POLICY folded_ins ON audit_fixture.folded_true FOR INSERT TO authenticated
+  WITH CHECK (coalesce(true, owner = auth.uid()));
+-- Clean look-alikes (issue 13, §2): Supabase's tutorial UPDATE policy
+-- without WITH CHECK (its USING is the check), a RESTRICTIVE INSERT without
+-- one, and a user function that is not evaluated (it would say true).
+CREATE TABLE audit_fixture.tutorial (id uuid PRIMARY KEY);
+ALTER TABLE audit_fixture.tutorial ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY;
+CREATE POLICY tutorial_upd ON audit_fixture.tutorial FOR UPDATE TO authenticated
+  USING ((SELECT auth.uid()) = id);
+CREATE POLICY tutorial_restrict ON audit_fixture.tutorial AS RESTRICTIVE FOR INSERT TO authenticated;
+CREATE POLICY tutorial_ins ON audit_fixture.tutorial FOR INSERT TO authenticated
+  WITH CHECK (id = (SELECT auth.uid()));
+CREATE FUNCTION audit_fixture.says_true(v int) RETURNS boolean
+  LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$ SELECT true $$;
+CREATE POLICY tutorial_del ON audit_fixture.tutorial FOR DELETE TO authenticated
+  USING (audit_fixture.says_true(1) AND id = (SELECT auth.uid()));
+
+-- Inlinable helpers hijackable through IS NOT DISTINCT FROM (no OPERATOR()
+-- spelling) and through an unqualified call.
+CREATE FUNCTION audit_fixture.same_owner(a uuid, b uuid) RETURNS boolean
+  LANGUAGE sql STABLE AS $$ SELECT a IS NOT DISTINCT FROM b $$;
+CREATE FUNCTION audit_fixture.owner_matches(a uuid, b uuid) RETURNS boolean
+  LANGUAGE sql STABLE AS $$ SELECT uuid_eq(a, b) $$;
+-- Clean look-alike: every name qualified.
+CREATE FUNCTION audit_fixture.owner_matches_qualified(a uuid, b uuid) RETURNS boolean
+  LANGUAGE sql STABLE AS $$ SELECT pg_catalog.uuid_eq(a, b) AND a::pg_catalog.text OPERATOR(pg_catalog.<>) '' $$;
+
+-- splinter's hygiene: no primary key, duplicate indexes, a reg* column, a
+-- foreign key to auth.users' unique phone, a SECURITY DEFINER function for
+-- signed-in users.
+CREATE TABLE audit_fixture.no_pk (id bigint NOT NULL, handler regproc);
+ALTER TABLE audit_fixture.no_pk ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY;
+CREATE POLICY no_pk_read ON audit_fixture.no_pk FOR SELECT TO authenticated USING (true);
+CREATE INDEX no_pk_id_a ON audit_fixture.no_pk (id);
+CREATE INDEX no_pk_id_b ON audit_fixture.no_pk (id);
+CREATE TABLE audit_fixture.email_ref (
+  id bigint PRIMARY KEY,
+  phone text CONSTRAINT email_ref_phone_fk REFERENCES auth.users (phone));
+CREATE INDEX ON audit_fixture.email_ref (phone);
+ALTER TABLE audit_fixture.email_ref ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY;
+CREATE POLICY email_ref_admin ON audit_fixture.email_ref FOR SELECT TO admin USING (true);
+CREATE FUNCTION audit_fixture.secdef_for_users() RETURNS integer
+  LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$ SELECT 1 $$;
+REVOKE EXECUTE ON FUNCTION audit_fixture.secdef_for_users() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION audit_fixture.secdef_for_users() TO authenticated;
+
+-- The owner columns identify people in a PHI schema, and the new plants'
+-- text columns are not the statistics rule's: they keep no planner
 -- statistics, so phi_column_statistics fires only on its own plant above.
 DO $$
 DECLARE col record;
@@ -246,7 +314,9 @@ BEGIN
   FOR col IN SELECT a.attrelid::regclass AS rel, a.attname FROM pg_attribute a
       JOIN pg_class c ON c.oid = a.attrelid
       WHERE c.relnamespace = 'audit_fixture'::regnamespace AND c.relkind = 'r'
-        AND a.atttypid = 'uuid'::regtype AND a.attnum > 0 AND NOT a.attisdropped LOOP
+        AND (a.atttypid = 'uuid'::regtype
+             OR (a.atttypid = 'text'::regtype AND c.relname <> 'free_text_stats'))
+        AND a.attnum > 0 AND NOT a.attisdropped LOOP
     EXECUTE format('ALTER TABLE %s ALTER COLUMN %I SET STATISTICS 0', col.rel, col.attname);
   END LOOP;
 END $$;

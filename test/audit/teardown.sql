@@ -6,6 +6,7 @@ DELETE FROM careguard.audit_phi_schemas WHERE schema_name = 'audit_fixture';
 DELETE FROM careguard.policy_gap_exceptions WHERE table_name LIKE 'audit\_fixture.%';
 DROP ROLE audit_fixture_bypass;
 DROP ROLE audit_fixture_member;
+DROP ROLE audit_fixture_clerk;
 DROP SERVER IF EXISTS audit_fixture_server CASCADE;
 DROP FOREIGN DATA WRAPPER IF EXISTS audit_fixture_fdw CASCADE;
 DROP SCHEMA IF EXISTS audit_cli_empty;

@@ -116,7 +116,7 @@ TEST_F(AuditCli, JsonParsesAndListsExactlyThePlantedFlaws) {
     found.insert({rule, object});
   }
   EXPECT_EQ(found, expected_fixture_findings());
-  EXPECT_EQ(expected_fixture_findings().size(), 27u);
+  EXPECT_EQ(expected_fixture_findings().size(), 43u);
 }
 
 TEST_F(AuditCli, SarifHasTheRequiredFields) {

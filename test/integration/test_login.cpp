@@ -125,6 +125,28 @@ TEST_F(LoginTest, SignsInAsEachRoleWithEveryAlgorithmFamily) {
   EXPECT_EQ(logins, 20);
 }
 
+TEST_F(LoginTest, ReturnedClaimsAreExactlyThePayloadCastToJsonb) {
+  // auth.login() builds its jsonb from the verifier's parse (keys handed over
+  // presorted, integers converted directly): it must equal jsonb_in's result
+  // for keys of every length, duplicates, and every form of number.
+  const std::string payload =
+      R"({"sub":")" + std::string(kPatient) + R"(","role":"patient","exp":)" +
+      std::to_string(now_seconds() + 600) +
+      R"(,"zz":1,"a":-0,"bb":[1,2.50,-3e2,{"y":null,"x":true}],"email":"p@example.org",)"
+      R"("aaa":1234567890123456789,"ab":-123456789012345678,"a":"the last duplicate wins",)"
+      R"("n":{"k2":1,"k":0.0001,"k10":{},"":"empty key"},"big":99999999999999999999999,)"
+      R"("provider_id":null,"é":"ü"})";
+  const jwt::Key key = jwt::Key::from_secret(kSecret, "hs256", jwt::Algorithm::HS256);
+  const std::string token = jwt::sign(payload, key);
+  pqxx::connection gateway("user=authenticator");
+  pqxx::work tx(gateway);
+  const std::string expected = *scalar(tx, "SELECT " + tx.quote(payload) + "::jsonb::text");
+  EXPECT_EQ(scalar(tx, "SELECT auth.login(" + tx.quote(token) + ")::text"), expected);
+  EXPECT_EQ(scalar(tx, "SELECT auth.jwt()::text"), expected);
+  EXPECT_EQ(scalar(tx, "SELECT (auth.jwt() = " + tx.quote(payload) + "::jsonb)::text"), "true");
+  EXPECT_EQ(scalar(tx, "SELECT auth.jwt() ->> 'a'"), "the last duplicate wins");
+}
+
 TEST_F(LoginTest, IdentityEndsWithTheTransactionAndSavepointsRestoreIt) {
   pqxx::connection gateway("user=authenticator");
   std::string patient = db_token(claims(kPatient, "patient"));

@@ -36,13 +36,29 @@ SELECT set_eq(
     ('policy_reads_raw_claims', 'claims_per_row_read on audit_fixture.claims_per_row'),
     ('policy_reads_raw_claims', 'claims_per_row_ins on audit_fixture.claims_per_row'),
     ('materialized_view_in_api', 'audit_fixture.owned_mv'),
-    ('foreign_table_in_api', 'audit_fixture.remote_rows')$$,
+    ('foreign_table_in_api', 'audit_fixture.remote_rows'),
+    ('auth_users_exposed', 'audit_fixture.user_emails'),
+    ('fkey_to_auth_unique', 'email_ref_phone_fk on audit_fixture.email_ref'),
+    ('foreign_table_in_api', 'audit_fixture.clerk_remote'),
+    ('function_implicit_operator', 'audit_fixture.same_owner(a uuid, b uuid)'),
+    ('function_unqualified_name', 'audit_fixture.owner_matches(a uuid, b uuid)'),
+    ('materialized_view_in_api', 'audit_fixture.user_emails'),
+    ('rls_disabled_exposed', 'audit_fixture.clerk_exposed'),
+    ('sensitive_columns_exposed', 'audit_fixture.clerk_exposed'),
+    ('write_policy_unchecked', 'folded_ins on audit_fixture.folded_true'),
+    ('write_policy_unchecked', 'folded_upd on audit_fixture.folded_true'),
+    ('write_policy_using_true', 'folded_del on audit_fixture.folded_true'),
+    ('write_policy_using_true', 'folded_upd on audit_fixture.folded_true'),
+    ('duplicate_index', 'audit_fixture.no_pk'),
+    ('unsupported_reg_types', 'audit_fixture.no_pk.handler'),
+    ('no_primary_key', 'audit_fixture.no_pk'),
+    ('secdef_executable_by_authenticated', 'audit_fixture.secdef_for_users()')$$,
   'each planted flaw is found, and nothing else in the fixture');
 
 -- 2. Each plant fires exactly once (no duplicates hide in set_eq).
 SELECT is(
   (SELECT count(*) FROM careguard.audit(ARRAY['audit_fixture']) WHERE rule <> 'privileged_role'),
-  26::bigint, 'twenty-six schema-scoped findings: one per plant');
+  42::bigint, 'forty-two schema-scoped findings: one per plant');
 
 -- 3. The BYPASSRLS fixture role appears once in the role inventory.
 SELECT is(
@@ -52,10 +68,12 @@ SELECT is(
 
 -- 4. Every catalogued rule is exercised by the fixture, except the preload
 -- rule, which only a server without the preload can show
--- (test/shell/preload_paths.sh does).
+-- (test/shell/preload_paths.sh does), and the two extension rules, which
+-- test/pgtap/92_audit_trees.sql plants.
 SELECT set_eq(
   $$SELECT DISTINCT rule FROM careguard.audit(ARRAY['audit_fixture'])$$,
-  $$SELECT rule FROM careguard.audit_rules() WHERE rule <> 'careguard_not_preloaded'$$,
+  $$SELECT rule FROM careguard.audit_rules()
+    WHERE rule NOT IN ('careguard_not_preloaded', 'extension_in_public', 'extension_versions_outdated')$$,
   'the fixture exercises every rule of the catalogue');
 SELECT ok(careguard.is_preloaded() AND NOT EXISTS (
             SELECT 1 FROM careguard.audit() WHERE rule = 'careguard_not_preloaded'),
@@ -108,10 +126,11 @@ SELECT is_empty(
 -- 9. function_implicit_operator names the offending fragments and the policy
 -- that calls the function, and leaves the qualified look-alike alone.
 SELECT ok(
-  (SELECT detail LIKE '%CASE as_role WHEN%' AND detail LIKE '%row_owner = auth.uid%'
+  (SELECT detail LIKE '%simple CASE (=) in "SELECT CASE as_role WHEN%' AND detail LIKE '%operator (=) in "%row_owner = auth.uid()%'
           AND detail LIKE '%clean_read_patient on audit_fixture.clean_owned%'
           AND fix LIKE '%OPERATOR(pg_catalog.op)%'
-   FROM careguard.audit(ARRAY['audit_fixture']) WHERE rule = 'function_implicit_operator'),
+   FROM careguard.audit(ARRAY['audit_fixture'])
+   WHERE rule = 'function_implicit_operator' AND object LIKE 'audit_fixture.can_read_owned(%'),
   'function_implicit_operator reports the simple CASE, the bare = and the calling policy');
 
 -- 10. The view is the audit over the default schemas.

@@ -418,6 +418,28 @@ TEST(Jwt, RepeatedVerificationsWithOneKeySetStayCorrect) {
   }
 }
 
+TEST(Jwt, RememberedHeaderDecidesNothingButItsOwnBytes) {
+  // verify() keeps the last accepted header's decoded facts; the key set,
+  // the signature and any other header are judged afresh every time.
+  const std::string good = hs256_token(hs_header(), claims_with(""));
+  EXPECT_EQ(careguard::jwt::verify(good, keys(), options_now()).kid, "hs");
+  expect_rejected(hs256_token(R"({"alg":"HS256","typ":"JWT","kid":"ht"})", claims_with("")),
+                  options_now(), "28000", "unknown key id \"ht\"");
+  expect_malformed(hs256_token(R"({"alg":"HS256","kid":"hs","crit":["b64"]})", claims_with("")),
+                   "crit header is not supported");
+  expect_rejected(hs256_token(R"({"alg":"RS256","typ":"JWT","kid":"hs"})", claims_with("")),
+                  options_now(), "28000", "algorithm mismatch");
+  EXPECT_EQ(careguard::jwt::verify(good, keys(), options_now()).header_json, hs_header());
+  // The same header bytes: a key set without the key, and another secret.
+  expect_rejected(good, options_now(), "28000", "unknown key id \"hs\"", KeySet());
+  KeySet other;
+  other.add(Key::from_secret(std::string(64, 'w'), "hs"));
+  expect_rejected(good, options_now(), "28P01", "signature mismatch", other);
+  expect_rejected(hs256_token(hs_header(), claims_with(""), std::string(64, 'w')), options_now(),
+                  "28P01", "signature mismatch");
+  EXPECT_EQ(careguard::jwt::verify(good, keys(), options_now()).alg, Algorithm::HS256);
+}
+
 TEST(Jwt, TruncatedTokensAreMalformed) {
   std::string token = careguard::jwt::sign(claims_with(""), signing_key("hs"));
   std::size_t dot2 = token.rfind('.');
