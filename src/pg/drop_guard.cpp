@@ -49,10 +49,11 @@ char* tables_with_rows(Oid extension, int* tables) {
   Datum values[1] = {ObjectIdGetDatum(extension)};
   // Member tables, with the dump filter where the extension registered one.
   int rc = SPI_execute_with_args(
-      "SELECT c.oid::pg_catalog.regclass::pg_catalog.text, "
+      "SELECT pg_catalog.format('%I.%I', n.nspname, c.relname), "
       "  COALESCE(cfg.condition, '') "
       "FROM pg_catalog.pg_depend d "
       "JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) d.objid "
+      "JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace "
       "LEFT JOIN pg_catalog.pg_extension e ON e.oid OPERATOR(pg_catalog.=) d.refobjid "
       "LEFT JOIN LATERAL ROWS FROM (pg_catalog.unnest(e.extconfig), "
       "  pg_catalog.unnest(e.extcondition)) AS cfg(relid, condition) "
