@@ -180,7 +180,20 @@ AS $rules$
     ('phi_column_statistics', 'warning', 'privacy',
      'PHI text or patient-identifier column with planner statistics: EXPLAIN row estimates confirm guessed values past RLS'),
     ('careguard_not_preloaded', 'error', 'configuration',
-     'careguard is not in shared_preload_libraries, so it trusts no identity and sign-in is refused')
+     'careguard is not in shared_preload_libraries, so it trusts no identity and sign-in is refused'),
+    -- Registered queries' plans under their persona (91_query_plans*.sql).
+    ('plan_claims_per_row', 'warning', 'performance',
+     'A registered query''s plan evaluates a claim helper on every row instead of once (an initPlan)'),
+    ('plan_policy_subplan_per_row', 'warning', 'performance',
+     'A registered query''s plan runs a policy SubPlan once per row'),
+    ('plan_index_lost', 'error', 'performance',
+     'A registered query''s plan lost an index or ordered scan that the bypassing role''s plan of the same rows uses'),
+    ('plan_cost_ratio', 'warning', 'performance',
+     'A registered query''s estimated cost under its persona exceeds the set ratio of the bypassing role''s plan'),
+    ('plan_query_failed', 'warning', 'performance',
+     'A registered query fails as its persona or its reference role, so its plan cannot be judged'),
+    ('plan_not_judged', 'info', 'performance',
+     'A registered query''s plan was not judged (empty tables, no superuser, untrusted code)')
   ) AS r(rule, severity, category, summary)
 $rules$;
 COMMENT ON FUNCTION careguard.audit_rules() IS

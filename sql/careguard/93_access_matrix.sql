@@ -120,7 +120,8 @@ $cols$;
 COMMENT ON FUNCTION careguard.access_matrix_columns(oid, text, text) IS
   'Access matrix internals: the columns of a table a role may INSERT or UPDATE.';
 
--- Who can see and change what: for each context and each RLS table, the
+-- Who can see and change what: for each context and each table, with or
+-- without row-level security (those without are the ones read whole), the
 -- rows visible and whether a representative INSERT, UPDATE and DELETE
 -- would pass privileges and policies. Every probe runs in a subtransaction
 -- that is always rolled back (the sentinel SQLSTATE CGRBK), and the role and
@@ -188,8 +189,10 @@ BEGIN
       FROM pg_catalog.pg_class c
       JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
       WHERE n.nspname OPERATOR(pg_catalog.=) ANY (schemas)
+        -- Tables without RLS too: their grants alone decide, so they are
+        -- the ones a client may read whole.
         AND c.relkind OPERATOR(pg_catalog.=) ANY (ARRAY['r', 'p']::"char"[])
-        AND c.relrowsecurity AND NOT c.relispartition
+        AND NOT c.relispartition
       ORDER BY n.nspname, c.relname
     LOOP
       relation := rel.qname;
@@ -320,7 +323,7 @@ BEGIN
 END
 $matrix$;
 COMMENT ON FUNCTION careguard.access_matrix(jsonb, text[]) IS
-  'Per context x RLS table: rows visible and whether INSERT/UPDATE/DELETE of a representative row passes; all probes rolled back. '
+  'Per context x table (row-level security or not): rows visible and whether INSERT/UPDATE/DELETE of a representative row passes; all probes rolled back. '
   'On a read-only standby (or in a read-only transaction) the write verdicts are NULL with 25006 and writes_not_probed says why. Run as superuser.';
 
 -- Switching to arbitrary roles is a superuser's job: no grants.

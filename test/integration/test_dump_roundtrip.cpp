@@ -128,6 +128,11 @@ TEST_P(DumpRoundTripJobs, RowsChecksumsSequenceAndPoliciesSurvive) {
     pqxx::nontransaction tx{source};
     ASSERT_GT(tx.exec1("SELECT count(*) FROM bookings.status_history")[0].as<long>(), 0)
         << "the history must have rows for the test to mean anything";
+    // A query the DBA registered for the plan audit: pg_dump must keep it
+    // (careguard_booking's own four come back from its install script).
+    tx.exec(
+        "SELECT careguard.register_query('roundtrip.dba_count', 'SELECT count(*) FROM "
+        "bookings.appointments', '{\"name\": \"admin\"}', max_cost_ratio => 12)");
     tx.exec("DROP DATABASE IF EXISTS " + tx.quote_name(target_db));
     tx.exec("CREATE DATABASE " + tx.quote_name(target_db) + " TEMPLATE template0");
   }
@@ -171,9 +176,17 @@ TEST_P(DumpRoundTripJobs, RowsChecksumsSequenceAndPoliciesSurvive) {
   EXPECT_EQ(violations.find_first_not_of("0\t\n"), std::string::npos)
       << "a foreign key is violated after the restore:\n"
       << violations;
-  const std::string registered =
+  const std::string protected_tables =
       "SELECT relation::text, owner_column FROM careguard.protected_tables ORDER BY 1";
-  EXPECT_EQ(snapshot_of(target, registered), snapshot_of(source, registered));
+  EXPECT_EQ(snapshot_of(target, protected_tables), snapshot_of(source, protected_tables));
+  const std::string registered =
+      "SELECT query_name, query, context::text, reference_query, reference_role, max_cost_ratio, "
+      "registered_by_extension, active FROM careguard.registered_queries()";
+  const std::string source_registered = snapshot_of(source, registered);
+  EXPECT_EQ(snapshot_of(target, registered), source_registered)
+      << "the registered queries come back once each: the DBA's from the dump, the product's "
+         "from its install script";
+  EXPECT_NE(source_registered.find("roundtrip.dba_count"), std::string::npos);
   std::cout << "[ DumpRoundTrip ] pg_restore -j " << jobs << ": " << tables_compared
             << " tables, the history sequence, "
             << std::count(violations.begin(), violations.end(), '\n') << " foreign keys and "
@@ -183,6 +196,7 @@ TEST_P(DumpRoundTripJobs, RowsChecksumsSequenceAndPoliciesSurvive) {
   target.disconnect();
   pqxx::nontransaction cleanup{source};
   cleanup.exec("DROP DATABASE " + cleanup.quote_name(target_db));
+  cleanup.exec("SELECT careguard.unregister_query('roundtrip.dba_count')");
   std::remove(dump_file.c_str());
 }
 

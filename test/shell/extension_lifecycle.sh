@@ -38,6 +38,8 @@ check "the product registered its PHI schemas" "bookings,patients" \
   "$(q -c "SELECT string_agg(schema_name, ',' ORDER BY schema_name) FROM careguard.audit_phi_schemas")"
 check "and its matrix contexts" "anon,patient,provider,admin,service_role,authenticated" \
   "$(q -c "SELECT string_agg(c ->> 'name', ',') FROM jsonb_array_elements(careguard.access_matrix_default_contexts()) c")"
+check "and its hot queries for the plan audit" "4|4" \
+  "$(q -c "SELECT count(*), count(*) FILTER (WHERE active) FROM careguard.registered_queries() WHERE registered_by_extension = 'careguard_booking'")"
 q -c "SET client_min_messages = warning" -c "CREATE EXTENSION pgtap" -c "CREATE EXTENSION careguard_test" >/dev/null
 check "careguard_test adds its schemas" "careguard_test,test_overrides,tests" \
   "$(q -c "SELECT string_agg(nspname, ',' ORDER BY nspname) FROM pg_namespace WHERE nspname IN ('careguard_test', 'tests', 'test_overrides')")"
@@ -53,9 +55,13 @@ check "dropping the product leaves the platform and auth.users" "careguard|1" \
   "$(q -c "SELECT string_agg(extname, ','), (SELECT count(*) FROM pg_tables WHERE schemaname = 'auth' AND tablename = 'users') FROM pg_extension WHERE extname LIKE 'careguard%'")"
 check "the audit still runs with the product gone" t \
   "$(q -c "SELECT count(*) >= 0 FROM careguard.audit()")"
+check "the product's queries stay registered but inactive, and no plan is judged" "4|0|0" \
+  "$(q -c "SELECT count(*), count(*) FILTER (WHERE active), (SELECT count(*) FROM careguard.audit() WHERE rule LIKE 'plan\_%') FROM careguard.registered_queries()")"
 q -c "SET client_min_messages = warning" -c "CREATE EXTENSION careguard_booking SCHEMA extensions" >/dev/null
 check "the product installs again (its policy on auth.users is kept, not duplicated)" 1 \
   "$(q -c "SELECT count(*) FROM pg_policy WHERE polname = 'users_select_admin'")"
+check "and registers its queries again, active, not duplicated" "4|4" \
+  "$(q -c "SELECT count(*), count(*) FILTER (WHERE active) FROM careguard.registered_queries()")"
 section "destructive drops refuse while the tables hold data"
 q -c "SET client_min_messages = warning" -c "SELECT careguard.seed_demo(5, 2, 20, 1)" >/dev/null
 out="$(q -v VERBOSITY=verbose -c "DROP EXTENSION careguard_booking" || true)"

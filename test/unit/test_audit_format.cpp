@@ -17,9 +17,11 @@ Report sample_report() {
   r.tool_version = "0.1.0";
   r.database = "db on host:5432";
   r.schemas = {"public", "patients"};
-  r.rules = {{"rls_disabled_exposed", "error", "rls", "Table exposed"},
-             {"rls_not_forced", "warning", "rls", "Not forced"},
-             {"privileged_role", "info", "privilege", "Privileged role"}};
+  r.rules = {{"rls_disabled_exposed", "error", "rls", "Table exposed", "Every row shows.",
+              "ENABLE ROW LEVEL SECURITY", "rls_disabled_in_public"},
+             {"rls_not_forced", "warning", "rls", "Not forced", "The owner bypasses.", "FORCE", ""},
+             // A database without audit_rule_docs(): no texts.
+             {"privileged_role", "info", "privilege", "Privileged role", "", "", ""}};
   r.findings = {{"rls_disabled_exposed", "error", "public.\"odd|name\"",
                  "anon <b>reads</b> \"all\"", "ALTER TABLE ... ENABLE ROW LEVEL SECURITY"},
                 {"rls_not_forced", "warning", "patients.profiles", "owner bypasses\nRLS", "FORCE"},
@@ -103,6 +105,40 @@ TEST(AuditFormat, SarifHasRequiredFields) {
     const auto& logical = res.find("locations")->items.at(0).find("logicalLocations")->items;
     EXPECT_EQ(logical.at(0).find("fullyQualifiedName")->text, sample_report().findings[i].object);
   }
+}
+
+// What GitHub code scanning requires of each rule (sarif-multitool GH2012)
+// and SARIF of its name (SARIF1001), texts or not.
+TEST(AuditFormat, SarifRulesCarryDescriptionsAndHelp) {
+  Report r = sample_report();
+  r.findings.push_back({"not_in_catalogue", "warning", "x", "d", "f"});
+  const json::Value doc = json::parse(render_sarif(r));
+  const json::Value& run = doc.find("runs")->items.at(0);
+  const auto& rules = run.find("tool")->find("driver")->find("rules")->items;
+  ASSERT_EQ(rules.size(), 4u);
+  for (const auto& rule : rules) {
+    const std::string id = rule.find("id")->text;
+    EXPECT_NE(rule.find("name")->text, id);
+    EXPECT_FALSE(rule.find("shortDescription")->find("text")->text.empty()) << id;
+    EXPECT_FALSE(rule.find("fullDescription")->find("text")->text.empty()) << id;
+    EXPECT_NE(rule.find("help")->find("text")->text.find(rule_help_uri(id)), std::string::npos);
+    EXPECT_FALSE(rule.find("help")->find("markdown")->text.empty()) << id;
+    EXPECT_EQ(rule.find("helpUri")->text, std::string(kRulesDocUri) + "#" + id);
+  }
+  EXPECT_EQ(rules[0].find("name")->text, "RlsDisabledExposed");
+  EXPECT_EQ(rules[0].find("fullDescription")->find("text")->text, "Every row shows.");
+  EXPECT_NE(
+      rules[0].find("help")->find("markdown")->text.find("**Fix:** ENABLE ROW LEVEL SECURITY"),
+      std::string::npos);
+  EXPECT_NE(rules[0].find("help")->find("text")->text.find("rls_disabled_in_public"),
+            std::string::npos);
+  // No texts in the database: the summary stands in.
+  EXPECT_EQ(rules[2].find("fullDescription")->find("text")->text, "Privileged role");
+  // Each result keeps the baseline's fingerprint across runs.
+  const auto& results = run.find("results")->items;
+  EXPECT_EQ(results[0].find("partialFingerprints")->find("careguardFinding/v1")->text.size(), 16u);
+  EXPECT_NE(results[0].find("partialFingerprints")->find("careguardFinding/v1")->text,
+            results[1].find("partialFingerprints")->find("careguardFinding/v1")->text);
 }
 
 TEST(AuditFormat, SarifAddsRulesMissingFromTheCatalogue) {

@@ -1,6 +1,7 @@
 // careguard-audit: renders an audit report as text, JSON, SARIF, Markdown,
 // HTML. Part of the CLI only; JSON is built with nlohmann::json.
 #include "audit_format.hpp"
+#include "format_detail.hpp"
 
 #include <algorithm>
 #include <map>
@@ -9,12 +10,7 @@
 
 namespace careguard::audit {
 
-namespace {
-
-const char* const kSeverities[] = {"error", "warning", "info"};
-const char* const kDocsUri = "https://github.com/careguard/careguard/blob/main/docs/audit-rules.md";
-
-using Json = nlohmann::ordered_json;
+namespace detail {
 
 Json optional_bool(const std::optional<bool>& value) {
   return value ? Json(*value) : Json(nullptr);
@@ -60,18 +56,6 @@ std::string rows_words(const MatrixCell& cell) {
   return "denied (" + cell.select_sqlstate + ")";
 }
 
-// Pads or cuts text to a column width (bytes; the audit's text is ASCII).
-std::string fit(const std::string& text, std::size_t width) {
-  if (text.size() > width) return text.substr(0, width - 1) + "~";
-  return text + std::string(width - text.size(), ' ');
-}
-
-const char* ansi_for(std::string_view severity) {
-  if (severity == "error") return "\033[1;31m";
-  if (severity == "warning") return "\033[33m";
-  return "\033[36m";
-}
-
 std::string summary_line(const Report& report) {
   std::ostringstream out;
   out << report.findings.size() << " findings: " << count_severity(report, "error") << " error, "
@@ -101,7 +85,9 @@ const char* probe_class(const std::optional<bool>& allowed) {
   return *allowed ? "yes" : "no";
 }
 
-}  // namespace
+}  // namespace detail
+
+using namespace detail;
 
 std::optional<Format> parse_format(std::string_view name) {
   if (name == "text") return Format::Text;
@@ -189,39 +175,6 @@ std::string markdown_escape(std::string_view text) {
   return out;
 }
 
-std::string render_text(const Report& report, bool color) {
-  std::ostringstream out;
-  const char* reset = color ? "\033[0m" : "";
-  out << "careguard-audit " << report.tool_version << "  " << report.database << "\n"
-      << "schemas: " << join(report.schemas, ", ") << "\n\n";
-  if (report.findings.empty())
-    out << "No findings.\n";
-  else
-    out << fit("SEVERITY", 9) << fit("RULE", 30) << "OBJECT\n";
-  for (const auto& f : report.findings) {
-    out << (color ? ansi_for(f.severity) : "") << fit(f.severity, 9) << reset << fit(f.rule, 30)
-        << f.object << "\n"
-        << "         " << f.detail << "\n"
-        << "         fix: " << f.fix << "\n";
-  }
-  out << "\n" << summary_line(report) << "\n";
-  if (report.has_matrix) {
-    out << "\nACCESS MATRIX (rows visible; I/U/D = insert/update/delete: + allowed, - denied, "
-           "? n/a)\n"
-        << fit("CONTEXT", 16) << fit("RELATION", 34) << fit("ROWS", 16) << "I U D\n";
-    for (const auto& reason : unprobed_reasons(report)) out << unprobed_banner(reason) << "\n";
-    auto mark = [](const std::optional<bool>& v) { return !v ? "?" : (*v ? "+" : "-"); };
-    for (const auto& c : report.matrix) {
-      out << fit(c.context, 16) << fit(c.relation, 34) << fit(rows_words(c), 16);
-      if (!c.writes_not_probed.empty())
-        out << "n/a (" << c.writes_not_probed << ")\n";
-      else
-        out << mark(c.can_insert) << " " << mark(c.can_update) << " " << mark(c.can_delete) << "\n";
-    }
-  }
-  return out.str();
-}
-
 std::string render_json(const Report& report) {
   Json summary = Json::object();
   for (const char* severity : kSeverities) summary[severity] = count_severity(report, severity);
@@ -255,63 +208,6 @@ std::string render_json(const Report& report) {
     }
     out["matrix"] = matrix;
   }
-  return out.dump(2) + "\n";
-}
-
-std::string render_sarif(const Report& report) {
-  // rules[]: the catalogue, plus any rule a finding names that it lacks.
-  std::vector<RuleInfo> rules = report.rules;
-  for (const auto& f : report.findings) {
-    auto known = [&](const RuleInfo& r) { return r.rule == f.rule; };
-    if (std::none_of(rules.begin(), rules.end(), known))
-      rules.push_back({f.rule, f.severity, "unknown", f.rule});
-  }
-  std::map<std::string, std::size_t> index_of;
-  Json sarif_rules = Json::array();
-  for (std::size_t i = 0; i < rules.size(); ++i) {
-    const auto& r = rules[i];
-    index_of[r.rule] = i;
-    sarif_rules.push_back({{"id", r.rule},
-                           {"name", r.rule},
-                           {"shortDescription", {{"text", r.summary}}},
-                           {"helpUri", std::string(kDocsUri) + "#" + r.rule},
-                           {"defaultConfiguration", {{"level", sarif_level(r.severity)}}},
-                           {"properties", {{"category", r.category}}}});
-  }
-  Json results = Json::array();
-  for (const auto& f : report.findings) {
-    results.push_back(
-        {{"ruleId", f.rule},
-         {"ruleIndex", index_of[f.rule]},
-         {"level", sarif_level(f.severity)},
-         {"message", {{"text", f.detail + ". Fix: " + f.fix}}},
-         {"locations",
-          Json::array({{{"logicalLocations", Json::array({{{"fullyQualifiedName", f.object},
-                                                           {"kind", "member"}}})}}})}});
-  }
-  Json run = {{"tool",
-               {{"driver",
-                 {{"name", "careguard-audit"},
-                  {"version", report.tool_version},
-                  {"informationUri", kDocsUri},
-                  {"rules", sarif_rules}}}}},
-              {"automationDetails", {{"id", "careguard-audit/" + report.database}}},
-              {"results", results}};
-  // SARIF carries findings, not the matrix; a matrix that could not probe
-  // writes is said as a tool notification, so no dashboard reads it as clean.
-  const auto reasons = unprobed_reasons(report);
-  if (!reasons.empty()) {
-    Json notifications = Json::array();
-    for (const auto& reason : reasons) {
-      notifications.push_back(
-          {{"level", "warning"}, {"message", {{"text", unprobed_banner(reason)}}}});
-    }
-    run["invocations"] = Json::array(
-        {{{"executionSuccessful", true}, {"toolExecutionNotifications", notifications}}});
-  }
-  Json out = {{"version", "2.1.0"},
-              {"$schema", "https://json.schemastore.org/sarif-2.1.0.json"},
-              {"runs", Json::array({run})}};
   return out.dump(2) + "\n";
 }
 
@@ -441,7 +337,7 @@ std::string render_html(const Report& report) {
   return out.str();
 }
 
-std::string render(const Report& report, Format format, bool color) {
+std::string render(const Report& report, Format format, bool color, std::size_t width) {
   switch (format) {
     case Format::Json:
       return render_json(report);
@@ -454,7 +350,7 @@ std::string render(const Report& report, Format format, bool color) {
     case Format::Text:
       break;
   }
-  return render_text(report, color);
+  return render_text(report, color, width);
 }
 
 }  // namespace careguard::audit

@@ -19,12 +19,17 @@ struct Finding {
   std::string fix;
 };
 
-// One row of careguard.audit_rules(): the catalogue SARIF's rules[] lists.
+// One row of careguard.audit_rules(), with its careguard.audit_rule_docs()
+// texts (empty when the database has none): the catalogue SARIF's rules[]
+// lists.
 struct RuleInfo {
   std::string rule;
   std::string severity;
   std::string category;
   std::string summary;
+  std::string why;
+  std::string fix;
+  std::string splinter;
 };
 
 // One row of careguard.access_matrix(); empty sqlstate = no error.
@@ -76,13 +81,34 @@ std::string sarif_level(std::string_view severity);
 std::string html_escape(std::string_view text);
 std::string markdown_escape(std::string_view text);
 
-std::string render_text(const Report& report, bool color);
+// Where every helpUri points: docs/audit-rules.md of the repository, with the
+// rule id as the heading's anchor.
+extern const char* const kRulesDocUri;
+std::string rule_help_uri(std::string_view rule);
+
+// SARIF's reportingDescriptor.name: the id in UpperCamelCase
+// (rls_not_forced -> RlsNotForced); SARIF wants it to differ from the id.
+std::string rule_display_name(std::string_view rule);
+
+// The width text output fits when none is given (not a terminal).
+constexpr std::size_t kDefaultTextWidth = 100;
+
+// Splits text into lines of at most `width` characters, breaking after a
+// space, '.', '_', ',' or ')' where it can and inside a word where it must.
+// Nothing is dropped: joining the lines gives the text back, spaces at the
+// breaks aside.
+std::vector<std::string> wrap_text(std::string_view text, std::size_t width);
+
+// Text output fits `width` columns: long names wrap onto more lines, never
+// cut, so two different names never print alike.
+std::string render_text(const Report& report, bool color, std::size_t width = kDefaultTextWidth);
 std::string render_json(const Report& report);
 std::string render_sarif(const Report& report);
 std::string render_markdown(const Report& report);
 std::string render_html(const Report& report);
 
-// Dispatches on the format; colour applies to text only.
-std::string render(const Report& report, Format format, bool color);
+// Dispatches on the format; colour and width apply to text only.
+std::string render(const Report& report, Format format, bool color,
+                   std::size_t width = kDefaultTextWidth);
 
 }  // namespace careguard::audit

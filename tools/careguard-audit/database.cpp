@@ -51,12 +51,22 @@ void require_execute(pqxx::transaction_base& txn, const std::string& signature,
                                                " may not execute " + signature + ": " + why);
 }
 
+// The catalogue, with each rule's help texts where the database has them
+// (careguard.audit_rule_docs() is new in 0.4.0; older versions give none).
 std::vector<audit::RuleInfo> read_rules(pqxx::transaction_base& txn) {
+  const bool has_docs =
+      txn.exec1("SELECT pg_catalog.to_regprocedure('careguard.audit_rule_docs()') IS NOT NULL")[0]
+          .as<bool>();
+  const char* query = has_docs ? "SELECT r.rule, r.severity, r.category, r.summary, d.why, d.fix, "
+                                 "d.splinter FROM careguard.audit_rules() r "
+                                 "LEFT JOIN careguard.audit_rule_docs() d ON d.rule = r.rule"
+                               : "SELECT rule, severity, category, summary, NULL, NULL, NULL "
+                                 "FROM careguard.audit_rules()";
   std::vector<audit::RuleInfo> rules;
-  for (const auto& r :
-       txn.exec("SELECT rule, severity, category, summary FROM careguard.audit_rules()"))
+  for (const auto& r : txn.exec(query))
     rules.push_back({r[0].as<std::string>(), r[1].as<std::string>(), r[2].as<std::string>(),
-                     r[3].as<std::string>()});
+                     r[3].as<std::string>(), text_or_empty(r[4]), text_or_empty(r[5]),
+                     text_or_empty(r[6])});
   return rules;
 }
 

@@ -1,6 +1,8 @@
 // careguard-audit: audits a careguard database and prints the report in the
 // chosen format; the exit code gates CI (see exit_codes.hpp).
 #include "baseline.hpp"
+#include "cli_io.hpp"
+#include "diff_command.hpp"
 #include "database.hpp"
 #include "exit_codes.hpp"
 #include "options.hpp"
@@ -10,9 +12,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
-#include <fstream>
 #include <iostream>
-#include <sstream>
 
 using namespace careguard;
 using namespace careguard::audit_cli;
@@ -22,20 +22,6 @@ namespace {
 // Colours only for a terminal, and never when NO_COLOR is set.
 bool want_color() {
   return isatty(STDOUT_FILENO) && std::getenv("NO_COLOR") == nullptr;
-}
-
-std::string read_text(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw std::invalid_argument("cannot read " + path);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-void write_text(const std::string& path, const std::string& text) {
-  std::ofstream out(path);
-  out << text;
-  if (!out) throw std::invalid_argument("cannot write " + path);
 }
 
 // Drops excluded rules, then what the baseline accepts; reports stale entries.
@@ -75,6 +61,8 @@ int run(const std::vector<std::string>& args) {
     std::cout << "careguard-audit " << CAREGUARD_VERSION << "\n";
     return kOk;
   }
+  if (options.command == Command::Snapshot) return run_snapshot(options);
+  if (options.command == Command::Diff) return run_diff(options);
   const auto started = std::chrono::steady_clock::now();
   auto progress = [&](const std::string& step) {
     if (!options.quiet) std::cerr << "careguard-audit: " << step << "...\n";
@@ -87,9 +75,10 @@ int run(const std::vector<std::string>& args) {
     filter_findings(report, options, options.quiet);
     if (options.output.empty()) {
       std::cout << audit::render(report, options.format,
-                                 options.format == audit::Format::Text && want_color());
+                                 options.format == audit::Format::Text && want_color(),
+                                 text_width(true));
     } else {
-      write_text(options.output, audit::render(report, options.format, false));
+      write_text(options.output, audit::render(report, options.format, false, text_width(false)));
     }
     const auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(
         std::chrono::steady_clock::now() - started);

@@ -6,13 +6,44 @@
 namespace careguard::audit_cli {
 
 const char* const kUsageText =
-    "Usage: careguard-audit [options]\n"
-    "Audits row-level security, policies, indexes, functions, views, privileges\n"
-    "and backups of a database with careguard installed.\n"
+    "NAME\n"
+    "  careguard-audit - audit row-level security; diff access rules between versions\n"
     "\n"
+    "SYNOPSIS\n"
+    "  careguard-audit [--dsn DSN] [--schemas a,b] [--format FORMAT] [--matrix]\n"
+    "                  [--fail-on LEVEL] [--exclude-rule R] [--baseline FILE]\n"
+    "                  [--write-baseline FILE] [-o FILE] [-q]\n"
+    "  careguard-audit snapshot [--dsn DSN] [--schemas a,b] [-o FILE] [-q]\n"
+    "  careguard-audit diff --from DSN|FILE --to DSN|FILE [--schemas a,b]\n"
+    "                  [--format text|json|sarif] [--fail-on widening|any|never]\n"
+    "                  [-o FILE] [-q]\n"
+    "  careguard-audit --help | --version\n"
+    "\n"
+    "DESCRIPTION\n"
+    "  Without a command, audits row-level security, policies, indexes, functions,\n"
+    "  views, privileges and backups of a database with careguard installed\n"
+    "  (careguard.audit(); rules in docs/audit-rules.md).\n"
+    "\n"
+    "  snapshot writes what a database grants as JSON: tables' RLS and FORCE flags\n"
+    "  and owners, policies (roles, command, permissive or restrictive, USING and\n"
+    "  WITH CHECK as pg_get_expr prints them), privileges per grantee on schemas,\n"
+    "  tables, views, sequences, columns and SECURITY DEFINER functions, and those\n"
+    "  functions' owners, settings and definitions. Needs catalog access only.\n"
+    "\n"
+    "  diff compares two such states, each a database (DSN) or a snapshot file, and\n"
+    "  classifies every change as widening, narrowing or neutral. What it cannot\n"
+    "  prove narrowing or neutral counts as widening (unproven).\n"
+    "\n"
+    "OPTIONS\n"
     "  --dsn DSN            libpq connection string or URI (default: PG* environment)\n"
-    "  --schemas a,b        schemas to audit (default: every schema but PostgreSQL's own)\n"
-    "  --format FORMAT      text (default), json, sarif, markdown, html\n"
+    "  --schemas a,b        schemas to cover (default: every schema but PostgreSQL's\n"
+    "                       own); a schema that does not exist is an error\n"
+    "  --format FORMAT      audit: text (default), json, sarif, markdown, html;\n"
+    "                       diff: text (default), json, sarif\n"
+    "  -o, --output FILE    write the report (or snapshot) to FILE, not stdout\n"
+    "  -q, --quiet          no progress on standard error\n"
+    "\n"
+    "  Audit only:\n"
     "  --matrix             add the access matrix (needs a superuser)\n"
     "  --fail-on LEVEL      error (default), warning, info or never: exit 1 when a\n"
     "                       finding at or above LEVEL exists\n"
@@ -21,12 +52,27 @@ const char* const kUsageText =
     "                       reason; tab-separated): only new findings count, and\n"
     "                       entries that match nothing any more are reported\n"
     "  --write-baseline FILE  write the current findings as a baseline to review\n"
-    "  -o, --output FILE    write the report to FILE instead of standard output\n"
-    "  --quiet              no progress on stderr\n"
-    "  --help, --version\n"
     "\n"
-    "Exit codes: 0 ok, 1 findings at/above --fail-on, 2 usage error, 3 connection\n"
-    "failure, 4 careguard not installed, 5 insufficient privilege, 6 other database error.\n";
+    "  Diff only:\n"
+    "  --from DSN|FILE      the old state: a snapshot file if FILE exists, else a DSN\n"
+    "  --to DSN|FILE        the new state, likewise\n"
+    "  --fail-on WHEN       widening (default): exit 1 when any change widens;\n"
+    "                       any: exit 1 on any change; never\n"
+    "\n"
+    "  Text output fits COLUMNS, or the terminal's width, or 100 columns.\n"
+    "\n"
+    "EXIT STATUS\n"
+    "  0 ok;\n"
+    "  1 findings at or above --fail-on (audit), or a change --fail-on names (diff);\n"
+    "  2 usage error (bad option, unknown schema, unreadable file or snapshot);\n"
+    "  3 connection failure; 4 careguard not installed; 5 insufficient privilege;\n"
+    "  6 other database error.\n"
+    "\n"
+    "EXAMPLES\n"
+    "  careguard-audit --dsn postgresql://admin@db/app --format sarif -o audit.sarif\n"
+    "  careguard-audit snapshot --dsn dbname=prod -o before.json\n"
+    "  careguard-audit diff --from before.json --to dbname=staging \\\n"
+    "                  --format sarif -o diff.sarif\n";
 
 std::vector<std::string> split_schemas(const std::string& list) {
   std::vector<std::string> out;
@@ -42,9 +88,43 @@ std::vector<std::string> split_schemas(const std::string& list) {
   return out;
 }
 
+namespace {
+
+// Which command an option belongs to; nullptr for options of every command.
+const char* only_for(const std::string& arg) {
+  if (arg == "--matrix" || arg == "--exclude-rule" || arg == "--baseline" ||
+      arg == "--write-baseline")
+    return "audit";
+  if (arg == "--from" || arg == "--to") return "diff";
+  return nullptr;
+}
+
+const char* command_name(Command command) {
+  switch (command) {
+    case Command::Snapshot:
+      return "snapshot";
+    case Command::Diff:
+      return "diff";
+    case Command::Audit:
+      break;
+  }
+  return "audit";
+}
+
+}  // namespace
+
 Options parse_options(const std::vector<std::string>& args) {
   Options options;
-  for (std::size_t i = 0; i < args.size(); ++i) {
+  std::size_t first = 0;
+  if (!args.empty() && args[0] == "snapshot") {
+    options.command = Command::Snapshot;
+    first = 1;
+  } else if (!args.empty() && args[0] == "diff") {
+    options.command = Command::Diff;
+    first = 1;
+  }
+  const std::string command = command_name(options.command);
+  for (std::size_t i = first; i < args.size(); ++i) {
     std::string arg = args[i];
     std::string value;
     bool has_inline_value = false;
@@ -59,6 +139,8 @@ Options parse_options(const std::vector<std::string>& args) {
       if (i + 1 >= args.size()) throw std::invalid_argument(arg + " needs a value");
       return args[++i];
     };
+    if (const char* owner = only_for(arg); owner != nullptr && command != owner)
+      throw std::invalid_argument(arg + " is an option of " + owner + ", not of " + command);
     if (arg == "--help" || arg == "-h")
       options.help = true;
     else if (arg == "--version")
@@ -67,8 +149,12 @@ Options parse_options(const std::vector<std::string>& args) {
       options.matrix = true;
     else if (arg == "--quiet" || arg == "-q")
       options.quiet = true;
-    else if (arg == "--dsn")
+    else if (arg == "--dsn" && options.command != Command::Diff)
       options.dsn = take_value();
+    else if (arg == "--from")
+      options.from = take_value();
+    else if (arg == "--to")
+      options.to = take_value();
     else if (arg == "--schemas")
       options.schemas = split_schemas(take_value());
     else if (arg == "--exclude-rule") {
@@ -80,12 +166,22 @@ Options parse_options(const std::vector<std::string>& args) {
       options.write_baseline = take_value();
     else if (arg == "--output" || arg == "-o")
       options.output = take_value();
-    else if (arg == "--format") {
+    else if (arg == "--format" && options.command != Command::Snapshot) {
       std::string name = take_value();
       auto format = audit::parse_format(name);
-      if (!format) throw std::invalid_argument("--format: unknown format '" + name + "'");
+      const bool diff_format = format == audit::Format::Text || format == audit::Format::Json ||
+                               format == audit::Format::Sarif;
+      if (!format || (options.command == Command::Diff && !diff_format))
+        throw std::invalid_argument("--format: unknown " + command + " format '" + name + "'");
       options.format = *format;
-    } else if (arg == "--fail-on") {
+    } else if (arg == "--fail-on" && options.command == Command::Diff) {
+      std::string name = take_value();
+      auto when = audit::parse_diff_fail_on(name);
+      if (!when)
+        throw std::invalid_argument("--fail-on: expected widening, any or never, not '" + name +
+                                    "'");
+      options.diff_fail_on = *when;
+    } else if (arg == "--fail-on" && options.command == Command::Audit) {
       std::string name = take_value();
       auto level = audit::parse_fail_on(name);
       if (!level)
@@ -93,9 +189,12 @@ Options parse_options(const std::vector<std::string>& args) {
                                     name + "'");
       options.fail_on = *level;
     } else {
-      throw std::invalid_argument("unknown option '" + args[i] + "'");
+      throw std::invalid_argument("unknown " + command + " option '" + args[i] + "'");
     }
   }
+  if (options.command == Command::Diff && !options.help && !options.version &&
+      (options.from.empty() || options.to.empty()))
+    throw std::invalid_argument("diff needs --from and --to (a DSN or a snapshot file each)");
   return options;
 }
 

@@ -2,13 +2,18 @@
 #pragma once
 
 #include "audit_format.hpp"
+#include "policy_diff.hpp"
 
 #include <string>
 #include <vector>
 
 namespace careguard::audit_cli {
 
+// careguard-audit [audit], careguard-audit snapshot, careguard-audit diff.
+enum class Command { Audit, Snapshot, Diff };
+
 struct Options {
+  Command command = Command::Audit;
   std::string dsn;                   // empty: libpq uses the PG* environment
   std::vector<std::string> schemas;  // empty: careguard.audit()'s defaults
   audit::Format format = audit::Format::Text;
@@ -17,6 +22,10 @@ struct Options {
   std::string baseline;                    // accepted findings (baseline.hpp), or empty
   std::string write_baseline;              // write the findings as a baseline here
   std::string output;                      // the report goes here instead of stdout
+  // diff: each side a DSN or a snapshot file (snapshot -o FILE).
+  std::string from;
+  std::string to;
+  audit::DiffFailOn diff_fail_on = audit::DiffFailOn::Widening;
   bool matrix = false;
   bool quiet = false;
   bool help = false;

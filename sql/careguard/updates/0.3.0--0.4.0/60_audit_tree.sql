@@ -310,14 +310,31 @@ AS $rules$
     ('phi_column_statistics', 'warning', 'privacy',
      'PHI text or patient-identifier column with planner statistics: EXPLAIN row estimates confirm guessed values past RLS'),
     ('careguard_not_preloaded', 'error', 'configuration',
-     'careguard is not in shared_preload_libraries, so it trusts no identity and sign-in is refused')
+     'careguard is not in shared_preload_libraries, so it trusts no identity and sign-in is refused'),
+    -- Registered queries' plans under their persona (91_query_plans*.sql).
+    ('plan_claims_per_row', 'warning', 'performance',
+     'A registered query''s plan evaluates a claim helper on every row instead of once (an initPlan)'),
+    ('plan_policy_subplan_per_row', 'warning', 'performance',
+     'A registered query''s plan runs a policy SubPlan once per row'),
+    ('plan_index_lost', 'error', 'performance',
+     'A registered query''s plan lost an index or ordered scan that the bypassing role''s plan of the same rows uses'),
+    ('plan_cost_ratio', 'warning', 'performance',
+     'A registered query''s estimated cost under its persona exceeds the set ratio of the bypassing role''s plan'),
+    ('plan_query_failed', 'warning', 'performance',
+     'A registered query fails as its persona or its reference role, so its plan cannot be judged'),
+    ('plan_not_judged', 'info', 'performance',
+     'A registered query''s plan was not judged (empty tables, no superuser, untrusted code)')
   ) AS r(rule, severity, category, summary)
 $rules$;
 
 CREATE OR REPLACE FUNCTION careguard.audit(schemas text[] DEFAULT NULL)
   RETURNS TABLE (rule text, severity text, object text, detail text, fix text)
-  LANGUAGE sql STABLE PARALLEL UNSAFE
+  -- VOLATILE: the plan rules run EXPLAIN as other roles (careguard.audit_query_plans).
+  LANGUAGE sql VOLATILE PARALLEL UNSAFE
   SET search_path = pg_catalog, pg_temp
+  -- One query over the whole catalogue: its generic plan's cost estimates
+  -- trip JIT compilation, which took 28 s of a 29 s audit of 1,000 policies.
+  SET jit = off
 AS $audit$
 WITH
 audited_ns AS MATERIALIZED (
@@ -789,6 +806,9 @@ findings AS (
   UNION ALL
   SELECT s.rule, s.object, s.detail, s.fix
   FROM careguard.audit_splinter_findings(ARRAY(SELECT ns.oid FROM audited_ns ns)) AS s
+  -- Registered queries' plans under their persona ---------------------------
+  UNION ALL
+  SELECT qp.rule, qp.object, qp.detail, qp.fix FROM careguard.audit_query_plans(schemas) qp
 )
 SELECT f.rule, r.severity, f.object, f.detail, f.fix
 FROM findings f
