@@ -45,7 +45,7 @@ SQL
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a / b }'; }
 tps() {  # tps PORT SCRIPT
   "$PGBENCH" -n -p "$1" -c 1 -T "$SECONDS_PER_RUN" -f "$2" 2>/dev/null |
-    sed -n 's/^tps = \([0-9.]*\).*/\1/p'
+    sed -n 's/^tps = \([0-9]*\).*/\1/p'
 }
 port="${PGPORT:-5432}"
 declare -a guarded plain here ref
