@@ -13,13 +13,21 @@ BOOKING_VERSION   = $(call version_of,careguard_booking)
 TEST_VERSION      = $(call version_of,careguard_test)
 MODULE_big  = careguard
 OBJS        = $(patsubst %.cpp,%.o,$(sort $(wildcard src/core/*.cpp) $(wildcard src/pg/*.cpp)))
-DATA_built  = sql/careguard--$(CAREGUARD_VERSION).sql sql/careguard_booking--$(BOOKING_VERSION).sql \
-              sql/careguard_test--$(TEST_VERSION).sql
-# Upgrade and downgrade scripts are written by hand and tracked.
-DATA        = $(wildcard sql/*--*--*.sql)
+# Releases: each extension ships the newest install script (assembled from
+# sql/<ext>/NN_*.sql), the oldest supported release's install script frozen
+# as it shipped (sql/frozen/<version>/<ext>/), and an upgrade and a downgrade
+# script between each pair of neighbouring releases, assembled from the
+# pieces in sql/<ext>/updates/<from>--<to>/ (docs/migrations.md).
+FROZEN_VERSION = 0.2.0
+UPDATE_PATHS   = 0.2.0--0.3.0 0.3.0--0.4.0 0.4.0--0.3.0 0.3.0--0.2.0
+NEWEST_SCRIPTS = sql/careguard--$(CAREGUARD_VERSION).sql sql/careguard_booking--$(BOOKING_VERSION).sql \
+                 sql/careguard_test--$(TEST_VERSION).sql
+FROZEN_SCRIPTS = $(foreach e,$(EXTENSION),sql/$(e)--$(FROZEN_VERSION).sql)
+UPDATE_SCRIPTS = $(foreach e,$(EXTENSION),$(foreach p,$(UPDATE_PATHS),sql/$(e)--$(p).sql))
+DATA_built  = $(NEWEST_SCRIPTS) $(FROZEN_SCRIPTS) $(UPDATE_SCRIPTS)
 TEST_MODULE = careguard_test
 TEST_OBJS   = src/test_pg/selftest.o src/pg/guard.o
-EXTRA_CLEAN = $(DATA_built) build/regress $(TEST_MODULE)$(DLSUFFIX) $(TEST_OBJS)
+EXTRA_CLEAN = $(DATA_built) $(addsuffix .tmp,$(UPDATE_SCRIPTS)) build/regress $(TEST_MODULE)$(DLSUFFIX) $(TEST_OBJS)
 
 REGRESS      = $(basename $(notdir $(sort $(wildcard test/regress/sql/*.sql))))
 REGRESS_OPTS = --inputdir=test/regress --outputdir=build/regress --dbname=careguard_regress
@@ -44,6 +52,14 @@ sql/careguard_booking--$(BOOKING_VERSION).sql: $(sort $(wildcard sql/careguard_b
 	cat $(sort $(wildcard sql/careguard_booking/*.sql)) > $@
 sql/careguard_test--$(TEST_VERSION).sql: $(sort $(wildcard sql/careguard_test/*.sql)) careguard_test.control
 	cat $(sort $(wildcard sql/careguard_test/*.sql)) > $@
+# The frozen release, byte for byte what its users installed.
+$(FROZEN_SCRIPTS): sql/%--$(FROZEN_VERSION).sql: $(wildcard sql/frozen/$(FROZEN_VERSION)/*/*.sql)
+	cat $(sort $(wildcard sql/frozen/$(FROZEN_VERSION)/$*/*.sql)) > $@
+# Upgrade and downgrade scripts: a guard and the timeouts, then the pieces.
+# Any piece may name an install part to take whole (see the script).
+$(UPDATE_SCRIPTS): $(wildcard sql/*/updates/*/*) $(wildcard sql/*/*.sql) $(wildcard sql/frozen/*/*/*.sql) \
+                   scripts/assemble-update.sh
+	scripts/assemble-update.sh $@ > $@.tmp && mv $@.tmp $@
 
 # The test module is a library of its own, so that the production library
 # carries no test-only entry point.

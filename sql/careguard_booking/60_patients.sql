@@ -60,18 +60,24 @@ CREATE TABLE patients.preferences (
   patient_id pg_catalog.uuid NOT NULL,
   contact_channel pg_catalog.text NOT NULL DEFAULT 'email',
   reminders_enabled pg_catalog.bool NOT NULL DEFAULT true,
-  reminder_minutes_before pg_catalog.int4 NOT NULL DEFAULT 1440,
   share_with_family pg_catalog.bool NOT NULL DEFAULT false,
   marketing_opt_in pg_catalog.bool NOT NULL DEFAULT false,
   updated_at pg_catalog.timestamptz NOT NULL DEFAULT pg_catalog.now(),
+  -- How long before an appointment its reminder goes out: an interval, so
+  -- that the reminder time is starts_at - reminder_before. It replaced
+  -- reminder_minutes_before (int4 minutes) in 0.3.0/0.4.0 and comes last,
+  -- where ADD COLUMN put it in upgraded databases (docs/migrations.md).
+  reminder_before pg_catalog.interval NOT NULL DEFAULT '1 day'::pg_catalog.interval,
   CONSTRAINT preferences_pkey PRIMARY KEY (patient_id),
   CONSTRAINT preferences_patient_id_fkey FOREIGN KEY (patient_id)
     REFERENCES patients.profiles (id) ON DELETE RESTRICT,
   CONSTRAINT preferences_contact_channel_check
     CHECK (contact_channel OPERATOR(pg_catalog.=) ANY (ARRAY['email', 'sms', 'phone']::pg_catalog.text[])),
-  CONSTRAINT preferences_reminder_check
-    CHECK (reminder_minutes_before OPERATOR(pg_catalog.>=) 0
-           AND reminder_minutes_before OPERATOR(pg_catalog.<=) 10080)
+  -- At most a week ahead; an interval compares a month as 30 days, so
+  -- months never pass.
+  CONSTRAINT preferences_reminder_before_check
+    CHECK (reminder_before OPERATOR(pg_catalog.>=) '0'::pg_catalog.interval
+           AND reminder_before OPERATOR(pg_catalog.<=) '7 days'::pg_catalog.interval)
 );
 COMMENT ON TABLE patients.preferences IS 'A patient''s notification and sharing preferences: the patient and admin only.';
 ALTER TABLE patients.preferences ALTER COLUMN patient_id SET STATISTICS 0;
@@ -98,7 +104,7 @@ GRANT UPDATE (full_name, date_of_birth, preferred_language, allergies, phone, ad
 GRANT SELECT (id, full_name, date_of_birth, preferred_language, allergies) ON TABLE patients.profiles TO provider;
 GRANT SELECT ON TABLE patients.profiles TO admin;
 GRANT SELECT, INSERT ON TABLE patients.preferences TO patient;
-GRANT UPDATE (contact_channel, reminders_enabled, reminder_minutes_before, share_with_family, marketing_opt_in)
+GRANT UPDATE (contact_channel, reminders_enabled, share_with_family, marketing_opt_in, reminder_before)
   ON TABLE patients.preferences TO patient;
 GRANT SELECT ON TABLE patients.preferences TO admin;
 GRANT SELECT, INSERT, UPDATE, DELETE ON TABLE patients.profiles, patients.preferences TO service_role;

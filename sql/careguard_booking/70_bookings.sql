@@ -24,11 +24,18 @@ CREATE TABLE bookings.appointments (
   reason pg_catalog.text,
   created_at pg_catalog.timestamptz NOT NULL DEFAULT pg_catalog.now(),
   updated_at pg_catalog.timestamptz NOT NULL DEFAULT pg_catalog.now(),
+  -- Where the appointment takes place: the provider's location when booked
+  -- (bookings.appointments_default_location), kept when the provider moves.
+  -- Added in 0.3.0, NOT NULL since 0.4.0; last, where ADD COLUMN put it in
+  -- upgraded databases (docs/migrations.md).
+  location_id pg_catalog.uuid NOT NULL,
   CONSTRAINT appointments_pkey PRIMARY KEY (id),
   CONSTRAINT appointments_patient_id_fkey FOREIGN KEY (patient_id)
     REFERENCES patients.profiles (id) ON DELETE RESTRICT,
   CONSTRAINT appointments_provider_id_fkey FOREIGN KEY (provider_id)
     REFERENCES providers.profiles (id) ON DELETE RESTRICT,
+  CONSTRAINT appointments_location_id_fkey FOREIGN KEY (location_id)
+    REFERENCES public.locations (id) ON DELETE RESTRICT,
   CONSTRAINT appointments_time_check CHECK (
     ends_at OPERATOR(pg_catalog.>) starts_at
     AND ends_at OPERATOR(pg_catalog.<=) (starts_at OPERATOR(pg_catalog.+) '8 hours'::pg_catalog.interval)),
@@ -43,6 +50,8 @@ CREATE TABLE bookings.appointments (
 CREATE INDEX appointments_patient_id_idx ON bookings.appointments (patient_id, starts_at);
 -- provider_id: the FK and the provider policy.
 CREATE INDEX appointments_provider_id_idx ON bookings.appointments (provider_id, starts_at);
+-- location_id: the FK (a location's deletion looks its appointments up).
+CREATE INDEX appointments_location_id_idx ON bookings.appointments (location_id);
 -- The provider dashboard: confirmed appointments in start order.
 CREATE INDEX appointments_provider_confirmed_idx ON bookings.appointments (provider_id, starts_at)
   WHERE (status OPERATOR(pg_catalog.=) 'confirmed'::bookings.appointment_status);

@@ -214,12 +214,12 @@ BEGIN
   RAISE NOTICE 'seed_demo: % patient profiles after % s', done,
     pg_catalog.round(pg_catalog.extract('epoch', pg_catalog.clock_timestamp() OPERATOR(pg_catalog.-) started), 1);
 
-  INSERT INTO patients.preferences (patient_id, contact_channel, reminders_enabled, reminder_minutes_before,
+  INSERT INTO patients.preferences (patient_id, contact_channel, reminders_enabled, reminder_before,
                                     share_with_family, marketing_opt_in, updated_at)
   SELECT p.user_id,
          ('{email,sms,phone}'::pg_catalog.text[])[pg_catalog.mod(careguard.demo_hex(p.digest, 2, 2), 3) OPERATOR(pg_catalog.+) 1],
          pg_catalog.mod(careguard.demo_hex(p.digest, 5, 2), 5) OPERATOR(pg_catalog.<>) 0,
-         ('{60,120,1440,2880}'::pg_catalog.int4[])[pg_catalog.mod(careguard.demo_hex(p.digest, 8, 2), 4) OPERATOR(pg_catalog.+) 1],
+         ('{01:00,02:00,1 day,2 days}'::pg_catalog.interval[])[pg_catalog.mod(careguard.demo_hex(p.digest, 8, 2), 4) OPERATOR(pg_catalog.+) 1],
          pg_catalog.mod(careguard.demo_hex(p.digest, 11, 2), 7) OPERATOR(pg_catalog.=) 0,
          pg_catalog.mod(careguard.demo_hex(p.digest, 14, 2), 3) OPERATOR(pg_catalog.=) 0,
          u.created_at

@@ -6,6 +6,7 @@
 #include "database.hpp"
 #include "exit_codes.hpp"
 #include "options.hpp"
+#include "rehearse.hpp"
 
 #include <unistd.h>
 
@@ -68,6 +69,17 @@ int run(const std::vector<std::string>& args) {
     if (!options.quiet) std::cerr << "careguard-audit: " << step << "...\n";
   };
   try {
+    if (options.command == Command::Rehearse) {
+      const std::vector<RehearsalRow> rows = load_rehearsal(options, progress);
+      if (options.output.empty())
+        std::cout << render_rehearsal(rows, options.format);
+      else
+        write_text(options.output, render_rehearsal(rows, options.format));
+      const bool failed = rehearsal_failed(rows);
+      if (!options.quiet)
+        std::cerr << "careguard-audit: rehearsal " << (failed ? "failed" : "ok") << "\n";
+      return failed ? kFindings : kOk;
+    }
     audit::Report report = load_report(options, progress);
     if (!options.write_baseline.empty()) {
       write_text(options.write_baseline, audit::baseline_for(report, "TODO: why this is accepted"));

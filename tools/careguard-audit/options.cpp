@@ -17,6 +17,8 @@ const char* const kUsageText =
     "  careguard-audit diff --from DSN|FILE --to DSN|FILE [--schemas a,b]\n"
     "                  [--format text|json|sarif] [--fail-on widening|any|never]\n"
     "                  [-o FILE] [-q]\n"
+    "  careguard-audit rehearse [--dsn DSN] [--schemas a,b] [--format text|json]\n"
+    "                  [-o FILE] [-q] UP.sql DOWN.sql\n"
     "  careguard-audit --help | --version\n"
     "\n"
     "DESCRIPTION\n"
@@ -33,6 +35,11 @@ const char* const kUsageText =
     "  diff compares two such states, each a database (DSN) or a snapshot file, and\n"
     "  classifies every change as widening, narrowing or neutral. What it cannot\n"
     "  prove narrowing or neutral counts as widening (unproven).\n"
+    "\n"
+    "  rehearse runs careguard.rehearse(): applies UP.sql, checks the policy\n"
+    "  invariants and the audit (over --schemas), applies DOWN.sql, compares the\n"
+    "  catalogue with the start, reports locks and timings, and rolls everything\n"
+    "  back (docs/migrations.md).\n"
     "\n"
     "OPTIONS\n"
     "  --dsn DSN            libpq connection string or URI (default: PG* environment)\n"
@@ -63,8 +70,11 @@ const char* const kUsageText =
     "\n"
     "EXIT STATUS\n"
     "  0 ok;\n"
-    "  1 findings at or above --fail-on (audit), or a change --fail-on names (diff);\n"
-    "  2 usage error (bad option, unknown schema, unreadable file or snapshot);\n"
+    "  1 findings at or above --fail-on (audit), or a change --fail-on names (diff),\n"
+    "    or a failed rehearsal (a policy gap, an introduced error finding, a\n"
+    "    difference after DOWN.sql, an error);\n"
+    "  2 usage error (bad option, unknown schema, unreadable file or snapshot, a\n"
+    "    migration rehearse refuses: CONCURRENTLY, COMMIT, VACUUM...);\n"
     "  3 connection failure; 4 careguard not installed; 5 insufficient privilege;\n"
     "  6 other database error.\n"
     "\n"
@@ -72,7 +82,8 @@ const char* const kUsageText =
     "  careguard-audit --dsn postgresql://admin@db/app --format sarif -o audit.sarif\n"
     "  careguard-audit snapshot --dsn dbname=prod -o before.json\n"
     "  careguard-audit diff --from before.json --to dbname=staging \\\n"
-    "                  --format sarif -o diff.sarif\n";
+    "                  --format sarif -o diff.sarif\n"
+    "  careguard-audit rehearse --dsn dbname=staging up.sql down.sql\n";
 
 std::vector<std::string> split_schemas(const std::string& list) {
   std::vector<std::string> out;
@@ -105,6 +116,8 @@ const char* command_name(Command command) {
       return "snapshot";
     case Command::Diff:
       return "diff";
+    case Command::Rehearse:
+      return "rehearse";
     case Command::Audit:
       break;
   }
@@ -121,6 +134,9 @@ Options parse_options(const std::vector<std::string>& args) {
     first = 1;
   } else if (!args.empty() && args[0] == "diff") {
     options.command = Command::Diff;
+    first = 1;
+  } else if (!args.empty() && args[0] == "rehearse") {
+    options.command = Command::Rehearse;
     first = 1;
   }
   const std::string command = command_name(options.command);
@@ -171,7 +187,9 @@ Options parse_options(const std::vector<std::string>& args) {
       auto format = audit::parse_format(name);
       const bool diff_format = format == audit::Format::Text || format == audit::Format::Json ||
                                format == audit::Format::Sarif;
-      if (!format || (options.command == Command::Diff && !diff_format))
+      const bool rehearse_format = format == audit::Format::Text || format == audit::Format::Json;
+      if (!format || (options.command == Command::Diff && !diff_format) ||
+          (options.command == Command::Rehearse && !rehearse_format))
         throw std::invalid_argument("--format: unknown " + command + " format '" + name + "'");
       options.format = *format;
     } else if (arg == "--fail-on" && options.command == Command::Diff) {
@@ -188,10 +206,15 @@ Options parse_options(const std::vector<std::string>& args) {
         throw std::invalid_argument("--fail-on: expected error, warning, info or never, not '" +
                                     name + "'");
       options.fail_on = *level;
+    } else if (options.command == Command::Rehearse && arg.rfind("-", 0) != 0) {
+      options.files.push_back(arg);
     } else {
       throw std::invalid_argument("unknown " + command + " option '" + args[i] + "'");
     }
   }
+  if (options.command == Command::Rehearse && !options.help && !options.version &&
+      options.files.size() != 2)
+    throw std::invalid_argument("rehearse needs two files, UP.sql and DOWN.sql");
   if (options.command == Command::Diff && !options.help && !options.version &&
       (options.from.empty() || options.to.empty()))
     throw std::invalid_argument("diff needs --from and --to (a DSN or a snapshot file each)");

@@ -9,8 +9,9 @@
 
 namespace careguard::audit_cli {
 
-// careguard-audit [audit], careguard-audit snapshot, careguard-audit diff.
-enum class Command { Audit, Snapshot, Diff };
+// careguard-audit [audit], careguard-audit snapshot, careguard-audit diff,
+// careguard-audit rehearse (rehearse.hpp).
+enum class Command { Audit, Snapshot, Diff, Rehearse };
 
 struct Options {
   Command command = Command::Audit;
@@ -26,6 +27,7 @@ struct Options {
   std::string from;
   std::string to;
   audit::DiffFailOn diff_fail_on = audit::DiffFailOn::Widening;
+  std::vector<std::string> files;  // rehearse: the up and the down migration
   bool matrix = false;
   bool quiet = false;
   bool help = false;
