@@ -14,4 +14,10 @@ BEGIN
   END IF;
 END
 $keep_exceptions$;
+-- Taken out of the extension first: that is what removes them from
+-- pg_extension.extconfig (a plain DROP TABLE leaves their oids there).
+ALTER EXTENSION careguard DROP SEQUENCE careguard.policy_gap_exceptions_id_seq;
+ALTER EXTENSION careguard DROP TABLE careguard.policy_gap_exceptions;
+-- Empty (refused above otherwise):
+-- squawk-ignore ban-drop-table
 DROP TABLE IF EXISTS careguard.policy_gap_exceptions;
