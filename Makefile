@@ -67,7 +67,9 @@ all: $(TEST_MODULE)$(DLSUFFIX)
 $(TEST_MODULE)$(DLSUFFIX): $(TEST_OBJS)
 	$(CXX) $(CXXFLAGS) -shared -o $@ $(TEST_OBJS) $(LDFLAGS) $(LDFLAGS_SL) -lstdc++
 install: install-test-module
+# The directory too: under make -j this may run before PGXS's installdirs.
 install-test-module: $(TEST_MODULE)$(DLSUFFIX)
+	$(MKDIR_P) '$(DESTDIR)$(pkglibdir)'
 	$(INSTALL_SHLIB) $< '$(DESTDIR)$(pkglibdir)/$(TEST_MODULE)$(DLSUFFIX)'
 uninstall: uninstall-test-module
 uninstall-test-module:

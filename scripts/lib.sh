@@ -10,7 +10,8 @@ PG_CONFIG="${PG_CONFIG:-pg_config}"
 PG_BINDIR="${PG_BINDIR:-$("$PG_CONFIG" --bindir 2>/dev/null || echo /usr/lib/postgresql/15/bin)}"
 PACKAGES=(build-essential cmake pkg-config clang-14 llvm-14 postgresql-15 postgresql-server-dev-15
   postgresql-contrib libpqxx-dev libgtest-dev libssl-dev postgresql-15-pgtap pgtap
-  libclang-rt-14-dev chromium pgbouncer nlohmann-json3-dev)
+  libclang-rt-14-dev chromium pgbouncer nlohmann-json3-dev
+  debhelper postgresql-server-dev-all dpkg-dev fakeroot)
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 

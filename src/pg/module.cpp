@@ -1,5 +1,6 @@
 // careguard adapter: library load, settings, and transaction/executor hooks.
 #include "careguard/pg/citus_routing.hpp"
+#include "careguard/pg/catalog_hooks.hpp"
 #include "careguard/pg/claim_settings.hpp"
 #include "careguard/pg/claims_source.hpp"
 #include "careguard/pg/guard.hpp"
@@ -7,6 +8,8 @@
 #include "careguard/pg/ledger.hpp"
 #include "careguard/pg/login_settings.hpp"
 #include "careguard/pg/node_identity.hpp"
+#include "careguard/pg/drop_guard.hpp"
+#include "careguard/pg/policy_gate.hpp"
 #include "careguard/pg/pooled_state.hpp"
 #include "careguard/pg/security_settings.hpp"
 
@@ -22,10 +25,12 @@ namespace {
 ExecutorStart_hook_type previous_executor_start = nullptr;
 
 // Clears per-transaction state; must never raise an ERROR at COMMIT/ABORT.
-// PRE_COMMIT, which may raise, refuses state that would outlive the identity.
+// PRE_COMMIT, which may raise, refuses state that would outlive the identity
+// and a protected table left open.
 void on_transaction_event(XactEvent event, void*) {
   if (event == XACT_EVENT_PRE_COMMIT || event == XACT_EVENT_PRE_PREPARE) {
     refuse_state_outliving_identity();
+    enforce_policy_gate();
     return;
   }
   if (event != XACT_EVENT_COMMIT && event != XACT_EVENT_ABORT && event != XACT_EVENT_PREPARE &&
@@ -39,6 +44,8 @@ void on_transaction_event(XactEvent event, void*) {
     reset_pooled_state_for_new_transaction();
     reset_node_identity_for_new_transaction();
     forget_pinned_plans_at_transaction_end();
+    reset_policy_gate_for_new_transaction();
+    reset_drop_guard_for_new_transaction();
   });
 }
 
@@ -85,12 +92,15 @@ void _PG_init(void) {
   define_security_settings();
   define_node_identity_settings();
   define_ledger_settings();
+  define_policy_gate_settings();
+  define_drop_guard_settings();
   MarkGUCPrefixReserved("careguard");
 
   RegisterXactCallback(on_transaction_event, nullptr);
   register_key_store_invalidation();
   install_pooled_state_hooks();
   install_citus_routing_hook();
+  install_catalog_hooks();
   previous_executor_start = ExecutorStart_hook;
   ExecutorStart_hook = on_executor_start;
   // The ledger's hooks wrap the ones above; its shared memory (the spool's

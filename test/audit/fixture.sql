@@ -10,6 +10,9 @@ CREATE SCHEMA audit_fixture;
 GRANT USAGE ON SCHEMA audit_fixture TO authenticated;
 -- The fixture schema counts as PHI for the phi_public_grant rule.
 INSERT INTO careguard.audit_phi_schemas (schema_name) VALUES ('audit_fixture');
+-- The plants are holes on purpose: the policy gate lets the transaction that
+-- loads them commit, and records each (teardown.sql removes the records).
+SET LOCAL careguard.allow_policy_gap = 'test/audit/fixture.sql plants the holes the audit must report';
 
 -- A SQL auth helper the Supabase way (parses claims): fine when wrapped.
 CREATE FUNCTION audit_fixture.sql_uid() RETURNS uuid

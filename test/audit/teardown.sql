@@ -3,6 +3,7 @@ ALTER EXTENSION careguard DROP TABLE audit_fixture.ext_undumped;
 ALTER EXTENSION careguard DROP TABLE audit_fixture.ext_empty;
 DROP SCHEMA audit_fixture CASCADE;
 DELETE FROM careguard.audit_phi_schemas WHERE schema_name = 'audit_fixture';
+DELETE FROM careguard.policy_gap_exceptions WHERE table_name LIKE 'audit\_fixture.%';
 DROP ROLE audit_fixture_bypass;
 DROP ROLE audit_fixture_member;
 DROP ROLE audit_fixture_clerk;

@@ -1,10 +1,16 @@
 // What this proves: pg_dump keeps every row of the extension's tables. The
 // seeded database named by PGDATABASE is dumped (custom format) and restored
-// into a new database with the PostgreSQL 15 binaries; every table's row
-// count and checksum (md5 of all rows in primary-key order), the status
-// history's identity sequence, and the policies (pg_policies) come back
-// identical. The restore must not add rows either (no INSERT trigger fires
-// history rows while pg_restore loads the appointments).
+// into a new database with the PostgreSQL 15 binaries, once serially and
+// once with pg_restore -j 4 (which loads the extension's tables in any
+// order, although foreign keys between them exist from CREATE EXTENSION);
+// every table's row count and checksum (md5 of all rows in primary-key
+// order), the status history's identity sequence, the policies
+// (pg_policies) and RLS flags come back identical, and no foreign key is
+// left violated. The restore must not add rows either (no INSERT trigger
+// fires history rows while pg_restore loads the appointments). A user's own
+// table in a PHI schema and one under careguard.protect() come back too:
+// pg_restore rebuilds them object by object, which the policy gate allows
+// only to a superuser's pg_restore session.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -30,7 +36,39 @@ const std::vector<std::pair<std::string, std::string>> kTables = {
     {"patients.profiles", "id"},
     {"patients.preferences", "patient_id"},
     {"bookings.appointments", "id"},
-    {"bookings.status_history", "id"}};
+    {"bookings.status_history", "id"},
+    {"patients.dump_notes", "id"},
+    {"public.dump_owned", "id"}};
+
+// The user's tables beside the product's, each the gate's business.
+const char* const kUserTables[] = {
+    "DROP TABLE IF EXISTS patients.dump_notes, public.dump_owned",
+    "CREATE TABLE patients.dump_notes (id int PRIMARY KEY, patient_id uuid NOT NULL "
+    "REFERENCES patients.profiles (id), body text)",
+    "ALTER TABLE patients.dump_notes ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY",
+    "CREATE POLICY dump_notes_patient ON patients.dump_notes FOR SELECT TO patient "
+    "USING (patient_id OPERATOR(pg_catalog.=) auth.uid())",
+    "GRANT SELECT ON patients.dump_notes TO patient",
+    "INSERT INTO patients.dump_notes SELECT row_number() OVER (ORDER BY id), id, 'note' "
+    "FROM patients.profiles",
+    "CREATE TABLE public.dump_owned (id int PRIMARY KEY, owner uuid NOT NULL)",
+    "INSERT INTO public.dump_owned SELECT g, gen_random_uuid() FROM generate_series(1, 50) g",
+    "SELECT careguard.protect('public.dump_owned', 'owner')"};
+
+// Rows that break a foreign key of the extensions' and the user's tables:
+// one count per constraint, joined by ','; "0,0,..." when all hold.
+const char* kForeignKeyViolations =
+    "SELECT string_agg(format('SELECT count(*) FROM %s c WHERE NOT EXISTS (SELECT FROM %s p "
+    "WHERE (%s) = (%s)) AND (%s) IS NOT NULL', conrelid::regclass, confrelid::regclass, "
+    "(SELECT string_agg('p.' || quote_ident(attname), ',' ORDER BY k.n) FROM unnest(confkey) "
+    "WITH ORDINALITY k(a, n) JOIN pg_attribute ON attrelid = confrelid AND attnum = k.a), "
+    "(SELECT string_agg('c.' || quote_ident(attname), ',' ORDER BY k.n) FROM unnest(conkey) "
+    "WITH ORDINALITY k(a, n) JOIN pg_attribute ON attrelid = conrelid AND attnum = k.a), "
+    "(SELECT string_agg('c.' || quote_ident(attname), ',' ORDER BY k.n) FROM unnest(conkey) "
+    "WITH ORDINALITY k(a, n) JOIN pg_attribute ON attrelid = conrelid AND attnum = k.a)), "
+    "' UNION ALL ' ORDER BY conname) FROM pg_constraint WHERE contype = 'f' AND "
+    "connamespace::regnamespace::text IN ('auth', 'public', 'providers', 'patients', "
+    "'bookings')";
 
 std::string snapshot_of(pqxx::connection& c, const std::string& sql) {
   pqxx::work tx{c};
@@ -48,18 +86,43 @@ int run(const std::string& command) {
   return std::system(command.c_str());
 }
 
+// The counts of the foreign-key check, one line per constraint.
+std::string foreign_key_violations(pqxx::connection& c) {
+  pqxx::work tx{c};
+  const std::string check = tx.exec1(kForeignKeyViolations)[0].as<std::string>();
+  tx.commit();
+  return snapshot_of(c, check);
+}
+
 class DumpRoundTrip : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     ASSERT_TRUE(careguard_test::ensure_demo_data())
         << "the database has users but not the demo users; run the tests on a fresh database";
+    pqxx::connection admin;
+    pqxx::work tx{admin};
+    for (const char* sql : kUserTables) tx.exec(sql);
+    tx.commit();
+  }
+  static void TearDownTestSuite() {
+    pqxx::connection admin;
+    pqxx::work tx{admin};
+    tx.exec(
+        "DELETE FROM careguard.protected_tables WHERE relation = 'public.dump_owned'::regclass");
+    tx.exec("DROP TABLE patients.dump_notes, public.dump_owned");
+    tx.commit();
   }
 };
 
-TEST_F(DumpRoundTrip, RowsChecksumsSequenceAndPoliciesSurvive) {
+// pg_restore's options: serial, and four parallel jobs.
+class DumpRoundTripJobs : public DumpRoundTrip, public ::testing::WithParamInterface<int> {};
+
+TEST_P(DumpRoundTripJobs, RowsChecksumsSequenceAndPoliciesSurvive) {
+  const int jobs = GetParam();
   pqxx::connection source;
   const std::string source_db = source.dbname();
-  const std::string target_db = "careguard_roundtrip_" + std::to_string(getpid());
+  const std::string target_db =
+      "careguard_roundtrip_" + std::to_string(getpid()) + "_j" + std::to_string(jobs);
   const std::string dump_file = "/tmp/" + target_db + ".dump";
   {
     pqxx::nontransaction tx{source};
@@ -75,9 +138,10 @@ TEST_F(DumpRoundTrip, RowsChecksumsSequenceAndPoliciesSurvive) {
   }
   ASSERT_EQ(run(kBinDir + "pg_dump -Fc -f '" + dump_file + "' -d '" + source_db + "'"), 0)
       << "pg_dump failed";
-  ASSERT_EQ(run(kBinDir + "pg_restore --exit-on-error -d '" + target_db + "' '" + dump_file + "'"),
+  ASSERT_EQ(run(kBinDir + "pg_restore --exit-on-error -j " + std::to_string(jobs) + " -d '" +
+                target_db + "' '" + dump_file + "'"),
             0)
-      << "pg_restore failed";
+      << "pg_restore -j " << jobs << " failed";
 
   pqxx::connection target{"dbname=" + target_db};
   int tables_compared = 0;
@@ -104,9 +168,17 @@ TEST_F(DumpRoundTrip, RowsChecksumsSequenceAndPoliciesSurvive) {
   const std::string rls =
       "SELECT c.oid::regclass::text, relrowsecurity, relforcerowsecurity FROM pg_class c "
       "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname IN "
-      "('providers', 'patients', 'bookings') AND c.relkind = 'r' ORDER BY 1";
+      "('public', 'providers', 'patients', 'bookings') AND c.relkind = 'r' ORDER BY 1";
   EXPECT_EQ(snapshot_of(target, rls), snapshot_of(source, rls))
       << "RLS enabled and forced after restore";
+  const std::string violations = foreign_key_violations(target);
+  EXPECT_GT(violations.size(), 0u);
+  EXPECT_EQ(violations.find_first_not_of("0\t\n"), std::string::npos)
+      << "a foreign key is violated after the restore:\n"
+      << violations;
+  const std::string protected_tables =
+      "SELECT relation::text, owner_column FROM careguard.protected_tables ORDER BY 1";
+  EXPECT_EQ(snapshot_of(target, protected_tables), snapshot_of(source, protected_tables));
   const std::string registered =
       "SELECT query_name, query, context::text, reference_query, reference_role, max_cost_ratio, "
       "registered_by_extension, active FROM careguard.registered_queries()";
@@ -115,7 +187,9 @@ TEST_F(DumpRoundTrip, RowsChecksumsSequenceAndPoliciesSurvive) {
       << "the registered queries come back once each: the DBA's from the dump, the product's "
          "from its install script";
   EXPECT_NE(source_registered.find("roundtrip.dba_count"), std::string::npos);
-  std::cout << "[ DumpRoundTrip ] " << tables_compared << " tables, the history sequence and "
+  std::cout << "[ DumpRoundTrip ] pg_restore -j " << jobs << ": " << tables_compared
+            << " tables, the history sequence, "
+            << std::count(violations.begin(), violations.end(), '\n') << " foreign keys and "
             << std::count(source_policies.begin(), source_policies.end(), '\n')
             << " policies compared" << std::endl;
 
@@ -125,6 +199,8 @@ TEST_F(DumpRoundTrip, RowsChecksumsSequenceAndPoliciesSurvive) {
   cleanup.exec("SELECT careguard.unregister_query('roundtrip.dba_count')");
   std::remove(dump_file.c_str());
 }
+
+INSTANTIATE_TEST_SUITE_P(SerialAndParallel, DumpRoundTripJobs, ::testing::Values(1, 4));
 
 // Dumps hold key material unless told not to: the documented way to dump
 // without it is --exclude-table-data=auth.signing_keys (docs/security-model.md).

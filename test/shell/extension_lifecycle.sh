@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # careguard's three extensions install and drop independently, and the
 # platform alone works on a database that brings its own tables (a
-# public.locations of its own, say). Uses the running cluster named by PG*.
+# public.locations of its own, say); a drop that would take data with it
+# (DROP EXTENSION, its CASCADE, DROP SCHEMA ... CASCADE) refuses unless a
+# superuser allows it for that transaction. Uses the running cluster named by PG*.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/checks.sh"
 DB="careguard_lifecycle_$$"
@@ -60,8 +62,32 @@ check "the product installs again (its policy on auth.users is kept, not duplica
   "$(q -c "SELECT count(*) FROM pg_policy WHERE polname = 'users_select_admin'")"
 check "and registers its queries again, active, not duplicated" "4|4" \
   "$(q -c "SELECT count(*), count(*) FILTER (WHERE active) FROM careguard.registered_queries()")"
-q -c "DROP EXTENSION careguard_booking" -c "DROP EXTENSION careguard" >/dev/null
-check "and the platform drops last" 0 \
+section "destructive drops refuse while the tables hold data"
+q -c "SET client_min_messages = warning" -c "SELECT careguard.seed_demo(5, 2, 20, 1)" >/dev/null
+out="$(q -v VERBOSITY=verbose -c "DROP EXTENSION careguard_booking" || true)"
+check_contains "DROP EXTENSION careguard_booking refuses with 2BP01" 'ERROR:  2BP01: cannot drop extension "careguard_booking"' "$out"
+check_contains "the error names each table with its rows" 'bookings.appointments (20 rows)' "$out"
+check_contains "every table with data is named" 'patients.profiles (5 rows)' "$out"
+out="$(q -c "DROP SCHEMA extensions CASCADE" || true)"
+check_contains "DROP SCHEMA extensions CASCADE (it takes every extension) refuses" 'cannot drop extension "careguard' "$out"
+out="$(q -c "DROP EXTENSION btree_gist CASCADE" || true)"
+check_contains "DROP EXTENSION btree_gist CASCADE (takes the product) refuses" 'cannot drop extension "careguard_booking"' "$out"
+out="$(q -c "SET careguard.allow_destructive_drop = on" -c "DROP EXTENSION careguard_booking" || true)"
+check_contains "a session-level setting does not count" 'cannot drop extension' "$out"
+psql -X -q -d "$DB" -c "CREATE ROLE lifecycle_dba_$$ LOGIN" >/dev/null
+out="$(psql -X -q -d "$DB" -U "lifecycle_dba_$$" -c "SET LOCAL careguard.allow_destructive_drop = on" 2>&1 || true)"
+check_contains "only a superuser may allow it" 'permission denied to set parameter' "$out"
+psql -X -q -d "$DB" -c "DROP ROLE lifecycle_dba_$$" >/dev/null
+check "nothing was dropped" 1 "$(q -c "SELECT count(*) FROM pg_extension WHERE extname = 'careguard_booking'")"
+out="$(q -c "BEGIN" -c "SET LOCAL careguard.allow_destructive_drop = on" -c "DROP EXTENSION careguard_booking" -c "COMMIT" 2>&1)"
+check_contains "SET LOCAL by a superuser lets it drop, with a warning" 'WARNING:  dropping extension "careguard_booking" with the data of' "$out"
+check "the product is gone" 0 "$(q -c "SELECT count(*) FROM pg_extension WHERE extname = 'careguard_booking'")"
+q -c "SELECT auth.import_hmac_secret('lifecycle', 'lifecycle-secret-0123456789abcdef0123456789')" >/dev/null
+out="$(q -c "DROP EXTENSION careguard" || true)"
+check_contains "DROP EXTENSION careguard refuses while signing keys exist" 'auth.signing_keys (1 row)' "$out"
+q -c "DELETE FROM auth.signing_keys" -c "DELETE FROM auth.users" >/dev/null
+q -c "DROP EXTENSION careguard" >/dev/null
+check "and the platform drops last once it holds no data" 0 \
   "$(q -c "SELECT count(*) FROM pg_namespace WHERE nspname IN ('auth', 'careguard')")"
 
 finish_checks

@@ -1,0 +1,95 @@
+// careguard adapter: the hooks that see catalogue changes as they happen,
+// for the policy gate and the drop guard. ProcessUtility sees statements
+// (ALTER TABLE, GRANT, ...); the object access hook sees every deletion,
+// including those a CASCADE or a DROP COLUMN brings; ExecutorCheckPerms
+// sees DML on the catalogue itself. Each only notes; COMMIT judges.
+#include "careguard/pg/catalog_hooks.hpp"
+
+#include "careguard/pg/drop_guard.hpp"
+#include "careguard/pg/guard.hpp"
+#include "careguard/pg/policy_gate.hpp"
+
+extern "C" {
+#include "catalog/dependency.h"
+#include "catalog/objectaccess.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_policy.h"
+#include "tcop/utility.h"
+}
+
+namespace careguard::pg {
+
+namespace {
+
+ProcessUtility_hook_type previous_process_utility = nullptr;
+object_access_hook_type previous_object_access = nullptr;
+ExecutorCheckPerms_hook_type previous_check_perms = nullptr;
+
+// Owns no C++ objects: standard_ProcessUtility may longjmp through it.
+void on_process_utility(PlannedStmt* planned, const char* query, bool read_only_tree,
+                        ProcessUtilityContext context, ParamListInfo params,
+                        QueryEnvironment* environment, DestReceiver* dest,
+                        QueryCompletion* completion) {
+  Node* statement = planned->utilityStmt;
+  bool restoring = guarded("ProcessUtility hook", [statement] {
+    return call_pg([statement] { return copy_restores_careguard_table(statement); });
+  });
+  // For that one COPY only: the setting returns to its value with the nest
+  // level, or with the transaction if the COPY fails.
+  int nest_level = 0;
+  if (restoring) {
+    nest_level = NewGUCNestLevel();
+    set_config_option("session_replication_role", "replica", PGC_SUSET, PGC_S_SESSION,
+                      GUC_ACTION_SAVE, true, 0, false);
+  }
+  if (previous_process_utility != nullptr) {
+    previous_process_utility(planned, query, read_only_tree, context, params, environment, dest,
+                             completion);
+  } else {
+    standard_ProcessUtility(planned, query, read_only_tree, context, params, environment, dest,
+                            completion);
+  }
+  if (restoring) AtEOXact_GUC(true, nest_level);
+  guarded("ProcessUtility hook",
+          [statement] { call_pg([statement] { note_utility_for_policy_gate(statement); }); });
+}
+
+void on_object_access(ObjectAccessType access, Oid class_id, Oid object_id, int sub_id,
+                      void* argument) {
+  if (previous_object_access != nullptr) {
+    previous_object_access(access, class_id, object_id, sub_id, argument);
+  }
+  if (access != OAT_DROP) return;
+  const auto* drop = static_cast<const ObjectAccessDrop*>(argument);
+  bool internal = drop != nullptr && (drop->dropflags & PERFORM_DELETION_INTERNAL) != 0;
+  if (class_id == PolicyRelationId) {
+    guarded("object access hook",
+            [object_id] { call_pg([object_id] { note_policy_drop(object_id); }); });
+  } else if (class_id == RelationRelationId && sub_id == 0 && !internal) {
+    guarded("object access hook", [object_id] {
+      call_pg([object_id] {
+        note_relation_drop(object_id);
+        guard_extension_table_drop(object_id);
+      });
+    });
+  }
+}
+
+bool on_check_permissions(List* range_table, bool report_violation) {
+  if (!IsParallelWorker()) note_catalog_writes(range_table);
+  if (previous_check_perms != nullptr) return previous_check_perms(range_table, report_violation);
+  return true;
+}
+
+}  // namespace
+
+void install_catalog_hooks() {
+  previous_process_utility = ProcessUtility_hook;
+  ProcessUtility_hook = on_process_utility;
+  previous_object_access = object_access_hook;
+  object_access_hook = on_object_access;
+  previous_check_perms = ExecutorCheckPerms_hook;
+  ExecutorCheckPerms_hook = on_check_permissions;
+}
+
+}  // namespace careguard::pg
