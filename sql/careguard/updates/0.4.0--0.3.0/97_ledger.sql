@@ -33,15 +33,11 @@ DROP FUNCTION careguard.ledger_flush(integer);
 DROP FUNCTION careguard.ledger_append(text, jsonb, uuid);
 DROP FUNCTION careguard.ledger_link(bytea, bigint, text);
 -- Config tables leave pg_extension.extconfig only when detached first.
-ALTER EXTENSION careguard -- The ledger is empty or its purge was confirmed (refused above otherwise):
--- squawk-ignore ban-drop-table
-DROP TABLE IF EXISTS careguard.ledger;
+ALTER EXTENSION careguard DROP TABLE careguard.ledger;
 -- The ledger is empty or its purge was confirmed (refused above otherwise):
 -- squawk-ignore ban-drop-table
 DROP TABLE IF EXISTS careguard.ledger;
-ALTER EXTENSION careguard -- The writer's position in its spool: meaningless without the ledger:
--- squawk-ignore ban-drop-table
-DROP TABLE IF EXISTS careguard.ledger_writer_state;
+ALTER EXTENSION careguard DROP TABLE careguard.ledger_writer_state;
 -- The writer's position in its spool: meaningless without the ledger:
 -- squawk-ignore ban-drop-table
 DROP TABLE IF EXISTS careguard.ledger_writer_state;
@@ -49,9 +45,7 @@ DROP FUNCTION careguard.ledger_refuse_change();
 DROP FUNCTION careguard.ledger_guard_drop();
 DROP TRIGGER audit_phi_schemas_changed ON careguard.audit_phi_schemas;
 DROP FUNCTION careguard.register_phi(pg_catalog.regclass, name, boolean);
-ALTER EXTENSION careguard -- The registrations 0.3.0 keeps per schema (audit_phi_schemas) stay:
--- squawk-ignore ban-drop-table
-DROP TABLE IF EXISTS careguard.phi_tables;
+ALTER EXTENSION careguard DROP TABLE careguard.phi_tables;
 -- The registrations 0.3.0 keeps per schema (audit_phi_schemas) stay:
 -- squawk-ignore ban-drop-table
 DROP TABLE IF EXISTS careguard.phi_tables;
