@@ -20,7 +20,12 @@ CREATE TABLE careguard.glass_grants (
   reviewed_at timestamptz,
   review_note text,
   CONSTRAINT glass_grants_window CHECK (expires_at OPERATOR(pg_catalog.>) granted_at
-    AND expires_at OPERATOR(pg_catalog.<=) (granted_at OPERATOR(pg_catalog.+) '4 hours'::pg_catalog.interval))
+    AND expires_at OPERATOR(pg_catalog.<=) (granted_at OPERATOR(pg_catalog.+) '4 hours'::pg_catalog.interval)),
+  -- Whoever writes the row: a reason a reviewer can read, and small enough for
+  -- the NOTIFY payload (8000 bytes) and a ledger record.
+  CONSTRAINT glass_grants_reason CHECK (
+    pg_catalog.char_length(pg_catalog.btrim(reason)) OPERATOR(pg_catalog.>=) 20
+    AND pg_catalog.octet_length(reason) OPERATOR(pg_catalog.<=) 2000)
 );
 CREATE INDEX glass_grants_user_idx ON careguard.glass_grants (user_id, expires_at);
 CREATE INDEX glass_grants_unreviewed_idx ON careguard.glass_grants (reviewed_at, granted_at);
@@ -36,7 +41,9 @@ CREATE POLICY glass_grants_own ON careguard.glass_grants FOR SELECT TO careguard
   USING (user_id OPERATOR(pg_catalog.=) auth.uid());
 CREATE POLICY glass_grants_make ON careguard.glass_grants FOR INSERT TO careguard_break_glass
   WITH CHECK (user_id OPERATOR(pg_catalog.=) auth.uid() AND role_name OPERATOR(pg_catalog.=) CURRENT_USER
-              AND reviewed_at IS NULL AND reviewed_by IS NULL);
+              AND reviewed_at IS NULL AND reviewed_by IS NULL
+              -- Opened now, not back- or forward-dated past the window check.
+              AND granted_at OPERATOR(pg_catalog.=) pg_catalog.now());
 CREATE POLICY glass_grants_review_read ON careguard.glass_grants FOR SELECT TO careguard_auditor USING (true);
 CREATE POLICY glass_grants_review ON careguard.glass_grants FOR UPDATE TO careguard_auditor
   USING (reviewed_at IS NULL) WITH CHECK (reviewed_by OPERATOR(pg_catalog.=) CURRENT_USER);
@@ -69,7 +76,7 @@ CREATE TRIGGER glass_grants_recorded AFTER INSERT OR UPDATE ON careguard.glass_g
   FOR EACH ROW EXECUTE FUNCTION careguard.glass_grant_recorded();
 
 -- Opens the glass for one patient. The reason must say something: at least
--- 20 characters and three words. At most 240 minutes.
+-- 20 characters and three words, at most 2000 bytes. At most 240 minutes.
 CREATE FUNCTION careguard.break_glass(patient_id uuid, reason text, minutes integer DEFAULT 30)
   RETURNS timestamptz
   LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
@@ -86,9 +93,10 @@ BEGIN
   END IF;
   IF patient_id IS NULL OR reason IS NULL
      OR pg_catalog.length(pg_catalog.btrim(reason)) OPERATOR(pg_catalog.<) 20
+     OR pg_catalog.octet_length(reason) OPERATOR(pg_catalog.>) 2000
      OR pg_catalog.array_length(pg_catalog.regexp_split_to_array(pg_catalog.btrim(reason), '\s+'), 1)
         OPERATOR(pg_catalog.<) 3 THEN
-    RAISE EXCEPTION 'break-glass needs a reason a reviewer can check (20 characters, three words at least)'
+    RAISE EXCEPTION 'break-glass needs a reason a reviewer can check (20 characters and three words at least, 2000 bytes at most)'
       USING ERRCODE = '22023';
   END IF;
   IF minutes IS NULL OR minutes OPERATOR(pg_catalog.<) 1 OR minutes OPERATOR(pg_catalog.>) 240 THEN

@@ -53,6 +53,10 @@ namespace {
 constexpr int kMaxDatabases = 32;
 constexpr off_t kSegmentBytes = 16 * 1024 * 1024;
 constexpr Size kBatchBytes = 1024 * 1024;
+// A record longer than this is logged, not spooled: the writer reads whole
+// lines within one batch, so a line longer than a batch would stall it.
+constexpr std::size_t kMaxRecordBytes = 64 * 1024;
+static_assert(kMaxRecordBytes < kBatchBytes, "a spooled line must fit in one batch");
 constexpr long kWriterPauseMs = 100;
 constexpr const char* kSpoolRoot = "careguard_ledger";
 
@@ -214,6 +218,13 @@ void start_shared_memory() {
 
 bool spool_record(const char* line, std::size_t length) noexcept {
   if (shared == nullptr || RecoveryInProgress() || !OidIsValid(MyDatabaseId)) {
+    log_record(line, length);
+    return false;
+  }
+  if (length > kMaxRecordBytes) {
+    ereport(WARNING, (errmsg("careguard ledger: a record of %zu bytes exceeds %zu; logged instead",
+                             length, kMaxRecordBytes),
+                      errhidestmt(true)));
     log_record(line, length);
     return false;
   }

@@ -9,7 +9,7 @@
 -- reviewed, and lapses when it expires; a patient's accounting shows only
 -- their own disclosures. Expected values come from the data (as superuser).
 BEGIN;
-SELECT plan(44);
+SELECT plan(47);
 
 TRUNCATE bookings.status_history, bookings.appointments, patients.preferences, patients.profiles,
          providers.availability, providers.profiles, public.locations, public.categories, auth.users;
@@ -254,6 +254,16 @@ SET LOCAL ROLE provider;
 SELECT set_config('request.jwt.claims', :'claims_y', true);
 SELECT throws_ok(format('SELECT careguard.break_glass(%L, %L, 30)', :'uid_a', 'need it'),
                  '22023', NULL, 'break-glass without a real reason is refused');
+SELECT throws_ok(format('SELECT careguard.break_glass(%L, %L, 30)', :'uid_a', repeat('chart needed now ', 1000)),
+                 '22023', NULL, 'an oversized reason is refused before anything is ledgered');
+SELECT throws_ok(format($$INSERT INTO careguard.glass_grants (user_id, role_name, patient_id, reason, granted_at, expires_at)
+                          VALUES (auth.uid(), current_user, %L, 'a reason long enough to pass', '9999-12-31', '9999-12-31 03:00')$$,
+                        :'uid_a'),
+                 '42501', NULL, 'a breaker cannot write a grant of their own dated into the future');
+SELECT throws_ok(format($$INSERT INTO careguard.glass_grants (user_id, role_name, patient_id, reason, expires_at)
+                          VALUES (auth.uid(), current_user, %L, repeat('chart needed now ', 1000), now() + interval '5 minutes')$$,
+                        :'uid_a'),
+                 '23514', NULL, 'nor one whose reason is too large for its NOTIFY and record');
 SELECT isnt(careguard.break_glass(:'uid_a', 'patient unconscious in ER, history needed now', 30), NULL,
             'break-glass with a reason is granted');
 SELECT is((SELECT count(*) FROM patients.profiles), :'profiles_y_with_a'::bigint,
