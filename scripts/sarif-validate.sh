@@ -34,7 +34,7 @@ for db in "$db_audit" "$db_from" "$db_to"; do
   psql -X -q -v ON_ERROR_STOP=1 -d "$db" -c "CREATE SCHEMA extensions" \
     -c "SET client_min_messages = warning" -c "CREATE EXTENSION careguard_booking SCHEMA extensions CASCADE"
 done
-PGOPTIONS="-c client_min_messages=warning" psql -X -q -v ON_ERROR_STOP=1 -d "$db_audit" -f test/audit/fixture.sql >/dev/null
+PGOPTIONS="-c client_min_messages=warning" psql -X -q -1 -v ON_ERROR_STOP=1 -d "$db_audit" -f test/audit/fixture.sql >/dev/null
 "$CLI" -q --dsn "dbname=$db_audit" --format sarif --fail-on never -o "$work/audit.sarif"
 # A widening migration: a policy opened to anon, an OR branch, FORCE dropped.
 psql -X -q -v ON_ERROR_STOP=1 -d "$db_to" >/dev/null <<'SQL'

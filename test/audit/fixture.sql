@@ -3,7 +3,8 @@
 -- findings are in test/audit/expected.tsv (rule, object); the pgTAP suite
 -- test/pgtap/90_audit.sql and the CLI tests compare against them.
 -- Needs careguard installed and a superuser. Undo with teardown.sql, or run
--- it inside a transaction that rolls back.
+-- it inside a transaction that rolls back. Load it as one transaction (psql -1):
+-- the gate exception below is SET LOCAL.
 
 CREATE SCHEMA audit_fixture;
 -- authenticated may use the schema (so exposure is real); anon may not.
