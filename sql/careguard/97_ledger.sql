@@ -378,7 +378,9 @@ BEGIN
     RAISE EXCEPTION 'an accounting is for one patient' USING ERRCODE = '22004';
   END IF;
   IF patient_id IS DISTINCT FROM auth.uid()
-     AND NOT pg_catalog.pg_has_role(caller, 'careguard_auditor', 'MEMBER') THEN
+     -- USAGE, not MEMBER: a NOINHERIT gateway login may SET ROLE to an
+     -- auditor's role, but until it does it holds none of its rights.
+     AND NOT pg_catalog.pg_has_role(caller, 'careguard_auditor', 'USAGE') THEN
     RAISE EXCEPTION 'an accounting of disclosures is for the patient themselves or an auditor'
       USING ERRCODE = '42501';
   END IF;

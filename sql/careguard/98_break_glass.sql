@@ -21,11 +21,13 @@ CREATE TABLE careguard.glass_grants (
   review_note text,
   CONSTRAINT glass_grants_window CHECK (expires_at OPERATOR(pg_catalog.>) granted_at
     AND expires_at OPERATOR(pg_catalog.<=) (granted_at OPERATOR(pg_catalog.+) '4 hours'::pg_catalog.interval)),
-  -- Whoever writes the row: a reason a reviewer can read, and small enough for
+  -- Whoever writes the row: a reason a reviewer can read (three words at least), small enough for
   -- the NOTIFY payload (8000 bytes) and a ledger record.
   CONSTRAINT glass_grants_reason CHECK (
     pg_catalog.char_length(pg_catalog.btrim(reason)) OPERATOR(pg_catalog.>=) 20
-    AND pg_catalog.octet_length(reason) OPERATOR(pg_catalog.<=) 2000)
+    AND pg_catalog.octet_length(reason) OPERATOR(pg_catalog.<=) 2000
+    AND pg_catalog.array_length(pg_catalog.regexp_split_to_array(pg_catalog.btrim(reason), '\s+'), 1)
+        OPERATOR(pg_catalog.>=) 3)
 );
 CREATE INDEX glass_grants_user_idx ON careguard.glass_grants (user_id, expires_at);
 CREATE INDEX glass_grants_unreviewed_idx ON careguard.glass_grants (reviewed_at, granted_at);

@@ -9,7 +9,7 @@
 -- reviewed, and lapses when it expires; a patient's accounting shows only
 -- their own disclosures. Expected values come from the data (as superuser).
 BEGIN;
-SELECT plan(47);
+SELECT plan(49);
 
 TRUNCATE bookings.status_history, bookings.appointments, patients.preferences, patients.profiles,
          providers.availability, providers.profiles, public.locations, public.categories, auth.users;
@@ -264,6 +264,10 @@ SELECT throws_ok(format($$INSERT INTO careguard.glass_grants (user_id, role_name
                           VALUES (auth.uid(), current_user, %L, repeat('chart needed now ', 1000), now() + interval '5 minutes')$$,
                         :'uid_a'),
                  '23514', NULL, 'nor one whose reason is too large for its NOTIFY and record');
+SELECT throws_ok(format($$INSERT INTO careguard.glass_grants (user_id, role_name, patient_id, reason, expires_at)
+                          VALUES (auth.uid(), current_user, %L, 'xxxxxxxxxxxxxxxxxxxxxxxx', now() + interval '5 minutes')$$,
+                        :'uid_a'),
+                 '23514', NULL, 'nor one whose reason is not three words');
 SELECT isnt(careguard.break_glass(:'uid_a', 'patient unconscious in ER, history needed now', 30), NULL,
             'break-glass with a reason is granted');
 SELECT is((SELECT count(*) FROM patients.profiles), :'profiles_y_with_a'::bigint,
@@ -301,6 +305,15 @@ SELECT is((SELECT count(*) FROM careguard.glass_review()), 0::bigint, 'then it l
 RESET ROLE;
 
 -- 12. Accounting of disclosures: a patient sees their own only; an admin anyone's.
+-- A NOINHERIT role that may become an auditor (as the gateway login
+-- authenticator may become admin) is no auditor before it does.
+CREATE ROLE ledger_test_noinherit NOINHERIT;
+GRANT admin TO ledger_test_noinherit;
+GRANT EXECUTE ON FUNCTION careguard.disclosures(uuid, timestamptz, timestamptz) TO ledger_test_noinherit;
+SET LOCAL ROLE ledger_test_noinherit;
+SELECT throws_ok(format('SELECT count(*) FROM careguard.disclosures(%L)', :'uid_a'),
+                 '42501', NULL, 'a role that could SET ROLE admin may not read a patient''s accounting before it does');
+RESET ROLE;
 SELECT careguard.ledger_flush() IS NOT NULL AS flushed \gset
 SELECT count(*) AS naming_a FROM careguard.ledger l WHERE :'uid_a' = ANY (l.patient_ids) \gset
 SET LOCAL ROLE patient;
