@@ -3,6 +3,7 @@
 # install, careguard is preloaded, a patient sees only her rows, the policy
 # gate and the drop guard refuse, and careguard-audit with its manual runs.
 set -eu
+: "${CAREGUARD_AUDIT:=/usr/bin/careguard-audit}"
 passed=0
 failed=0
 check() {
@@ -30,15 +31,15 @@ check "the policy gate refuses RLS disabled on a PHI table" refused "$r"
 out="$(q -c "DROP EXTENSION careguard_booking" || true)"
 case "$out" in *"cannot drop extension \"careguard_booking\""*) r=refused ;; *) r="$out" ;; esac
 check "DROP EXTENSION refuses while the tables hold data" refused "$r"
-check "careguard-audit runs" "careguard-audit 0.4.0" "$(careguard-audit --version)"
+check "careguard-audit runs" "careguard-audit 0.4.0" "$("$CAREGUARD_AUDIT" --version)"
 # The product alone (pgtap in public is test tooling, not the product's).
 psql -X -q -d postgres -c "CREATE DATABASE careguard_product"
 psql -X -q -v ON_ERROR_STOP=1 -d careguard_product -c "SET client_min_messages = warning" \
   -c "CREATE SCHEMA extensions" -c "CREATE EXTENSION careguard_booking SCHEMA extensions CASCADE" >/dev/null
 audit=0
-careguard-audit --dsn "dbname=careguard_product" --quiet --fail-on error >/dev/null || audit=$?
+"$CAREGUARD_AUDIT" --dsn "dbname=careguard_product" --quiet --fail-on error >/dev/null || audit=$?
 check "careguard-audit finds no error on the installed product" 0 "$audit"
-manual="$(dirname "$(command -v careguard-audit)")/../share/man/man1/careguard-audit.1.gz"
+manual="$(dirname "$CAREGUARD_AUDIT")/../share/man/man1/careguard-audit.1.gz"
 check "the manual page is installed" yes "$([ -f "$manual" ] && echo yes || echo no)"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
