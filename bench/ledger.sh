@@ -8,7 +8,8 @@
 #   dashboard: BEGIN; claims of a random provider; SET LOCAL ROLE provider;
 #              the confirmed upcoming 50 (the dashboard query); END
 # at 1 and 2 clients. Throughput (tps) and per-transaction latency p50/p99
-# (pgbench -l). Medians of REPS runs. Seeds seed_demo(2000, 200, 20000, 42)
+# (pgbench -l), and the server's CPU time per transaction. Medians of REPS
+# runs. Seeds seed_demo(2000, 200, 20000, 42)
 # into an empty database.
 set -euo pipefail
 source "$(dirname "$0")/timing.sh"
@@ -77,24 +78,47 @@ set_ledger() {
   q "SELECT pg_reload_conf()" >/dev/null
   sleep 0.2
 }
-# run SCRIPT CLIENTS -> "tps p50_ms p99_ms"
+# The server's CPU time so far, in clock ticks: the postmaster's own and its
+# reaped children's (backends that have exited, a writer that retired), and
+# every live child's, the ledger writer among them.
+postmaster="$(awk '{print $4}' "/proc/$(q "SELECT pid FROM pg_stat_activity WHERE backend_type = 'checkpointer'")/stat")"
+server_ticks() {
+  local total child
+  total=$(awk '{print $14 + $15 + $16 + $17}' "/proc/$postmaster/stat")
+  for child in $(pgrep -P "$postmaster"); do
+    total=$((total + $(awk '{print $14 + $15}' "/proc/$child/stat" 2>/dev/null || echo 0)))
+  done
+  echo "$total"
+}
+TICKS_PER_SECOND="$(getconf CLK_TCK)"
+# run SCRIPT CLIENTS MODE -> "tps p50_ms p99_ms server_cpu_us_per_transaction"
+# With the ledger on, the run ends when the writer has stored every record
+# (ledger_flush): the next run starts with no backlog, and the server CPU
+# counted includes all of the writer's work for this run.
 run() {
   rm -f "$work"/log*
-  local tps
+  local tps before after
+  before=$(server_ticks)
   tps=$(cd "$work" && "$PGBENCH" -n -M simple -U authenticator -f "$work/$1.sql" -c "$2" -j "$2" \
     -T "$SECONDS_PER_RUN" -l --log-prefix="$work/log" "$DB" 2>&1 | sed -n 's/^tps = \([0-9.]*\) .*/\1/p')
-  cat "$work"/log* | awk '{print $3}' | sort -n | awk -v tps="$tps" '
-    {a[NR]=$1} END {printf "%s %.3f %.3f\n", tps, a[int(NR*0.5)+1]/1000, a[int(NR*0.99)+1]/1000}'
+  [ "$3" = on ] && q "SELECT careguard.ledger_flush(120000)" >/dev/null
+  after=$(server_ticks)
+  local transactions
+  transactions=$(cat "$work"/log* | wc -l)
+  cat "$work"/log* | awk '{print $3}' | sort -n | awk -v tps="$tps" -v ticks=$((after - before)) \
+    -v hz="$TICKS_PER_SECOND" -v n="$transactions" '
+    {a[NR]=$1} END {printf "%s %.3f %.3f %.1f\n", tps, a[int(NR*0.5)+1]/1000, a[int(NR*0.99)+1]/1000,
+                    ticks * 1e6 / hz / n}'
 }
-declare -A tps p50 p99
+declare -A tps p50 p99 cpu
 for ((r = 1; r <= REPS; r++)); do
   for script in patient dashboard; do
     for clients in 1 2; do
       for mode in off on; do
         set_ledger "$mode"
-        read -r t a b < <(run "$script" "$clients")
+        read -r t a b c < <(run "$script" "$clients" "$mode")
         key="$script/$clients/$mode"
-        tps[$key]+=" $t"; p50[$key]+=" $a"; p99[$key]+=" $b"
+        tps[$key]+=" $t"; p50[$key]+=" $a"; p99[$key]+=" $b"; cpu[$key]+=" $c"
       done
     done
   done
@@ -104,15 +128,19 @@ records=$(q "SELECT careguard.ledger_flush(60000)")
 
 echo
 echo "== Disclosure ledger on vs off (pgbench, authenticator, median of $REPS x ${SECONDS_PER_RUN} s) =="
-printf '%-10s %7s %10s %10s %7s %9s %9s %9s %9s\n' transaction clients "tps off" "tps on" ratio \
-  "p50 off" "p50 on" "p99 off" "p99 on"
+printf '%-10s %7s %10s %10s %7s %9s %9s %9s %9s %8s %8s %7s\n' transaction clients "tps off" "tps on" ratio \
+  "p50 off" "p50 on" "p99 off" "p99 on" "cpu off" "cpu on" ratio
 for script in patient dashboard; do
   for clients in 1 2; do
     off="$script/$clients/off"; on="$script/$clients/on"
     awk -v s="$script" -v c="$clients" -v t0="$(median ${tps[$off]})" -v t1="$(median ${tps[$on]})" \
         -v a0="$(median ${p50[$off]})" -v a1="$(median ${p50[$on]})" \
         -v b0="$(median ${p99[$off]})" -v b1="$(median ${p99[$on]})" \
-      'BEGIN {printf "%-10s %7s %10.0f %10.0f %7.3f %9.3f %9.3f %9.3f %9.3f\n", s, c, t0, t1, t1/t0, a0, a1, b0, b1}'
+        -v c0="$(median ${cpu[$off]})" -v c1="$(median ${cpu[$on]})" \
+      'BEGIN {printf "%-10s %7s %10.0f %10.0f %7.3f %9.3f %9.3f %9.3f %9.3f %8.1f %8.1f %7.3f\n",
+              s, c, t0, t1, t1/t0, a0, a1, b0, b1, c0, c1, c1/c0}'
   done
 done
-echo "(latencies in ms; the ledger held $records records after the runs, all written by the writer)"
+echo "(latencies in ms; cpu: the server's CPU time per transaction in microseconds, every backend and"
+echo " the ledger writer included, until the writer has stored the run's records; the ledger held"
+echo " $records records after the runs, all written by the writer)"

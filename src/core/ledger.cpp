@@ -15,9 +15,26 @@ Hash genesis() {
   return Hash{};
 }
 
+namespace {
+
+// SHA-256's implementation, fetched once: EVP_sha256() in a digest init
+// looks the algorithm up again on every call.
+struct Sha256 {
+  EVP_MD* md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  EVP_MD_CTX* context = EVP_MD_CTX_new();
+  ~Sha256() {
+    EVP_MD_CTX_free(context);
+    EVP_MD_free(md);
+  }
+  Sha256() = default;
+  Sha256(const Sha256&) = delete;
+  Sha256& operator=(const Sha256&) = delete;
+};
+
+}  // namespace
+
 Hash link(const Hash& previous, std::int64_t seq, std::string_view text) {
-  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> context(EVP_MD_CTX_new(),
-                                                                  &EVP_MD_CTX_free);
+  thread_local Sha256 sha;
   std::uint8_t seq_bytes[8];
   auto value = static_cast<std::uint64_t>(seq);
   for (int i = 7; i >= 0; --i) {
@@ -26,11 +43,12 @@ Hash link(const Hash& previous, std::int64_t seq, std::string_view text) {
   }
   Hash out{};
   unsigned int length = 0;
-  if (!context || EVP_DigestInit_ex(context.get(), EVP_sha256(), nullptr) != 1 ||
-      EVP_DigestUpdate(context.get(), previous.data(), previous.size()) != 1 ||
-      EVP_DigestUpdate(context.get(), seq_bytes, sizeof seq_bytes) != 1 ||
-      EVP_DigestUpdate(context.get(), text.data(), text.size()) != 1 ||
-      EVP_DigestFinal_ex(context.get(), out.data(), &length) != 1 || length != out.size()) {
+  if (sha.md == nullptr || sha.context == nullptr ||
+      EVP_DigestInit_ex2(sha.context, sha.md, nullptr) != 1 ||
+      EVP_DigestUpdate(sha.context, previous.data(), previous.size()) != 1 ||
+      EVP_DigestUpdate(sha.context, seq_bytes, sizeof seq_bytes) != 1 ||
+      EVP_DigestUpdate(sha.context, text.data(), text.size()) != 1 ||
+      EVP_DigestFinal_ex(sha.context, out.data(), &length) != 1 || length != out.size()) {
     throw Error("XX000", "SHA-256 failed while chaining a ledger record");
   }
   return out;
@@ -48,7 +66,7 @@ std::string to_hex(const Hash& hash) {
 }
 
 RecordIndex index_record(std::string_view text) {
-  RecordIndex index{"malformed", "{}"};
+  RecordIndex index{"malformed", {}};
   json::Value root;
   try {
     root = json::parse(text, "ledger record");
@@ -60,17 +78,83 @@ RecordIndex index_record(std::string_view text) {
   index.kind = kind != nullptr && kind->kind == json::Kind::String ? kind->text : "unknown";
   const json::Value* ids = root.find("patient_ids");
   if (ids == nullptr || ids->kind != json::Kind::Array) return index;
-  std::string literal = "{";
   for (const json::Value& id : ids->items) {
     if (id.kind != json::Kind::String) continue;
     std::optional<Uuid> parsed = parse_uuid(id.text);
-    if (!parsed) continue;
-    if (literal.size() > 1) literal.push_back(',');
-    literal += format_uuid(*parsed);
+    if (parsed) index.patient_ids.push_back(*parsed);
   }
-  literal.push_back('}');
-  index.patient_ids = std::move(literal);
   return index;
+}
+
+namespace {
+
+constexpr char kHexDigits[] = "0123456789abcdef";
+constexpr std::size_t kMaxKindBytes = 64;
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  return -1;
+}
+
+bool is_kind_char(char c) {
+  return (c >= 'a' && c <= 'z') || c == '_';
+}
+
+// The index part of a line, or false when it is not well formed.
+bool read_index(std::string_view line, RecordIndex& index, std::string_view& record) {
+  if (line.empty() || line[0] != '=') return false;
+  std::size_t kind_end = line.find('\t', 1);
+  if (kind_end == std::string_view::npos || kind_end == 1 || kind_end - 1 > kMaxKindBytes) {
+    return false;
+  }
+  std::string_view kind = line.substr(1, kind_end - 1);
+  for (char c : kind) {
+    if (!is_kind_char(c)) return false;
+  }
+  std::size_t ids_end = line.find('\t', kind_end + 1);
+  if (ids_end == std::string_view::npos) return false;
+  std::string_view hex = line.substr(kind_end + 1, ids_end - kind_end - 1);
+  if (hex.size() % 32 != 0) return false;
+  index.kind.assign(kind);
+  index.patient_ids.clear();
+  index.patient_ids.reserve(hex.size() / 32);
+  for (std::size_t at = 0; at < hex.size(); at += 32) {
+    Uuid id{};
+    for (std::size_t i = 0; i < 16; ++i) {
+      int high = hex_value(hex[at + 2 * i]);
+      int low = hex_value(hex[at + 2 * i + 1]);
+      if (high < 0 || low < 0) return false;
+      id[i] = static_cast<std::uint8_t>(high << 4 | low);
+    }
+    index.patient_ids.push_back(id);
+  }
+  record = line.substr(ids_end + 1);
+  return true;
+}
+
+}  // namespace
+
+std::string spool_index(std::string_view kind, const std::vector<Uuid>& patient_ids) {
+  std::string out;
+  out.reserve(kind.size() + 3 + patient_ids.size() * 32);
+  out.push_back('=');
+  out.append(kind);
+  out.push_back('\t');
+  for (const Uuid& id : patient_ids) {
+    for (std::uint8_t byte : id) {
+      out.push_back(kHexDigits[byte >> 4]);
+      out.push_back(kHexDigits[byte & 0x0f]);
+    }
+  }
+  out.push_back('\t');
+  return out;
+}
+
+void read_spool_line(std::string_view line, RecordIndex& index, std::string_view& record) {
+  if (read_index(line, index, record)) return;
+  record = line;
+  index = index_record(line);
 }
 
 void RecordWriter::key(std::string_view name) {
@@ -83,21 +167,23 @@ void RecordWriter::key(std::string_view name) {
 // JSON string escaping: quotes, backslash and every control character (so a
 // record never holds a raw newline).
 void RecordWriter::string(std::string_view value) {
-  static const char digits[] = "0123456789abcdef";
   text_.push_back('"');
-  for (char c : value) {
-    auto byte = static_cast<unsigned char>(c);
-    if (c == '"' || c == '\\') {
+  std::size_t run = 0;  // the start of the bytes that need no escape
+  for (std::size_t i = 0; i < value.size(); ++i) {
+    auto byte = static_cast<unsigned char>(value[i]);
+    if (byte >= 0x20 && byte != '"' && byte != '\\') continue;
+    text_.append(value.data() + run, i - run);
+    run = i + 1;
+    if (byte == '"' || byte == '\\') {
       text_.push_back('\\');
-      text_.push_back(c);
-    } else if (byte < 0x20) {
-      text_ += "\\u00";
-      text_.push_back(digits[byte >> 4]);
-      text_.push_back(digits[byte & 0x0f]);
+      text_.push_back(static_cast<char>(byte));
     } else {
-      text_.push_back(c);
+      text_ += "\\u00";
+      text_.push_back(kHexDigits[byte >> 4]);
+      text_.push_back(kHexDigits[byte & 0x0f]);
     }
   }
+  text_.append(value.data() + run, value.size() - run);
   text_.push_back('"');
 }
 

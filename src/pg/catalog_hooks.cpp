@@ -2,11 +2,13 @@
 // for the policy gate and the drop guard. ProcessUtility sees statements
 // (ALTER TABLE, GRANT, ...); the object access hook sees every deletion,
 // including those a CASCADE or a DROP COLUMN brings; ExecutorCheckPerms
-// sees DML on the catalogue itself. Each only notes; COMMIT judges.
+// sees DML on the catalogue itself. Each only notes; COMMIT judges. The
+// ProcessUtility hook also hands COPY TO to the ledger (ledger_copy.cpp).
 #include "careguard/pg/catalog_hooks.hpp"
 
 #include "careguard/pg/drop_guard.hpp"
 #include "careguard/pg/guard.hpp"
+#include "careguard/pg/ledger.hpp"
 #include "careguard/pg/policy_gate.hpp"
 
 extern "C" {
@@ -30,6 +32,9 @@ void on_process_utility(PlannedStmt* planned, const char* query, bool read_only_
                         ProcessUtilityContext context, ParamListInfo params,
                         QueryEnvironment* environment, DestReceiver* dest,
                         QueryCompletion* completion) {
+  planned = guarded("ProcessUtility hook", [planned] {
+    return call_pg([planned] { return ledger_copy_as_query(planned); });
+  });
   Node* statement = planned->utilityStmt;
   bool restoring = guarded("ProcessUtility hook", [statement] {
     return call_pg([statement] { return copy_restores_careguard_table(statement); });

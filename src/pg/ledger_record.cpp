@@ -92,11 +92,11 @@ void write_access(const LedgerStatement& s, const LedgerAccess& a) {
     }
   }
   auto recorded = std::min<std::size_t>(ids.size(), static_cast<std::size_t>(ledger_max_ids));
+  std::vector<Uuid> recorded_ids(recorded);
   record.open_array("patient_ids");
   for (std::size_t i = 0; i < recorded; ++i) {
-    Uuid uuid{};
-    std::copy(ids[i].begin(), ids[i].end(), uuid.begin());
-    record.element(format_uuid(uuid));
+    std::copy(ids[i].begin(), ids[i].end(), recorded_ids[i].begin());
+    record.element(format_uuid(recorded_ids[i]));
   }
   record.close_array();
   record.number("ids_overflow", static_cast<std::int64_t>(ids.size() - recorded));
@@ -107,7 +107,7 @@ void write_access(const LedgerStatement& s, const LedgerAccess& a) {
   record.boolean("break_glass", break_glass);
   record.boolean("aborted", s.aborted);
   std::string line = record.finish();
-  spool_record(line.data(), line.size());
+  spool_record(line.data(), line.size(), ledger::spool_index("access", recorded_ids));
 }
 
 }  // namespace

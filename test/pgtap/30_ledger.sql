@@ -2,14 +2,15 @@
 -- writes of a registered PHI table, exactly the patients whose rows the
 -- statement returned or wrote (not the ones its WHERE named), the row count
 -- and whether RLS applied or was bypassed (and why); the records outlive a
--- rollback, a failed statement is recorded as aborted; the ledger refuses
+-- rollback, a failed statement is recorded as aborted, a COPY TO that
+-- bypasses RLS is recorded; the ledger refuses
 -- UPDATE, DELETE and TRUNCATE, and verify_ledger() finds an edited, a
 -- deleted, a reordered row and a truncated tail; break-the-glass needs a
 -- reason, widens the provider's policy for one patient, is ledgered and
 -- reviewed, and lapses when it expires; a patient's accounting shows only
 -- their own disclosures. Expected values come from the data (as superuser).
 BEGIN;
-SELECT plan(49);
+SELECT plan(52);
 
 TRUNCATE bookings.status_history, bookings.appointments, patients.preferences, patients.profiles,
          providers.availability, providers.profiles, public.locations, public.categories, auth.users;
@@ -132,6 +133,24 @@ SELECT is((SELECT (r ->> 'rows')::bigint FROM pg_temp.records('p-service') r), :
 SELECT is((SELECT jsonb_array_length(r -> 'patient_ids') + (r ->> 'ids_overflow')::int
              FROM pg_temp.records('p-service') r), :'npatients_all'::int,
           'service_role aggregate: every patient it aggregated');
+
+-- 5b. COPY table TO by service_role reads without the executor; the ledger
+-- has it run as COPY (SELECT ...) TO, and records it like the query.
+SELECT count(*) AS profiles_all FROM patients.profiles \gset
+SET LOCAL application_name = 'p-copy';
+SET LOCAL ROLE service_role;
+COPY patients.profiles (id, full_name) TO STDOUT \g /dev/null
+RESET ROLE;
+SET LOCAL application_name = 'pgtap';
+SELECT careguard.ledger_flush() IS NOT NULL AS flushed \gset
+SELECT is((SELECT r ->> 'relation' || '/' || (r ->> 'command') || '/' || (r ->> 'rls') || '/' || (r ->> 'bypass_reason')
+             FROM pg_temp.records('p-copy') r),
+          'patients.profiles/SELECT/bypassed/bypassrls', 'service_role COPY TO: recorded as an RLS bypass');
+SELECT is((SELECT (r ->> 'rows')::bigint FROM pg_temp.records('p-copy') r), :'profiles_all'::bigint,
+          'service_role COPY TO: every row it copied');
+SELECT is((SELECT jsonb_array_length(r -> 'patient_ids') + (r ->> 'ids_overflow')::int
+             FROM pg_temp.records('p-copy') r), :'profiles_all'::int,
+          'service_role COPY TO: every patient it copied');
 
 -- 6. A superuser is audited too (pgaudit does not).
 SET LOCAL application_name = 'p-super';

@@ -3,11 +3,30 @@
 
 #include "careguard/core/ledger.hpp"
 
+using careguard::format_uuid;
+using careguard::Uuid;
 using careguard::ledger::genesis;
 using careguard::ledger::index_record;
 using careguard::ledger::link;
+using careguard::ledger::read_spool_line;
+using careguard::ledger::RecordIndex;
 using careguard::ledger::RecordWriter;
+using careguard::ledger::spool_index;
 using careguard::ledger::to_hex;
+
+namespace {
+
+std::string ids_text(const RecordIndex& index) {
+  std::string out;
+  for (const Uuid& id : index.patient_ids) out += (out.empty() ? "" : ",") + format_uuid(id);
+  return out;
+}
+
+Uuid uuid_of(const char* text) {
+  return *careguard::parse_uuid(text);
+}
+
+}  // namespace
 
 TEST(LedgerChain, GenesisIsZero) {
   EXPECT_EQ(to_hex(genesis()), std::string(64, '0'));
@@ -56,8 +75,8 @@ TEST(LedgerIndex, KindAndIdsOfARecord) {
       index_record(R"({"kind":"access","patient_ids":["AAAAAAAA-0000-4000-8000-000000000001",)"
                    R"("aaaaaaaa-0000-4000-8000-000000000002"]})");
   EXPECT_EQ(index.kind, "access");
-  EXPECT_EQ(index.patient_ids,
-            "{aaaaaaaa-0000-4000-8000-000000000001,aaaaaaaa-0000-4000-8000-000000000002}");
+  EXPECT_EQ(ids_text(index),
+            "aaaaaaaa-0000-4000-8000-000000000001,aaaaaaaa-0000-4000-8000-000000000002");
 }
 
 TEST(LedgerIndex, MalformedAndMissingParts) {
@@ -65,5 +84,39 @@ TEST(LedgerIndex, MalformedAndMissingParts) {
   EXPECT_EQ(index_record("[1]").kind, "malformed");
   auto index = index_record(R"({"patient_ids":["not-a-uuid", 7]})");
   EXPECT_EQ(index.kind, "unknown");
-  EXPECT_EQ(index.patient_ids, "{}");
+  EXPECT_TRUE(index.patient_ids.empty());
+}
+
+TEST(LedgerSpoolLine, TheIndexAheadOfTheRecordIsReadBackWithoutParsing) {
+  std::vector<Uuid> ids = {uuid_of("aaaaaaaa-0000-4000-8000-000000000001"),
+                           uuid_of("ffffffff-0000-4000-8000-0000000000ab")};
+  std::string line = spool_index("access", ids) + "not json at all";
+  RecordIndex index;
+  std::string_view record;
+  read_spool_line(line, index, record);
+  EXPECT_EQ(index.kind, "access");
+  EXPECT_EQ(ids_text(index),
+            "aaaaaaaa-0000-4000-8000-000000000001,ffffffff-0000-4000-8000-0000000000ab");
+  EXPECT_EQ(record, "not json at all");
+  read_spool_line(spool_index("purge", {}) + "{}", index, record);
+  EXPECT_EQ(index.kind, "purge");
+  EXPECT_TRUE(index.patient_ids.empty());
+  EXPECT_EQ(record, "{}");
+}
+
+TEST(LedgerSpoolLine, ALineWithoutAWellFormedIndexIsIndexedFromItsRecord) {
+  const std::string json =
+      R"({"kind":"access","patient_ids":["aaaaaaaa-0000-4000-8000-000000000001"]})";
+  RecordIndex index;
+  std::string_view record;
+  for (const std::string& line :
+       {json, "=access\t" + json, "=Access\t\t" + json, "=access\tabc\t" + json,
+        "=access\t" + std::string(31, 'a') + "g\t" + json, "=\t\t" + json,
+        "=" + std::string(65, 'a') + "\t\t" + json}) {
+    read_spool_line(line, index, record);
+    EXPECT_EQ(record, line) << line;
+    EXPECT_EQ(index.kind, line == json ? "access" : "malformed") << line;
+  }
+  read_spool_line(json, index, record);
+  EXPECT_EQ(ids_text(index), "aaaaaaaa-0000-4000-8000-000000000001");
 }

@@ -11,6 +11,9 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
+
+#include "careguard/core/uuid.hpp"
 
 namespace careguard::ledger {
 
@@ -19,20 +22,31 @@ using Hash = std::array<std::uint8_t, 32>;
 // The hash before the first record: 32 zero bytes.
 Hash genesis();
 
-// One link of the chain (OpenSSL SHA-256); throws careguard::Error on failure.
+// One link of the chain (OpenSSL SHA-256, one digest context kept for the
+// thread); throws careguard::Error on failure.
 Hash link(const Hash& previous, std::int64_t seq, std::string_view text);
 
 std::string to_hex(const Hash& hash);
 
 // What the ledger table indexes of a record: its "kind" ("malformed" when
-// the text is not a JSON object) and its "patient_ids" as a PostgreSQL
-// uuid[] literal ("{}" when absent; ids that are not uuids are skipped, the
-// record itself keeps them).
+// the text is not a JSON object, "unknown" without one) and the uuids in its
+// "patient_ids" (elements that are not uuids are skipped; the record itself
+// keeps them).
 struct RecordIndex {
   std::string kind;
-  std::string patient_ids;
+  std::vector<Uuid> patient_ids;
 };
 RecordIndex index_record(std::string_view text);
+
+// A spool line carries its record's index ahead of the record, so that the
+// writer stores a record without parsing it:
+//   '=' kind '\t' (32 lowercase hex digits per patient id) '\t' record
+// The writer trusts the index only as far as verify_ledger() checks it
+// against the record; a line without a well-formed one (spooled by an
+// earlier release) is indexed by parsing its record.
+std::string spool_index(std::string_view kind, const std::vector<Uuid>& patient_ids);
+// Splits one spool line into its index (reusing index's buffers) and record.
+void read_spool_line(std::string_view line, RecordIndex& index, std::string_view& record);
 
 // Builds one record's JSON object, field by field, in a fixed order.
 class RecordWriter {

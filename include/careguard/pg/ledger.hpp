@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string_view>
 
 #include "careguard/pg/postgres.hpp"
 
@@ -35,12 +36,19 @@ extern bool in_ledger_writer;
 // careguard's own and not ledgered, until the subtransaction ends.
 void note_access_matrix_probe(SubTransactionId subxact);
 
+// COPY table TO of a table the ledger watches, as COPY (SELECT ...) TO so
+// that the executor (and the ledger) sees its rows; any other statement is
+// returned as it is (ledger_copy.cpp). May ereport.
+PlannedStmt* ledger_copy_as_query(PlannedStmt* planned);
+
 // ---- spool ----
 // Appends one finished record (a JSON line without its '\n'). On a hot
 // standby, or without the preload's shared memory, the record goes to the
 // server log instead ("careguard_ledger: {json}"). Never raises: called from
 // error paths too; returns false when the record could only be logged.
-bool spool_record(const char* line, std::size_t length) noexcept;
+// `index` is ledger::spool_index() of the record, or empty: the writer then
+// parses the record for its kind and patient ids.
+bool spool_record(const char* line, std::size_t length, std::string_view index = {}) noexcept;
 // From _PG_init, under shared_preload_libraries.
 void install_ledger_shared_memory();
 

@@ -1,0 +1,54 @@
+// careguard adapter: what the spool's appenders (ledger_spool.cpp) and its
+// writer (ledger_writer.cpp) share: the spool's layout and the shared-memory
+// slot of each database.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstddef>
+
+#include "careguard/pg/postgres.hpp"
+
+extern "C" {
+#include "storage/latch.h"
+#include "storage/lwlock.h"
+}
+
+namespace careguard::pg {
+
+constexpr int kMaxDatabases = 32;
+constexpr off_t kSegmentBytes = 16 * 1024 * 1024;
+constexpr Size kBatchBytes = 1024 * 1024;
+// A record longer than this is logged, not spooled: the writer reads whole
+// lines within one batch, so a line longer than a batch would stall it.
+constexpr std::size_t kMaxRecordBytes = 64 * 1024;
+static_assert(kMaxRecordBytes < kBatchBytes, "a spooled line must fit in one batch");
+constexpr long kWriterPauseMs = 100;
+constexpr const char* kSpoolRoot = "careguard_ledger";
+
+struct SpoolSlot {
+  Oid database;
+  pid_t writer_pid;
+  Latch* writer_latch;
+  int64 segment;  // the segment backends append to
+  int64 ingested_segment;
+  int64 ingested_offset;
+  int64 last_seq;
+  TimestampTz start_requested;
+};
+
+struct SpoolShared {
+  LWLock* lock;
+  SpoolSlot slots[kMaxDatabases];
+};
+
+// In shared memory; nullptr unless careguard is preloaded.
+extern SpoolShared* spool_shared;
+
+// The database's slot, or nullptr; the caller holds spool_shared->lock.
+SpoolSlot* find_spool_slot(Oid database);
+
+// careguard_ledger/<database oid>/<segment, 16 hex digits>.spool
+void segment_path(char* out, Size size, Oid database, int64 segment);
+
+}  // namespace careguard::pg
