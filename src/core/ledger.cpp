@@ -91,10 +91,22 @@ namespace {
 constexpr char kHexDigits[] = "0123456789abcdef";
 constexpr std::size_t kMaxKindBytes = 64;
 
+// The value of a lowercase hex digit, or -1: one table lookup per digit (a
+// record may list hundreds of ids).
+struct HexTable {
+  std::array<std::int8_t, 256> value{};
+  constexpr HexTable() {
+    for (auto& v : value) v = -1;
+    for (int c = '0'; c <= '9'; ++c)
+      value[static_cast<std::size_t>(c)] = static_cast<std::int8_t>(c - '0');
+    for (int c = 'a'; c <= 'f'; ++c)
+      value[static_cast<std::size_t>(c)] = static_cast<std::int8_t>(c - 'a' + 10);
+  }
+};
+constexpr HexTable kHex;
+
 int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  return -1;
+  return kHex.value[static_cast<unsigned char>(c)];
 }
 
 bool is_kind_char(char c) {
