@@ -143,9 +143,11 @@ CREATE TRIGGER ledger_append_only BEFORE UPDATE OR DELETE ON careguard.ledger
 CREATE TRIGGER ledger_no_truncate BEFORE TRUNCATE ON careguard.ledger
   FOR EACH STATEMENT EXECUTE FUNCTION careguard.ledger_refuse_change();
 
--- Dropping a month (or the ledger) outside the purge is undone.
+-- Dropping a month (or the ledger) outside the purge is undone. A dropped
+-- table leaves the registry (its oid could be a new table's one day);
+-- SECURITY DEFINER so that the owner of a registered table may drop it.
 CREATE FUNCTION careguard.ledger_guard_drop() RETURNS event_trigger
-  LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+  LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
   SET search_path = pg_catalog, pg_temp
 AS $guard$
 BEGIN
@@ -160,6 +162,12 @@ BEGIN
                          WHERE e.extname OPERATOR(pg_catalog.=) 'careguard') THEN
     RAISE EXCEPTION 'the disclosure ledger''s months are dropped only by careguard.ledger_purge()'
       USING ERRCODE = '42501';
+  END IF;
+  IF pg_catalog.to_regclass('careguard.phi_tables') IS NOT NULL THEN
+    DELETE FROM careguard.phi_tables p USING pg_catalog.pg_event_trigger_dropped_objects() d
+     WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+       AND d.objsubid OPERATOR(pg_catalog.=) 0
+       AND p.relid::pg_catalog.oid OPERATOR(pg_catalog.=) d.objid;
   END IF;
 END
 $guard$;
@@ -245,11 +253,14 @@ REVOKE ALL ON FUNCTION careguard.ledger_ensure_month(timestamptz) FROM PUBLIC;
 --   relinked (prev_hash is not the previous row's hash: rows moved or replaced),
 --   edited   (the record, its seq or its hash changed, or the indexed columns
 --             disagree with the record),
+--   malformed (a record that is not JSON, or lists an id that is not a uuid),
 --   truncated / head mismatch (against a head published earlier).
 CREATE FUNCTION careguard.verify_ledger(published_seq bigint DEFAULT NULL,
                                         published_hash text DEFAULT NULL)
   RETURNS TABLE (ok boolean, checked bigint, first_bad_seq bigint, problem text)
-  LANGUAGE plpgsql STABLE PARALLEL SAFE
+  -- PARALLEL UNSAFE: its exception block is a subtransaction, which parallel
+  -- mode forbids.
+  LANGUAGE plpgsql STABLE PARALLEL UNSAFE
   SET search_path = pg_catalog, pg_temp
 AS $verify$
 DECLARE
@@ -266,40 +277,52 @@ BEGIN
     INTO anchor_seq, anchor
     FROM careguard.ledger l WHERE l.kind OPERATOR(pg_catalog.=) 'purge'
     ORDER BY l.seq DESC LIMIT 1;
-  FOR r IN SELECT l.seq, l.kind, l.patient_ids, l.record, l.prev_hash, l.hash
-             FROM careguard.ledger l ORDER BY l.seq LOOP
-    IF expected IS NULL THEN
-      IF r.seq OPERATOR(pg_catalog.=) 1 THEN
-        prev := pg_catalog.decode(pg_catalog.repeat('00', 32), 'hex');
-      ELSIF anchor_seq IS NOT NULL AND r.seq OPERATOR(pg_catalog.=) (anchor_seq OPERATOR(pg_catalog.+) 1) THEN
-        prev := anchor;
-      ELSE
-        RETURN QUERY SELECT false, n, COALESCE(anchor_seq OPERATOR(pg_catalog.+) 1, 1::bigint),
-          pg_catalog.format('deleted: the ledger starts at seq %s', r.seq);
+  -- One block around the whole loop (not one per row, each a subtransaction):
+  -- a record that is not JSON, or lists a patient id that is not a uuid,
+  -- ends the check there.
+  BEGIN
+    FOR r IN SELECT l.seq, l.kind, l.patient_ids, l.record, l.prev_hash, l.hash
+               FROM careguard.ledger l ORDER BY l.seq LOOP
+      IF expected IS NULL THEN
+        IF r.seq OPERATOR(pg_catalog.=) 1 THEN
+          prev := pg_catalog.decode(pg_catalog.repeat('00', 32), 'hex');
+        ELSIF anchor_seq IS NOT NULL AND r.seq OPERATOR(pg_catalog.=) (anchor_seq OPERATOR(pg_catalog.+) 1) THEN
+          prev := anchor;
+        ELSE
+          RETURN QUERY SELECT false, n, COALESCE(anchor_seq OPERATOR(pg_catalog.+) 1, 1::bigint),
+            pg_catalog.format('deleted: the ledger starts at seq %s', r.seq);
+          RETURN;
+        END IF;
+        expected := r.seq;
+      END IF;
+      IF r.seq OPERATOR(pg_catalog.<>) expected THEN
+        RETURN QUERY SELECT false, n, expected, pg_catalog.format('deleted: seq %s is missing', expected);
         RETURN;
       END IF;
-      expected := r.seq;
-    END IF;
-    IF r.seq OPERATOR(pg_catalog.<>) expected THEN
-      RETURN QUERY SELECT false, n, expected, pg_catalog.format('deleted: seq %s is missing', expected);
-      RETURN;
-    END IF;
-    IF r.prev_hash OPERATOR(pg_catalog.<>) prev THEN
-      RETURN QUERY SELECT false, n, r.seq,
-        pg_catalog.format('relinked: seq %s does not follow seq %s', r.seq, r.seq OPERATOR(pg_catalog.-) 1);
-      RETURN;
-    END IF;
-    IF careguard.ledger_link(prev, r.seq, r.record) OPERATOR(pg_catalog.<>) r.hash
-       OR r.kind OPERATOR(pg_catalog.<>) COALESCE(r.record::jsonb OPERATOR(pg_catalog.->>) 'kind', 'unknown')
-       OR r.patient_ids OPERATOR(pg_catalog.<>) COALESCE(ARRAY(SELECT pg_catalog.jsonb_array_elements_text(
-            r.record::jsonb OPERATOR(pg_catalog.->) 'patient_ids'))::uuid[], '{}') THEN
-      RETURN QUERY SELECT false, n, r.seq, pg_catalog.format('edited: seq %s does not hash to its stored value', r.seq);
-      RETURN;
-    END IF;
-    prev := r.hash;
-    expected := expected OPERATOR(pg_catalog.+) 1;
-    n := n OPERATOR(pg_catalog.+) 1;
-  END LOOP;
+      IF r.prev_hash OPERATOR(pg_catalog.<>) prev THEN
+        RETURN QUERY SELECT false, n, r.seq,
+          pg_catalog.format('relinked: seq %s does not follow seq %s', r.seq, r.seq OPERATOR(pg_catalog.-) 1);
+        RETURN;
+      END IF;
+      IF careguard.ledger_link(prev, r.seq, r.record) OPERATOR(pg_catalog.<>) r.hash THEN
+        RETURN QUERY SELECT false, n, r.seq, pg_catalog.format('edited: seq %s does not hash to its stored value', r.seq);
+        RETURN;
+      END IF;
+      IF r.kind OPERATOR(pg_catalog.<>) COALESCE(r.record::jsonb OPERATOR(pg_catalog.->>) 'kind', 'unknown')
+         OR r.patient_ids OPERATOR(pg_catalog.<>) COALESCE(ARRAY(SELECT pg_catalog.jsonb_array_elements_text(
+              r.record::jsonb OPERATOR(pg_catalog.->) 'patient_ids'))::uuid[], '{}') THEN
+        RETURN QUERY SELECT false, n, r.seq,
+          pg_catalog.format('edited: the kind or patient_ids of seq %s disagree with its record', r.seq);
+        RETURN;
+      END IF;
+      prev := r.hash;
+      expected := expected OPERATOR(pg_catalog.+) 1;
+      n := n OPERATOR(pg_catalog.+) 1;
+    END LOOP;
+  EXCEPTION WHEN invalid_text_representation THEN
+    RETURN QUERY SELECT false, n, r.seq, pg_catalog.format('malformed: seq %s is not a well-formed record', r.seq);
+    RETURN;
+  END;
   IF published_seq IS NOT NULL THEN
     IF expected IS NULL OR published_seq OPERATOR(pg_catalog.>=) expected THEN
       RETURN QUERY SELECT false, n, COALESCE(expected, 1::bigint),

@@ -142,7 +142,11 @@ bool read_index(std::string_view line, RecordIndex& index, std::string_view& rec
     index.patient_ids.push_back(id);
   }
   record = line.substr(ids_end + 1);
-  return true;
+  // A record as RecordWriter makes it: one object, no raw tab (escaped).
+  // Anything else, such as a line torn by a crash and run into the next
+  // one, is indexed from its text instead (and so found malformed).
+  return record.size() >= 2 && record.front() == '{' && record.back() == '}' &&
+         record.find('\t') == std::string_view::npos;
 }
 
 }  // namespace

@@ -47,13 +47,19 @@ void on_process_utility(PlannedStmt* planned, const char* query, bool read_only_
     set_config_option("session_replication_role", "replica", PGC_SUSET, PGC_S_SESSION,
                       GUC_ACTION_SAVE, true, 0, false);
   }
-  if (previous_process_utility != nullptr) {
-    previous_process_utility(planned, query, read_only_tree, context, params, environment, dest,
-                             completion);
-  } else {
-    standard_ProcessUtility(planned, query, read_only_tree, context, params, environment, dest,
-                            completion);
+  PG_TRY();
+  {
+    if (previous_process_utility != nullptr) {
+      previous_process_utility(planned, query, read_only_tree, context, params, environment, dest,
+                               completion);
+    } else {
+      standard_ProcessUtility(planned, query, read_only_tree, context, params, environment, dest,
+                              completion);
+    }
   }
+  PG_FINALLY();
+  { ledger_copy_destination = nullptr; }
+  PG_END_TRY();
   if (restoring) AtEOXact_GUC(true, nest_level);
   guarded("ProcessUtility hook",
           [statement] { call_pg([statement] { note_utility_for_policy_gate(statement); }); });

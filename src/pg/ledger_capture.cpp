@@ -210,6 +210,7 @@ LedgerStatement* open_statement(QueryDesc* top) {
   s = static_cast<LedgerStatement*>(MemoryContextAllocZero(cxt, sizeof(LedgerStatement)));
   s->context = cxt;
   s->owner = top;
+  s->copy_to = ledger_copy_destination;
   capture_identity(s, top);
   s->next = statements;
   statements = s;

@@ -70,7 +70,8 @@ void write_access(const LedgerStatement& s, const LedgerAccess& a) {
   optional_text(record, "client_addr", s.client_addr);
   record.field("relation", a.relation);
   record.field("command", command_name(a.command));
-  record.field("statement_command", command_name(s.command));
+  record.field("statement_command", s.copy_to != nullptr ? "COPY" : command_name(s.command));
+  if (s.copy_to != nullptr) record.field("copy_to", s.copy_to);
   record.number("rows", a.rows);
 
   std::vector<std::array<unsigned char, 16>> ids;

@@ -265,7 +265,13 @@ void batch_insert(const Batch* batch, TimestampTz at) {
       PointerGetDatum(construct_array(batch->hashes, n, BYTEAOID, -1, false, TYPALIGN_INT)),
       PointerGetDatum(
           construct_array(batch->ids, batch->id_count, UUIDOID, UUID_LEN, false, TYPALIGN_CHAR))};
-  SPI_execute_plan(insert_plan, values, nullptr, false, 0);
+  int rc = SPI_execute_plan(insert_plan, values, nullptr, false, 0);
+  // Anything short of every row stored aborts the batch: the position moves
+  // only with the rows.
+  if (rc != SPI_OK_INSERT || SPI_processed != static_cast<uint64>(n)) {
+    elog(ERROR, "careguard ledger: stored %llu of %d records (SPI %d)",
+         static_cast<unsigned long long>(SPI_processed), n, rc);
+  }
 }
 
 int count_lines(const char* from, const char* to) {

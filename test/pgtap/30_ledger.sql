@@ -10,7 +10,7 @@
 -- reviewed, and lapses when it expires; a patient's accounting shows only
 -- their own disclosures. Expected values come from the data (as superuser).
 BEGIN;
-SELECT plan(52);
+SELECT plan(57);
 
 TRUNCATE bookings.status_history, bookings.appointments, patients.preferences, patients.profiles,
          providers.availability, providers.profiles, public.locations, public.categories, auth.users;
@@ -146,6 +146,23 @@ SELECT careguard.ledger_flush() IS NOT NULL AS flushed \gset
 SELECT is((SELECT r ->> 'relation' || '/' || (r ->> 'command') || '/' || (r ->> 'rls') || '/' || (r ->> 'bypass_reason')
              FROM pg_temp.records('p-copy') r),
           'patients.profiles/SELECT/bypassed/bypassrls', 'service_role COPY TO: recorded as an RLS bypass');
+SELECT is((SELECT (r ->> 'statement_command') || ' to ' || (r ->> 'copy_to') FROM pg_temp.records('p-copy') r),
+          'COPY to stdout', 'service_role COPY TO: recorded as a COPY, with its destination');
+-- The same output as PostgreSQL's own COPY (the ledger off): a generated
+-- column (appointments.during) is not written, with or without a header.
+SELECT current_setting('data_directory') || '/careguard_copy_on.csv' AS copy_on,
+       current_setting('data_directory') || '/careguard_copy_off.csv' AS copy_off \gset
+COPY bookings.appointments TO :'copy_on' (FORMAT csv, HEADER);
+SET LOCAL careguard.ledger = off;
+COPY bookings.appointments TO :'copy_off' (FORMAT csv, HEADER);
+RESET careguard.ledger;
+SELECT is(pg_read_file(:'copy_on'), pg_read_file(:'copy_off'),
+          'COPY TO under the ledger writes what PostgreSQL''s own COPY writes');
+SELECT is(split_part(pg_read_file(:'copy_on'), E'\n', 1),
+          (SELECT string_agg(attname, ',' ORDER BY attnum) FROM pg_attribute
+            WHERE attrelid = 'bookings.appointments'::regclass AND attnum > 0 AND NOT attisdropped
+              AND attgenerated = ''),
+          '... every column but the generated one');
 SELECT is((SELECT (r ->> 'rows')::bigint FROM pg_temp.records('p-copy') r), :'profiles_all'::bigint,
           'service_role COPY TO: every row it copied');
 SELECT is((SELECT jsonb_array_length(r -> 'patient_ids') + (r ->> 'ids_overflow')::int
@@ -233,6 +250,12 @@ ALTER TABLE careguard.ledger DISABLE TRIGGER USER;
 UPDATE careguard.ledger SET patient_ids = '{}' WHERE seq = :victim;
 SELECT is((SELECT first_bad_seq || ' ' || split_part(problem, ':', 1) FROM careguard.verify_ledger()),
           :victim || ' edited', 'an edited index column is found too');
+ROLLBACK TO SAVEPOINT tamper;
+ALTER TABLE careguard.ledger DISABLE TRIGGER USER;
+UPDATE careguard.ledger SET record = '{"kind": "access", "patient_ids": [', hash = careguard.ledger_link(prev_hash, seq, '{"kind": "access", "patient_ids": [')
+ WHERE seq = :victim;
+SELECT is((SELECT first_bad_seq || ' ' || split_part(problem, ':', 1) FROM careguard.verify_ledger()),
+          :victim || ' malformed', 'a record that is not JSON is reported, not raised');
 ROLLBACK TO SAVEPOINT tamper;
 ALTER TABLE careguard.ledger DISABLE TRIGGER USER;
 DELETE FROM careguard.ledger WHERE seq = :victim;
@@ -349,6 +372,21 @@ SELECT set_config('request.jwt.claims', :'claims_admin', true);
 SELECT cmp_ok((SELECT count(*) FROM careguard.disclosures(:'uid_b')), '>', 0::bigint,
               'an admin (careguard_auditor) reads anyone''s accounting');
 RESET ROLE;
+
+-- 13. A registered table that is dropped leaves the registry (a later table
+-- could be given its oid), by its owner too, who cannot write the registry.
+CREATE ROLE careguard_pgtap_owner NOLOGIN;
+GRANT CREATE ON SCHEMA public TO careguard_pgtap_owner;
+SET LOCAL ROLE careguard_pgtap_owner;
+CREATE TABLE public.pgtap_phi (patient_id uuid);
+RESET ROLE;
+SELECT careguard.register_phi('public.pgtap_phi', 'patient_id') IS NULL AS registered \gset
+SELECT 'public.pgtap_phi'::regclass::oid AS dropped_oid \gset
+SET LOCAL ROLE careguard_pgtap_owner;
+DROP TABLE public.pgtap_phi;
+RESET ROLE;
+SELECT is((SELECT count(*) FROM careguard.phi_tables WHERE relid::oid = :dropped_oid), 0::bigint,
+          'a dropped registered table leaves careguard.phi_tables, dropped by its owner');
 
 SELECT * FROM finish();
 ROLLBACK;

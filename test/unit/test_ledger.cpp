@@ -90,14 +90,14 @@ TEST(LedgerIndex, MalformedAndMissingParts) {
 TEST(LedgerSpoolLine, TheIndexAheadOfTheRecordIsReadBackWithoutParsing) {
   std::vector<Uuid> ids = {uuid_of("aaaaaaaa-0000-4000-8000-000000000001"),
                            uuid_of("ffffffff-0000-4000-8000-0000000000ab")};
-  std::string line = spool_index("access", ids) + "not json at all";
+  std::string line = spool_index("access", ids) + "{\"not\": parsed}";
   RecordIndex index;
   std::string_view record;
   read_spool_line(line, index, record);
   EXPECT_EQ(index.kind, "access");
   EXPECT_EQ(ids_text(index),
             "aaaaaaaa-0000-4000-8000-000000000001,ffffffff-0000-4000-8000-0000000000ab");
-  EXPECT_EQ(record, "not json at all");
+  EXPECT_EQ(record, "{\"not\": parsed}");
   read_spool_line(spool_index("purge", {}) + "{}", index, record);
   EXPECT_EQ(index.kind, "purge");
   EXPECT_TRUE(index.patient_ids.empty());
@@ -119,4 +119,23 @@ TEST(LedgerSpoolLine, ALineWithoutAWellFormedIndexIsIndexedFromItsRecord) {
   }
   read_spool_line(json, index, record);
   EXPECT_EQ(ids_text(index), "aaaaaaaa-0000-4000-8000-000000000001");
+}
+
+// A line torn by a crash runs into the next one: its index is not trusted.
+TEST(LedgerSpoolLine, ATornLineRunIntoTheNextIsMalformed) {
+  std::vector<Uuid> first = {uuid_of("aaaaaaaa-0000-4000-8000-000000000001")};
+  std::vector<Uuid> second = {uuid_of("aaaaaaaa-0000-4000-8000-000000000002")};
+  std::string torn = spool_index("access", first) + R"({"v":1,"kind":"access","patient_ids":["aa)" +
+                     spool_index("access", second) + R"({"v":1,"kind":"access"})";
+  RecordIndex index;
+  std::string_view record;
+  read_spool_line(torn, index, record);
+  EXPECT_EQ(index.kind, "malformed");
+  EXPECT_EQ(record, torn);
+  for (const std::string& cut :
+       {spool_index("access", first) + "{\"v\":1", spool_index("access", first) + "x{}",
+        spool_index("access", first)}) {
+    read_spool_line(cut, index, record);
+    EXPECT_EQ(index.kind, "malformed") << cut;
+  }
 }

@@ -40,6 +40,9 @@ void note_access_matrix_probe(SubTransactionId subxact);
 // that the executor (and the ledger) sees its rows; any other statement is
 // returned as it is (ledger_copy.cpp). May ereport.
 PlannedStmt* ledger_copy_as_query(PlannedStmt* planned);
+// While such a COPY runs: where it writes ("stdout", "file", "program"); the
+// ProcessUtility hook clears it when the COPY ends, however it ends.
+extern const char* ledger_copy_destination;
 
 // ---- spool ----
 // Appends one finished record (a JSON line without its '\n'). On a hot

@@ -69,6 +69,7 @@ struct LedgerStatement {
   TimestampTz started_at;
   uint64 query_id;
   CmdType command;
+  const char* copy_to;  // a COPY TO's destination, or nullptr
   uint64 processed;
   Oid top_user;
   char* session_user;
