@@ -8,6 +8,7 @@
 
 #include "careguard/pg/drop_guard.hpp"
 #include "careguard/pg/guard.hpp"
+#include "careguard/pg/utility_chain.hpp"
 #include "careguard/pg/ledger.hpp"
 #include "careguard/pg/policy_gate.hpp"
 
@@ -49,13 +50,8 @@ void on_process_utility(PlannedStmt* planned, const char* query, bool read_only_
   }
   PG_TRY();
   {
-    if (previous_process_utility != nullptr) {
-      previous_process_utility(planned, query, read_only_tree, context, params, environment, dest,
-                               completion);
-    } else {
-      standard_ProcessUtility(planned, query, read_only_tree, context, params, environment, dest,
-                              completion);
-    }
+    run_next_process_utility(previous_process_utility, planned, query, read_only_tree, context,
+                             params, environment, dest, completion);
   }
   PG_FINALLY();
   { ledger_copy_destination = nullptr; }

@@ -51,6 +51,29 @@ void segment_path(char* out, Size size, Oid database, int64 segment) {
            static_cast<unsigned long long>(segment));
 }
 
+bool spool_segments(Oid database, int64* lowest, int64* highest) {
+  char directory[MAXPGPATH];
+  snprintf(directory, sizeof directory, "%s/%u", kSpoolRoot, database);
+  DIR* dir = opendir(directory);
+  if (dir == nullptr) return false;
+  bool found = false;
+  struct dirent* entry;
+  while ((entry = readdir(dir)) != nullptr) {
+    unsigned long long number = 0;
+    char suffix[8];
+    if (sscanf(entry->d_name, "%16llx.%6s", &number, suffix) != 2 ||
+        std::strcmp(suffix, "spool") != 0) {
+      continue;
+    }
+    auto segment = static_cast<int64>(number);
+    if (!found || segment < *lowest) *lowest = segment;
+    if (!found || segment > *highest) *highest = segment;
+    found = true;
+  }
+  closedir(dir);
+  return found;
+}
+
 SpoolSlot* find_spool_slot(Oid database) {
   for (SpoolSlot& slot : spool_shared->slots) {
     if (slot.database == database) return &slot;
@@ -80,20 +103,9 @@ int64 discover_segment(Oid database) {
   (void)mkdir(kSpoolRoot, S_IRWXU);
   snprintf(directory, sizeof directory, "%s/%u", kSpoolRoot, database);
   (void)mkdir(directory, S_IRWXU);
+  int64 lowest = 0;
   int64 highest = 0;
-  DIR* dir = opendir(directory);
-  if (dir == nullptr) return 0;
-  struct dirent* entry;
-  while ((entry = readdir(dir)) != nullptr) {
-    unsigned long long number = 0;
-    char suffix[8];
-    if (sscanf(entry->d_name, "%16llx.%6s", &number, suffix) == 2 &&
-        std::strcmp(suffix, "spool") == 0 && static_cast<int64>(number) > highest) {
-      highest = static_cast<int64>(number);
-    }
-  }
-  closedir(dir);
-  return highest;
+  return spool_segments(database, &lowest, &highest) ? highest : 0;
 }
 
 // The database's slot, claimed if it has none; nullptr when all are taken.

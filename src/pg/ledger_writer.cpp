@@ -100,22 +100,9 @@ struct WriterState {
 // The lowest segment in the database's spool directory (a new state row
 // starts reading there), or 0.
 int64 lowest_segment(Oid database) {
-  char directory[MAXPGPATH];
-  snprintf(directory, sizeof directory, "%s/%u", kSpoolRoot, database);
-  int64 lowest = -1;
-  DIR* dir = opendir(directory);
-  if (dir == nullptr) return 0;
-  struct dirent* entry;
-  while ((entry = readdir(dir)) != nullptr) {
-    unsigned long long number = 0;
-    char suffix[8];
-    if (sscanf(entry->d_name, "%16llx.%6s", &number, suffix) == 2 &&
-        std::strcmp(suffix, "spool") == 0 && (lowest < 0 || static_cast<int64>(number) < lowest)) {
-      lowest = static_cast<int64>(number);
-    }
-  }
-  closedir(dir);
-  return lowest < 0 ? 0 : lowest;
+  int64 lowest = 0;
+  int64 highest = 0;
+  return spool_segments(database, &lowest, &highest) ? lowest : 0;
 }
 
 // First run in this database (or after a restore): the chain continues from

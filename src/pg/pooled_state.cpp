@@ -8,6 +8,7 @@
 
 #include "careguard/pg/claim_settings.hpp"
 #include "careguard/pg/guard.hpp"
+#include "careguard/pg/utility_chain.hpp"
 #include "careguard/pg/security_settings.hpp"
 
 extern "C" {
@@ -172,13 +173,8 @@ void on_process_utility(PlannedStmt* planned, const char* query, bool read_only_
                         QueryCompletion* completion) {
   Node* statement = planned->utilityStmt;
   guarded("ProcessUtility hook", [statement] { before_utility(statement); });
-  if (previous_process_utility != nullptr) {
-    previous_process_utility(planned, query, read_only_tree, context, params, environment, dest,
-                             completion);
-  } else {
-    standard_ProcessUtility(planned, query, read_only_tree, context, params, environment, dest,
-                            completion);
-  }
+  run_next_process_utility(previous_process_utility, planned, query, read_only_tree, context,
+                           params, environment, dest, completion);
   guarded("ProcessUtility hook",
           [statement] { call_pg([statement] { after_utility(statement); }); });
 }

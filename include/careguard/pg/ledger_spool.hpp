@@ -50,5 +50,8 @@ SpoolSlot* find_spool_slot(Oid database);
 
 // careguard_ledger/<database oid>/<segment, 16 hex digits>.spool
 void segment_path(char* out, Size size, Oid database, int64 segment);
+// The lowest and highest segment in the database's spool directory; false
+// when it has none.
+bool spool_segments(Oid database, int64* lowest, int64* highest);
 
 }  // namespace careguard::pg
