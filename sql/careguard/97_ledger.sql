@@ -232,6 +232,9 @@ BEGIN
                               name OPERATOR(pg_catalog.||) '_seq_key', name);
     EXECUTE pg_catalog.format('CREATE INDEX %I ON careguard.%I USING gin (patient_ids)',
                               name OPERATOR(pg_catalog.||) '_patient_ids_idx', name);
+    -- careguard's own events (break-glass, reviews, purges), which reviews look up by kind.
+    EXECUTE pg_catalog.format('CREATE INDEX %I ON careguard.%I (kind) WHERE kind OPERATOR(pg_catalog.<>) ''access''',
+                              name OPERATOR(pg_catalog.||) '_events_idx', name);
     EXECUTE pg_catalog.format('REVOKE ALL ON careguard.%I FROM PUBLIC', name);
     EXECUTE pg_catalog.format('ALTER TABLE careguard.%I ENABLE ROW LEVEL SECURITY', name);
     EXECUTE pg_catalog.format('ALTER TABLE careguard.%I FORCE ROW LEVEL SECURITY', name);

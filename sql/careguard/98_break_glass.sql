@@ -60,9 +60,11 @@ CREATE FUNCTION careguard.glass_grant_recorded() RETURNS trigger
   SET search_path = pg_catalog, pg_temp
 AS $recorded$
 DECLARE
+  -- xid: glass_review() tells by it a grant whose transaction rolled back.
   detail jsonb := pg_catalog.jsonb_build_object(
     'grant_id', NEW.id, 'user_id', NEW.user_id, 'role', NEW.role_name, 'reason', NEW.reason,
-    'expires_at', NEW.expires_at, 'reviewed_by', NEW.reviewed_by, 'review_note', NEW.review_note);
+    'expires_at', NEW.expires_at, 'reviewed_by', NEW.reviewed_by, 'review_note', NEW.review_note,
+    'xid', pg_catalog.pg_current_xact_id());
 BEGIN
   IF TG_OP OPERATOR(pg_catalog.=) 'INSERT' THEN
     PERFORM careguard.ledger_append('break_glass', detail, NEW.patient_id);
@@ -131,16 +133,81 @@ $patients$;
 REVOKE ALL ON FUNCTION careguard.glass_patients() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION careguard.glass_patients() TO authenticated, careguard_break_glass;
 
--- Grants awaiting a reviewer's sign-off, oldest first.
+-- Sign-offs of grants whose transaction rolled back: the grant's row is gone
+-- (its ledger record is not, and the access it gave within its transaction
+-- happened), so the sign-off is a row of its own, ledgered like the others.
+CREATE TABLE careguard.glass_rollback_reviews (
+  grant_id bigint PRIMARY KEY,
+  reviewed_by name NOT NULL DEFAULT CURRENT_USER,
+  reviewed_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
+  review_note text NOT NULL
+    CHECK (pg_catalog.char_length(pg_catalog.btrim(review_note)) OPERATOR(pg_catalog.>=) 10
+           AND pg_catalog.octet_length(review_note) OPERATOR(pg_catalog.<=) 2000)
+);
+COMMENT ON TABLE careguard.glass_rollback_reviews IS
+  'Sign-offs of break-glass grants whose transaction rolled back (they are in the ledger only).';
+SELECT pg_catalog.pg_extension_config_dump('careguard.glass_rollback_reviews', '');
+ALTER TABLE careguard.glass_rollback_reviews ENABLE ROW LEVEL SECURITY;
+ALTER TABLE careguard.glass_rollback_reviews FORCE ROW LEVEL SECURITY;
+REVOKE ALL ON careguard.glass_rollback_reviews FROM PUBLIC;
+GRANT SELECT, INSERT ON careguard.glass_rollback_reviews TO careguard_auditor;
+CREATE POLICY glass_rollback_reviews_read ON careguard.glass_rollback_reviews FOR SELECT
+  TO careguard_auditor USING (true);
+CREATE POLICY glass_rollback_reviews_sign ON careguard.glass_rollback_reviews FOR INSERT
+  TO careguard_auditor
+  WITH CHECK (reviewed_by OPERATOR(pg_catalog.=) CURRENT_USER
+              AND reviewed_at OPERATOR(pg_catalog.=) pg_catalog.now());
+
+CREATE FUNCTION careguard.glass_rollback_review_recorded() RETURNS trigger
+  LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+  SET search_path = pg_catalog, pg_temp
+AS $recorded$
+BEGIN
+  PERFORM careguard.ledger_append('break_glass_review',
+    pg_catalog.jsonb_build_object('grant_id', NEW.grant_id, 'reviewed_by', NEW.reviewed_by,
+                                  'review_note', NEW.review_note, 'rolled_back', true),
+    (SELECT l.patient_ids[1] FROM careguard.ledger l
+      WHERE l.kind OPERATOR(pg_catalog.=) 'break_glass'
+        AND (l.record::jsonb OPERATOR(pg_catalog.->) 'detail' OPERATOR(pg_catalog.->>) 'grant_id')::bigint
+            OPERATOR(pg_catalog.=) NEW.grant_id
+      LIMIT 1));
+  RETURN NULL;
+END
+$recorded$;
+REVOKE ALL ON FUNCTION careguard.glass_rollback_review_recorded() FROM PUBLIC;
+CREATE TRIGGER glass_rollback_reviews_recorded AFTER INSERT ON careguard.glass_rollback_reviews
+  FOR EACH ROW EXECUTE FUNCTION careguard.glass_rollback_review_recorded();
+
+-- Grants awaiting a reviewer's sign-off, oldest first: the grants' rows, and
+-- the grants the ledger recorded whose transaction has ended without leaving
+-- a row (rolled back, or its savepoint was), marked rolled_back. VOLATILE:
+-- pg_xact_status reads the commit log as it is now.
 CREATE FUNCTION careguard.glass_review()
   RETURNS TABLE (id bigint, user_id uuid, role_name name, patient_id uuid, reason text,
-                 granted_at timestamptz, expires_at timestamptz, expired boolean)
-  LANGUAGE sql STABLE PARALLEL SAFE
+                 granted_at timestamptz, expires_at timestamptz, expired boolean,
+                 rolled_back boolean)
+  LANGUAGE sql VOLATILE PARALLEL SAFE
   SET search_path = pg_catalog, pg_temp
 AS $review$
   SELECT g.id, g.user_id, g.role_name, g.patient_id, g.reason, g.granted_at, g.expires_at,
-         g.expires_at OPERATOR(pg_catalog.<=) pg_catalog.now()
-    FROM careguard.glass_grants g WHERE g.reviewed_at IS NULL ORDER BY g.granted_at, g.id
+         g.expires_at OPERATOR(pg_catalog.<=) pg_catalog.now(), false
+    FROM careguard.glass_grants g WHERE g.reviewed_at IS NULL
+  UNION ALL
+  SELECT b.grant_id, (b.detail OPERATOR(pg_catalog.->>) 'user_id')::uuid,
+         (b.detail OPERATOR(pg_catalog.->>) 'role')::name, b.patient_id,
+         b.detail OPERATOR(pg_catalog.->>) 'reason', b.granted_at,
+         (b.detail OPERATOR(pg_catalog.->>) 'expires_at')::timestamptz, true, true
+    FROM (SELECT (l.record::jsonb OPERATOR(pg_catalog.->) 'detail' OPERATOR(pg_catalog.->>) 'grant_id')::bigint
+                   AS grant_id,
+                 l.record::jsonb OPERATOR(pg_catalog.->) 'detail' AS detail, l.patient_ids[1] AS patient_id,
+                 (l.record::jsonb OPERATOR(pg_catalog.->>) 'at')::timestamptz AS granted_at
+            FROM careguard.ledger l WHERE l.kind OPERATOR(pg_catalog.=) 'break_glass') b
+   WHERE pg_catalog.pg_xact_status((b.detail OPERATOR(pg_catalog.->>) 'xid')::xid8)
+           OPERATOR(pg_catalog.=) ANY ('{committed,aborted}'::text[])
+     AND NOT EXISTS (SELECT FROM careguard.glass_grants g WHERE g.id OPERATOR(pg_catalog.=) b.grant_id)
+     AND NOT EXISTS (SELECT FROM careguard.glass_rollback_reviews r
+                      WHERE r.grant_id OPERATOR(pg_catalog.=) b.grant_id)
+   ORDER BY 6, 1
 $review$;
 REVOKE ALL ON FUNCTION careguard.glass_review() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION careguard.glass_review() TO careguard_auditor;
@@ -156,9 +223,15 @@ BEGIN
   UPDATE careguard.glass_grants g
      SET reviewed_by = CURRENT_USER, reviewed_at = pg_catalog.now(), review_note = pg_catalog.btrim(note)
    WHERE g.id OPERATOR(pg_catalog.=) grant_id AND g.reviewed_at IS NULL;
-  IF NOT FOUND THEN
+  IF FOUND THEN
+    RETURN;
+  END IF;
+  IF NOT EXISTS (SELECT FROM careguard.glass_review() r
+                  WHERE r.id OPERATOR(pg_catalog.=) grant_id AND r.rolled_back) THEN
     RAISE EXCEPTION 'no unreviewed break-glass grant %', grant_id USING ERRCODE = 'P0002';
   END IF;
+  INSERT INTO careguard.glass_rollback_reviews (grant_id, review_note)
+  VALUES (grant_id, pg_catalog.btrim(note));
 END
 $sign$;
 REVOKE ALL ON FUNCTION careguard.glass_sign_off(bigint, text) FROM PUBLIC;

@@ -1,8 +1,8 @@
 // The disclosure ledger through real connections: a read in a transaction
 // that rolls back is recorded; a backend killed with SIGKILL right after its
 // results reached the client, and the writer killed with SIGKILL, lose no
-// record; break-glass sends its NOTIFY; a backend's memory stays flat across
-// a million audited statements.
+// record; break-glass sends its NOTIFY, and a rolled-back one is reviewed
+// too; a backend's memory stays flat across a million audited statements.
 #include <gtest/gtest.h>
 #include <signal.h>
 
@@ -183,6 +183,74 @@ TEST_F(LedgerTest, BreakGlassNotifiesTheSecurityOfficer) {
       "expires_at = now() - interval '1 minute', reviewed_by = current_user, "
       "reviewed_at = now(), review_note = 'integration test' WHERE reviewed_at IS NULL");
   tx.commit();
+}
+
+// A break-glass grant whose transaction rolls back leaves no row, but the
+// access it gave happened: glass_review() lists it from the ledger, marked
+// rolled back, until a reviewer signs it off (ledgered too).
+TEST_F(LedgerTest, ARolledBackBreakGlassIsReviewedToo) {
+  pqxx::connection provider;
+  const std::string reason = unique("integration test: rolled back emergency look");
+  std::string claims;
+  {
+    pqxx::work tx(provider);
+    claims =
+        scalar(tx, "SELECT claims::text FROM careguard.demo_users() WHERE label = 'provider Y'")
+            .value();
+    tx.exec("SELECT set_config('request.jwt.claims', '" + claims + "', true)");
+    tx.exec("SET LOCAL ROLE provider");
+    tx.exec_params("SELECT careguard.break_glass($1, $2, 5)", kPatient, reason);
+    // The grant opened the glass within its own transaction.
+    EXPECT_GT(tx.exec_params1("SELECT count(*) FROM patients.profiles WHERE id = $1", kPatient)[0]
+                  .as<int>(),
+              0);
+  }  // rolled back
+  pqxx::connection officer;
+  long id = 0;
+  {
+    pqxx::work tx(officer);
+    tx.exec("SELECT careguard.ledger_flush(30000)");
+    EXPECT_EQ(scalar(tx, "SELECT count(*) FROM careguard.glass_grants WHERE reason = " +
+                             tx.quote(reason)),
+              "0");
+    tx.exec("SET LOCAL ROLE admin");
+    auto listed = tx.exec_params(
+        "SELECT id, patient_id::text, rolled_back::text, expired::text FROM "
+        "careguard.glass_review() "
+        "WHERE reason = $1",
+        reason);
+    ASSERT_EQ(listed.size(), 1u);
+    EXPECT_EQ(listed[0][1].as<std::string>(), kPatient);
+    EXPECT_EQ(listed[0][2].as<std::string>(), "true");
+    EXPECT_EQ(listed[0][3].as<std::string>(), "true");
+    id = listed[0][0].as<long>();
+    tx.exec_params("SELECT careguard.glass_sign_off($1, 'checked: a drill, nothing seen')", id);
+    tx.commit();
+  }
+  {
+    pqxx::work tx(officer);
+    tx.exec("SET LOCAL ROLE admin");
+    EXPECT_EQ(tx.exec_params1("SELECT count(*) FROM careguard.glass_review() WHERE id = $1", id)[0]
+                  .as<int>(),
+              0);
+    EXPECT_EQ(tx.exec_params1("SELECT reviewed_by::text FROM careguard.glass_rollback_reviews "
+                              "WHERE grant_id = $1",
+                              id)[0]
+                  .as<std::string>(),
+              "admin");
+    EXPECT_THROW(tx.exec_params("SELECT careguard.glass_sign_off($1, 'signed a second time')", id),
+                 pqxx::sql_error);
+  }
+  pqxx::work tx(officer);
+  tx.exec("SELECT careguard.ledger_flush(30000)");
+  EXPECT_EQ(
+      scalar(tx,
+             "SELECT count(*) FROM careguard.ledger WHERE kind = 'break_glass_review' "
+             "AND record::jsonb -> 'detail' ->> 'rolled_back' = 'true' "
+             "AND record::jsonb -> 'detail' ->> 'review_note' = 'checked: a drill, nothing seen' "
+             "AND patient_ids = ARRAY['" +
+                 std::string(kPatient) + "'::uuid]"),
+      "1");
 }
 
 // One million audited statements in one backend (each a top-level statement

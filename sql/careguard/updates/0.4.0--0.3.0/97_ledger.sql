@@ -17,6 +17,11 @@ $refuse$;
 DROP EVENT TRIGGER careguard_ledger_guard_drop;
 DROP FUNCTION careguard.glass_sign_off(bigint, text);
 DROP FUNCTION careguard.glass_review();
+ALTER EXTENSION careguard DROP TABLE careguard.glass_rollback_reviews;
+-- Sign-offs of ledger records, going with the ledger (refused above unless confirmed):
+-- squawk-ignore ban-drop-table
+DROP TABLE IF EXISTS careguard.glass_rollback_reviews;
+DROP FUNCTION careguard.glass_rollback_review_recorded();
 DROP FUNCTION careguard.glass_patients();
 DROP FUNCTION careguard.break_glass(uuid, text, integer);
 -- Break-glass grants exist only with the ledger that records them:
