@@ -26,6 +26,7 @@ extern "C" {
 #include "nodes/nodeFuncs.h"
 #include "optimizer/planner.h"
 #include "parser/parsetree.h"
+#include "storage/proc.h"
 #include "utils/rls.h"
 #include "utils/timestamp.h"
 }
@@ -181,6 +182,10 @@ void capture_identity(LedgerStatement* s, QueryDesc* query) {
   s->client_addr = nullptr;
   if (MyProcPort != nullptr && MyProcPort->remote_host != nullptr) {
     s->client_addr = MemoryContextStrdup(cxt, MyProcPort->remote_host);
+  }
+  s->parallel_leader_pid = 0;
+  if (IsParallelWorker() && MyProc->lockGroupLeader != nullptr) {
+    s->parallel_leader_pid = MyProc->lockGroupLeader->pid;
   }
   const char* verified = GetConfigOption("careguard.verified_claims", true, false);
   s->verified = verified != nullptr && verified[0] != '\0';
@@ -383,7 +388,9 @@ bool wrap_audited_nodes(PlanState* node, void* context) {
 }
 
 bool statement_is_audited(QueryDesc* query, int eflags) {
-  if (!ledger_enabled || in_ledger_writer || IsParallelWorker()) return false;
+  // A parallel worker records what it scanned itself (a PARALLEL SAFE
+  // function's reads among it), marked with its leader's pid.
+  if (!ledger_enabled || in_ledger_writer) return false;
   if (probe_subxact != InvalidSubTransactionId) return false;
   // A foreign-key check (PostgreSQL runs it with SECURITY_NOFORCE_RLS)
   // returns nothing to anyone: not a disclosure.

@@ -72,6 +72,7 @@ void write_access(const LedgerStatement& s, const LedgerAccess& a) {
   record.field("command", command_name(a.command));
   record.field("statement_command", s.copy_to != nullptr ? "COPY" : command_name(s.command));
   if (s.copy_to != nullptr) record.field("copy_to", s.copy_to);
+  if (s.parallel_leader_pid != 0) record.number("parallel_worker_of", s.parallel_leader_pid);
   record.number("rows", a.rows);
 
   std::vector<std::array<unsigned char, 16>> ids;

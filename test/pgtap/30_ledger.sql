@@ -10,7 +10,7 @@
 -- reviewed, and lapses when it expires; a patient's accounting shows only
 -- their own disclosures. Expected values come from the data (as superuser).
 BEGIN;
-SELECT plan(57);
+SELECT plan(58);
 
 TRUNCATE bookings.status_history, bookings.appointments, patients.preferences, patients.profiles,
          providers.availability, providers.profiles, public.locations, public.categories, auth.users;
@@ -372,6 +372,29 @@ SELECT set_config('request.jwt.claims', :'claims_admin', true);
 SELECT cmp_ok((SELECT count(*) FROM careguard.disclosures(:'uid_b')), '>', 0::bigint,
               'an admin (careguard_auditor) reads anyone''s accounting');
 RESET ROLE;
+
+-- 12b. A PARALLEL SAFE function that reads a PHI table in a parallel worker:
+-- the worker records its own read, marked with its leader's pid.
+CREATE FUNCTION public.pgtap_count_appointments(p uuid) RETURNS bigint
+  LANGUAGE sql STABLE PARALLEL SAFE
+  AS $$ SELECT count(*) FROM bookings.appointments WHERE patient_id = p $$;
+GRANT EXECUTE ON FUNCTION public.pgtap_count_appointments(uuid) TO service_role;
+SET LOCAL application_name = 'p-parallel';
+SET LOCAL force_parallel_mode = on;
+SET LOCAL parallel_setup_cost = 0;
+SET LOCAL ROLE service_role;
+SELECT public.pgtap_count_appointments(:'uid_a') AS parallel_count \gset
+RESET ROLE;
+RESET force_parallel_mode;
+RESET parallel_setup_cost;
+SET LOCAL application_name = 'pgtap';
+SELECT careguard.ledger_flush() IS NOT NULL AS flushed \gset
+SELECT is((SELECT l.record::jsonb ->> 'relation' || '/' || (l.record::jsonb ->> 'rows') || '/'
+                  || (l.record::jsonb ->> 'parallel_worker_of' = pg_backend_pid()::text)::text
+                  || '/' || l.patient_ids::text
+             FROM careguard.ledger l WHERE l.record::jsonb ->> 'application_name' = 'p-parallel'),
+          'bookings.appointments/' || :'parallel_count' || '/true/{' || :'uid_a' || '}',
+          'a read in a parallel worker is recorded by the worker, with its leader');
 
 -- 13. A registered table that is dropped leaves the registry (a later table
 -- could be given its oid), by its owner too, who cannot write the registry.

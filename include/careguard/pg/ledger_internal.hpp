@@ -69,7 +69,8 @@ struct LedgerStatement {
   TimestampTz started_at;
   uint64 query_id;
   CmdType command;
-  const char* copy_to;  // a COPY TO's destination, or nullptr
+  const char* copy_to;      // a COPY TO's destination, or nullptr
+  int parallel_leader_pid;  // in a parallel worker: its leader's pid, else 0
   uint64 processed;
   Oid top_user;
   char* session_user;
