@@ -253,6 +253,41 @@ TEST_F(LedgerTest, ARolledBackBreakGlassIsReviewedToo) {
       "1");
 }
 
+// The writer stores a batch straight into its month's partition, but only
+// a plain one: a trigger a DBA puts on the ledger's INSERTs (forwarding
+// records, say) makes it store with SQL, and the trigger sees every record.
+TEST_F(LedgerTest, AnInsertTriggerOnTheLedgerStillFires) {
+  pqxx::connection admin;
+  {
+    pqxx::work tx(admin);
+    tx.exec("CREATE TABLE public.ledger_forwarded (seq bigint)");
+    tx.exec(
+        "CREATE FUNCTION public.ledger_forward() RETURNS trigger LANGUAGE plpgsql AS "
+        "$$ BEGIN INSERT INTO public.ledger_forwarded VALUES (NEW.seq); RETURN NULL; END $$");
+    tx.exec(
+        "CREATE TRIGGER ledger_forward AFTER INSERT ON careguard.ledger "
+        "FOR EACH ROW EXECUTE FUNCTION public.ledger_forward()");
+    tx.exec("SET LOCAL careguard.allow_policy_gap = 'test table for the ledger trigger test'");
+    tx.commit();
+  }
+  std::string name = unique("forwarded");
+  pqxx::connection c;
+  read_as_patient(c, name, true);
+  long records = records_named(name);
+  pqxx::work tx(admin);
+  long forwarded = tx.exec_params1(
+                         "SELECT count(*) FROM public.ledger_forwarded f JOIN careguard.ledger l "
+                         "USING (seq) WHERE l.record::jsonb ->> 'application_name' = $1",
+                         name)[0]
+                       .as<long>();
+  tx.exec("DROP TRIGGER ledger_forward ON careguard.ledger");
+  tx.exec("DROP FUNCTION public.ledger_forward()");
+  tx.exec("DROP TABLE public.ledger_forwarded");
+  tx.commit();
+  EXPECT_EQ(records, 1);
+  EXPECT_EQ(forwarded, records);
+}
+
 // One million audited statements in one backend (each a top-level statement
 // of a DO block): its resident memory stays flat, and the writer stores every
 // record. In a scratch database, so that its million records do not slow the
