@@ -8,8 +8,8 @@
 #   dashboard: BEGIN; claims of a random provider; SET LOCAL ROLE provider;
 #              the confirmed upcoming 50 (the dashboard query); END
 # at 1 and 2 clients. Throughput (tps) and per-transaction latency p50/p99
-# (pgbench -l), and the server's CPU time per transaction. Medians of REPS
-# runs. Seeds seed_demo(2000, 200, 20000, 42)
+# (pgbench -l), and the server's CPU time per transaction; then the ledger
+# writer's CPU per record it stores. Medians of REPS runs. Seeds seed_demo(2000, 200, 20000, 42)
 # into an empty database.
 set -euo pipefail
 source "$(dirname "$0")/timing.sh"
@@ -48,6 +48,7 @@ providers="$(q "SELECT count(*) FROM bench_ledger.providers")"
 work="$(mktemp -d /tmp/careguard-bench-ledger.XXXXXX)"
 chmod 777 "$work"
 finish() {
+  [ -n "${writer:-}" ] && kill -CONT "$writer" 2>/dev/null || true
   q "ALTER SYSTEM RESET careguard.ledger" >/dev/null 2>&1 || true
   q "SELECT pg_reload_conf()" >/dev/null 2>&1 || true
   q "DROP SCHEMA IF EXISTS bench_ledger CASCADE" >/dev/null 2>&1 || true
@@ -102,6 +103,11 @@ run() {
   tps=$(cd "$work" && "$PGBENCH" -n -M simple -U authenticator -f "$work/$1.sql" -c "$2" -j "$2" \
     -T "$SECONDS_PER_RUN" -l --log-prefix="$work/log" "$DB" 2>&1 | sed -n 's/^tps = \([0-9.]*\) .*/\1/p')
   [ "$3" = on ] && q "SELECT careguard.ledger_flush(120000)" >/dev/null
+  # pgbench's backends count once the postmaster has reaped them.
+  until [ "$(q "SELECT count(*) FROM pg_stat_activity WHERE usename = 'authenticator'")" = 0 ]; do
+    sleep 0.05
+  done
+  sleep 0.2
   after=$(server_ticks)
   local transactions
   transactions=$(cat "$work"/log* | wc -l)
@@ -144,3 +150,34 @@ done
 echo "(latencies in ms; cpu: the server's CPU time per transaction in microseconds, every backend and"
 echo " the ledger writer included, until the writer has stored the run's records; the ledger held"
 echo " $records records after the runs, all written by the writer)"
+
+# The writer's own cost: its CPU time per record stored, for each kind of
+# record. The writer is stopped (SIGSTOP) while 2 clients spool records,
+# then resumed; its CPU time until it has stored them all, over their count.
+writer_pid() {
+  q "SELECT pid FROM pg_stat_activity WHERE backend_type = 'careguard ledger writer'"
+}
+declare -A per_record
+for ((r = 1; r <= REPS; r++)); do
+  for script in patient dashboard; do
+    (cd "$work" && "$PGBENCH" -n -M simple -U authenticator -f "$work/$script.sql" -c 1 -t 20 "$DB" >/dev/null 2>&1)
+    q "SELECT careguard.ledger_flush(120000)" >/dev/null
+    writer="$(writer_pid)"
+    [ -n "$writer" ] || continue
+    kill -STOP "$writer"
+    (cd "$work" && "$PGBENCH" -n -M simple -U authenticator -f "$work/$script.sql" -c 2 -j 2 \
+      -t "${WRITER_RECORDS:-10000}" "$DB" >/dev/null 2>&1)
+    first=$(q "SELECT last_seq FROM careguard.ledger_writer_state")
+    before=$(awk '{print $14 + $15}' "/proc/$writer/stat")
+    kill -CONT "$writer"
+    last=$(q "SELECT careguard.ledger_flush(120000)")
+    after=$(awk '{print $14 + $15}' "/proc/$writer/stat")
+    per_record[$script]+=" $(awk -v t=$((after - before)) -v hz="$TICKS_PER_SECOND" -v n=$((last - first)) \
+      'BEGIN {printf "%.1f", t * 1e6 / hz / n}')"
+  done
+done
+echo
+echo "== The ledger writer's CPU per record stored (median of $REPS x ${WRITER_RECORDS:-10000} x 2 transactions) =="
+for script in patient dashboard; do
+  printf '%-10s %8s us\n' "$script" "$(median ${per_record[$script]})"
+done
