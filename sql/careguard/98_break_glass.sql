@@ -36,7 +36,12 @@ COMMENT ON TABLE careguard.glass_grants IS
 ALTER TABLE careguard.glass_grants ENABLE ROW LEVEL SECURITY;
 ALTER TABLE careguard.glass_grants FORCE ROW LEVEL SECURITY;
 REVOKE ALL ON careguard.glass_grants FROM PUBLIC;
-GRANT SELECT, INSERT ON careguard.glass_grants TO careguard_break_glass;
+-- INSERT on the columns break_glass() writes only: not on id, so that no
+-- breaker can choose a grant's id (OVERRIDING SYSTEM VALUE needs it) and make
+-- two grants share one.
+GRANT SELECT ON careguard.glass_grants TO careguard_break_glass;
+GRANT INSERT (user_id, role_name, patient_id, reason, expires_at) ON careguard.glass_grants
+  TO careguard_break_glass;
 GRANT SELECT, UPDATE (reviewed_by, reviewed_at, review_note) ON careguard.glass_grants TO careguard_auditor;
 -- A breaker sees and makes only their own grants, under their own identity.
 CREATE POLICY glass_grants_own ON careguard.glass_grants FOR SELECT TO careguard_break_glass
@@ -178,6 +183,45 @@ REVOKE ALL ON FUNCTION careguard.glass_rollback_review_recorded() FROM PUBLIC;
 CREATE TRIGGER glass_rollback_reviews_recorded AFTER INSERT ON careguard.glass_rollback_reviews
   FOR EACH ROW EXECUTE FUNCTION careguard.glass_rollback_review_recorded();
 
+-- Only a rolled-back grant awaiting review can be signed: not one that is
+-- still open, was never opened, or has a row of its own. SECURITY DEFINER to
+-- see every grant and record whoever signs.
+CREATE FUNCTION careguard.glass_rollback_review_check() RETURNS trigger
+  LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+  SET search_path = pg_catalog, pg_temp
+AS $check$
+BEGIN
+  IF NOT EXISTS (SELECT FROM careguard.glass_review() r
+                  WHERE r.id OPERATOR(pg_catalog.=) NEW.grant_id AND r.rolled_back) THEN
+    RAISE EXCEPTION 'no rolled-back break-glass grant % awaits review', NEW.grant_id
+      USING ERRCODE = 'P0002';
+  END IF;
+  RETURN NEW;
+END
+$check$;
+REVOKE ALL ON FUNCTION careguard.glass_rollback_review_check() FROM PUBLIC;
+CREATE TRIGGER glass_rollback_reviews_check BEFORE INSERT ON careguard.glass_rollback_reviews
+  FOR EACH ROW EXECUTE FUNCTION careguard.glass_rollback_review_check();
+
+-- Whether the transaction with this xid (from a break-glass record) has
+-- ended, without asking the commit log about an xid it cannot answer for:
+-- one at or past this snapshot's xmax is another cluster's (a restored
+-- ledger), one below its xmin has ended (its status may be truncated away).
+-- A record without an xid counts as ended: it is listed, never hidden.
+CREATE FUNCTION careguard.glass_xact_ended(x xid8) RETURNS boolean
+  LANGUAGE sql VOLATILE PARALLEL SAFE
+  SET search_path = pg_catalog, pg_temp
+AS $ended$
+  SELECT CASE
+    WHEN x IS NULL THEN true
+    WHEN x OPERATOR(pg_catalog.>=) pg_catalog.pg_snapshot_xmax(pg_catalog.pg_current_snapshot()) THEN true
+    WHEN x OPERATOR(pg_catalog.<) pg_catalog.pg_snapshot_xmin(pg_catalog.pg_current_snapshot()) THEN true
+    ELSE COALESCE(pg_catalog.pg_xact_status(x) OPERATOR(pg_catalog.<>) 'in progress', true)
+  END
+$ended$;
+REVOKE ALL ON FUNCTION careguard.glass_xact_ended(xid8) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION careguard.glass_xact_ended(xid8) TO careguard_auditor;
+
 -- Grants awaiting a reviewer's sign-off, oldest first: the grants' rows, and
 -- the grants the ledger recorded whose transaction has ended without leaving
 -- a row (rolled back, or its savepoint was), marked rolled_back. VOLATILE:
@@ -202,8 +246,7 @@ AS $review$
                  l.record::jsonb OPERATOR(pg_catalog.->) 'detail' AS detail, l.patient_ids[1] AS patient_id,
                  (l.record::jsonb OPERATOR(pg_catalog.->>) 'at')::timestamptz AS granted_at
             FROM careguard.ledger l WHERE l.kind OPERATOR(pg_catalog.=) 'break_glass') b
-   WHERE pg_catalog.pg_xact_status((b.detail OPERATOR(pg_catalog.->>) 'xid')::xid8)
-           OPERATOR(pg_catalog.=) ANY ('{committed,aborted}'::text[])
+   WHERE careguard.glass_xact_ended((b.detail OPERATOR(pg_catalog.->>) 'xid')::xid8)
      AND NOT EXISTS (SELECT FROM careguard.glass_grants g WHERE g.id OPERATOR(pg_catalog.=) b.grant_id)
      AND NOT EXISTS (SELECT FROM careguard.glass_rollback_reviews r
                       WHERE r.grant_id OPERATOR(pg_catalog.=) b.grant_id)

@@ -85,7 +85,14 @@ PlannedStmt* ledger_copy_as_query(PlannedStmt* planned) {
     return planned;
   }
   const auto* copy = reinterpret_cast<const CopyStmt*>(statement);
-  if (copy->is_from || copy->relation == nullptr || copy->query != nullptr) return planned;
+  if (copy->is_from) return planned;
+  const char* destination =
+      copy->filename == nullptr ? "stdout" : (copy->is_program ? "program" : "file");
+  if (copy->query != nullptr) {
+    ledger_copy_destination = destination;  // COPY (query) TO: recorded as a COPY too
+    return planned;
+  }
+  if (copy->relation == nullptr) return planned;
   // COPY TO takes this lock itself; taken here, the names read below cannot
   // vanish under a concurrent DROP.
   Oid relid = RangeVarGetRelid(copy->relation, AccessShareLock, true);
@@ -113,8 +120,7 @@ PlannedStmt* ledger_copy_as_query(PlannedStmt* planned) {
   PlannedStmt* replanned = makeNode(PlannedStmt);
   *replanned = *planned;
   replanned->utilityStmt = reinterpret_cast<Node*>(rewritten);
-  ledger_copy_destination =
-      copy->filename == nullptr ? "stdout" : (copy->is_program ? "program" : "file");
+  ledger_copy_destination = destination;
   return replanned;
 }
 

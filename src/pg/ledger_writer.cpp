@@ -24,6 +24,7 @@ extern "C" {
 #include "access/tableam.h"
 #include "access/xact.h"
 #include "catalog/namespace.h"
+#include "catalog/partition.h"
 #include "catalog/pg_authid.h"
 #include "catalog/pg_type.h"
 #include "catalog/pg_class.h"
@@ -240,19 +241,25 @@ Oid month_partition(TimestampTz at) {
   return OidIsValid(schema) ? get_relname_relid(name, schema) : InvalidOid;
 }
 
-// Where each ledger column is in the partition's tuple, or false when the
-// partition has more than an INSERT of those columns would run: another
-// live column (its default), a CHECK constraint, a generated column, an
-// INSERT trigger.
-bool plain_partition(Relation rel, int* positions) {
+// The types of the ledger's columns, in kLedgerColumns' order.
+constexpr Oid kLedgerColumnTypes[] = {INT8OID, TIMESTAMPTZOID, TEXTOID, UUIDARRAYOID,
+                                      TEXTOID, BYTEAOID,       BYTEAOID};
+
+bool has_insert_triggers(Relation rel) {
+  const TriggerDesc* t = rel->trigdesc;
+  return t != nullptr && (t->trig_insert_before_row || t->trig_insert_after_row ||
+                          t->trig_insert_instead_row || t->trig_insert_before_statement ||
+                          t->trig_insert_after_statement || t->trig_insert_new_table);
+}
+
+// Where each ledger column is in the partition's tuple, or false when an
+// INSERT into the ledger would do more than store those values: another
+// live column (its default), a column of another type, a CHECK constraint,
+// a generated column, an INSERT trigger on the ledger or the partition
+// (statement triggers stay on the ledger itself).
+bool plain_partition(Relation ledger, Relation rel, int* positions) {
   TupleDesc desc = RelationGetDescr(rel);
-  const TriggerDesc* triggers = rel->trigdesc;
-  if (triggers != nullptr &&
-      (triggers->trig_insert_before_row || triggers->trig_insert_after_row ||
-       triggers->trig_insert_instead_row || triggers->trig_insert_before_statement ||
-       triggers->trig_insert_after_statement || triggers->trig_insert_new_table)) {
-    return false;
-  }
+  if (has_insert_triggers(ledger) || has_insert_triggers(rel)) return false;
   if (desc->constr != nullptr &&
       (desc->constr->num_check > 0 || desc->constr->has_generated_stored)) {
     return false;
@@ -264,13 +271,24 @@ bool plain_partition(Relation rel, int* positions) {
     if (attribute->attisdropped) continue;
     ++live;
     for (int c = 0; c < kLedgerColumnCount; ++c) {
-      if (std::strcmp(NameStr(attribute->attname), kLedgerColumns[c]) == 0) positions[c] = i;
+      if (std::strcmp(NameStr(attribute->attname), kLedgerColumns[c]) != 0) continue;
+      if (attribute->atttypid != kLedgerColumnTypes[c] || attribute->atttypmod != -1) return false;
+      positions[c] = i;
     }
   }
   for (int c = 0; c < kLedgerColumnCount; ++c) {
     if (positions[c] < 0) return false;
   }
   return live == kLedgerColumnCount;
+}
+
+// Every index of the partition checks at once (no deferred uniqueness,
+// whose recheck only the executor's INSERT runs).
+bool immediate_indexes(const ResultRelInfo* target) {
+  for (int i = 0; i < target->ri_NumIndices; ++i) {
+    if (!target->ri_IndexRelationDescs[i]->rd_index->indimmediate) return false;
+  }
+  return true;
 }
 
 // Stores the batch straight into its month's partition the way COPY does
@@ -280,12 +298,18 @@ bool plain_partition(Relation rel, int* positions) {
 // when the partition is missing or not plain (above), or `at` falls outside
 // it: the caller then stores the batch with SQL.
 bool store_directly(const Batch* batch, TimestampTz at) {
+  Oid ledger_id = get_relname_relid("ledger", get_namespace_oid("careguard", false));
   Oid partition = month_partition(at);
-  if (!OidIsValid(partition)) return false;
+  if (!OidIsValid(ledger_id) || !OidIsValid(partition)) return false;
+  // The ledger first, as an INSERT into it would lock it: its partitions
+  // cannot be attached or detached under us.
+  Relation ledger = table_open(ledger_id, RowExclusiveLock);
   Relation rel = table_open(partition, RowExclusiveLock);
   int positions[kLedgerColumnCount];
-  if (!plain_partition(rel, positions)) {
-    table_close(rel, RowExclusiveLock);
+  if (!rel->rd_rel->relispartition || get_partition_parent(partition, false) != ledger_id ||
+      !plain_partition(ledger, rel, positions)) {
+    table_close(rel, NoLock);
+    table_close(ledger, NoLock);
     return false;
   }
   EState* estate = CreateExecutorState();
@@ -298,6 +322,13 @@ bool store_directly(const Batch* batch, TimestampTz at) {
   ResultRelInfo* target = makeNode(ResultRelInfo);
   InitResultRelInfo(target, rel, 1, nullptr, 0);
   ExecOpenIndices(target, false);
+  if (!immediate_indexes(target)) {
+    ExecCloseIndices(target);
+    FreeExecutorState(estate);
+    table_close(rel, NoLock);
+    table_close(ledger, NoLock);
+    return false;
+  }
   CommandId command = GetCurrentCommandId(true);
   estate->es_output_cid = command;
   constexpr int kChunk = 64;  // rows per multi-insert: a few pages of them
@@ -347,6 +378,7 @@ bool store_directly(const Batch* batch, TimestampTz at) {
   }
   ExecCloseIndices(target);
   table_close(rel, NoLock);
+  table_close(ledger, NoLock);
   FreeExecutorState(estate);
   return stored;
 }

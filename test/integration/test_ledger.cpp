@@ -267,6 +267,13 @@ TEST_F(LedgerTest, AnInsertTriggerOnTheLedgerStillFires) {
     tx.exec(
         "CREATE TRIGGER ledger_forward AFTER INSERT ON careguard.ledger "
         "FOR EACH ROW EXECUTE FUNCTION public.ledger_forward()");
+    tx.exec("CREATE TABLE public.ledger_statements (n int)");
+    tx.exec(
+        "CREATE FUNCTION public.ledger_count_statement() RETURNS trigger LANGUAGE plpgsql AS "
+        "$$ BEGIN INSERT INTO public.ledger_statements VALUES (1); RETURN NULL; END $$");
+    tx.exec(
+        "CREATE TRIGGER ledger_count_statement AFTER INSERT ON careguard.ledger "
+        "FOR EACH STATEMENT EXECUTE FUNCTION public.ledger_count_statement()");
     tx.exec("SET LOCAL careguard.allow_policy_gap = 'test table for the ledger trigger test'");
     tx.commit();
   }
@@ -280,12 +287,51 @@ TEST_F(LedgerTest, AnInsertTriggerOnTheLedgerStillFires) {
                          "USING (seq) WHERE l.record::jsonb ->> 'application_name' = $1",
                          name)[0]
                        .as<long>();
+  long statements = tx.exec1("SELECT count(*) FROM public.ledger_statements")[0].as<long>();
   tx.exec("DROP TRIGGER ledger_forward ON careguard.ledger");
+  tx.exec("DROP TRIGGER ledger_count_statement ON careguard.ledger");
   tx.exec("DROP FUNCTION public.ledger_forward()");
-  tx.exec("DROP TABLE public.ledger_forwarded");
+  tx.exec("DROP FUNCTION public.ledger_count_statement()");
+  tx.exec("DROP TABLE public.ledger_forwarded, public.ledger_statements");
   tx.commit();
   EXPECT_EQ(records, 1);
   EXPECT_EQ(forwarded, records);
+  EXPECT_GE(statements, 1);  // a statement trigger on the ledger itself fires too
+}
+
+// A month detached from the ledger is not written into: the writer keeps
+// the record in the spool until the month is back, then stores it there.
+TEST_F(LedgerTest, ADetachedMonthIsNotWrittenInto) {
+  pqxx::connection admin;
+  std::string month;
+  {
+    pqxx::work tx(admin);
+    tx.exec("SELECT careguard.ledger_flush(30000)");
+    month = tx.exec1(
+                  "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+                  "WHERE i.inhparent = 'careguard.ledger'::regclass AND c.relname = "
+                  "to_char(now() AT TIME ZONE 'UTC', '\"ledger_y\"YYYY\"m\"MM')")[0]
+                .as<std::string>();
+    tx.exec("ALTER TABLE careguard.ledger DETACH PARTITION careguard." + month);
+    tx.commit();
+  }
+  std::string name = unique("detached");
+  pqxx::connection c;
+  read_as_patient(c, name, true);
+  {
+    pqxx::nontransaction tx(admin);
+    EXPECT_THROW(tx.exec("SELECT careguard.ledger_flush(1500)"), pqxx::sql_error);
+    EXPECT_EQ(scalar(tx, "SELECT count(*) FROM careguard." + month +
+                             " WHERE record::jsonb ->> 'application_name' = " + tx.quote(name)),
+              "0");
+    tx.exec("ALTER TABLE careguard.ledger ATTACH PARTITION careguard." + month +
+            " FOR VALUES FROM (date_trunc('month', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC') "
+            "TO ((date_trunc('month', now() AT TIME ZONE 'UTC') + interval '1 month') AT TIME ZONE "
+            "'UTC')");
+  }
+  EXPECT_EQ(records_named(name), 1);
+  pqxx::nontransaction tx(admin);
+  EXPECT_EQ(scalar(tx, "SELECT ok::text FROM careguard.verify_ledger()"), "true");
 }
 
 // One million audited statements in one backend (each a top-level statement

@@ -10,7 +10,7 @@
 -- reviewed, and lapses when it expires; a patient's accounting shows only
 -- their own disclosures. Expected values come from the data (as superuser).
 BEGIN;
-SELECT plan(58);
+SELECT plan(63);
 
 TRUNCATE bookings.status_history, bookings.appointments, patients.preferences, patients.profiles,
          providers.availability, providers.profiles, public.locations, public.categories, auth.users;
@@ -148,6 +148,14 @@ SELECT is((SELECT r ->> 'relation' || '/' || (r ->> 'command') || '/' || (r ->> 
           'patients.profiles/SELECT/bypassed/bypassrls', 'service_role COPY TO: recorded as an RLS bypass');
 SELECT is((SELECT (r ->> 'statement_command') || ' to ' || (r ->> 'copy_to') FROM pg_temp.records('p-copy') r),
           'COPY to stdout', 'service_role COPY TO: recorded as a COPY, with its destination');
+SET LOCAL application_name = 'p-copy-query';
+SET LOCAL ROLE service_role;
+COPY (SELECT id FROM patients.profiles) TO STDOUT \g /dev/null
+RESET ROLE;
+SET LOCAL application_name = 'pgtap';
+SELECT careguard.ledger_flush() IS NOT NULL AS flushed \gset
+SELECT is((SELECT (r ->> 'statement_command') || ' to ' || (r ->> 'copy_to') FROM pg_temp.records('p-copy-query') r),
+          'COPY to stdout', 'COPY (query) TO: recorded as a COPY too');
 -- The same output as PostgreSQL's own COPY (the ledger off): a generated
 -- column (appointments.during) is not written, with or without a header.
 SELECT current_setting('data_directory') || '/careguard_copy_on.csv' AS copy_on,
@@ -310,6 +318,11 @@ SELECT throws_ok(format($$INSERT INTO careguard.glass_grants (user_id, role_name
                           VALUES (auth.uid(), current_user, %L, 'xxxxxxxxxxxxxxxxxxxxxxxx', now() + interval '5 minutes')$$,
                         :'uid_a'),
                  '23514', NULL, 'nor one whose reason is not three words');
+SELECT throws_ok(format($$INSERT INTO careguard.glass_grants (id, user_id, role_name, patient_id, reason, expires_at)
+                          OVERRIDING SYSTEM VALUE
+                          VALUES (1000, auth.uid(), current_user, %L, 'emergency chest pain triage now', now() + interval '5 minutes')$$,
+                        :'uid_a'),
+                 '42501', NULL, 'nor one with an id of their choosing (two grants would share it)');
 SELECT isnt(careguard.break_glass(:'uid_a', 'patient unconscious in ER, history needed now', 30), NULL,
             'break-glass with a reason is granted');
 SELECT is((SELECT count(*) FROM patients.profiles), :'profiles_y_with_a'::bigint,
@@ -344,7 +357,12 @@ SELECT lives_ok(format('SELECT careguard.glass_sign_off(%s, %L)',
                        (SELECT id FROM careguard.glass_grants LIMIT 1), 'checked with the ER chart'),
                 'an auditor signs it off');
 SELECT is((SELECT count(*) FROM careguard.glass_review()), 0::bigint, 'then it leaves the review list');
+SELECT throws_ok($$INSERT INTO careguard.glass_rollback_reviews (grant_id, review_note) VALUES (999999, 'pre-signed, nothing to see')$$,
+                 'P0002', NULL, 'an auditor cannot sign off a rolled-back grant that does not exist (in advance)');
 RESET ROLE;
+SELECT is(careguard.glass_xact_ended('900000000'::xid8), true,
+          'an xid of another cluster (a restored ledger) counts as ended, without an error');
+SELECT is(careguard.glass_xact_ended(pg_current_xact_id()), false, 'a running transaction has not ended');
 
 -- 12. Accounting of disclosures: a patient sees their own only; an admin anyone's.
 -- A NOINHERIT role that may become an auditor (as the gateway login

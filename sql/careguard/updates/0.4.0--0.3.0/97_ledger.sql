@@ -22,6 +22,8 @@ ALTER EXTENSION careguard DROP TABLE careguard.glass_rollback_reviews;
 -- squawk-ignore ban-drop-table
 DROP TABLE IF EXISTS careguard.glass_rollback_reviews;
 DROP FUNCTION careguard.glass_rollback_review_recorded();
+DROP FUNCTION careguard.glass_rollback_review_check();
+DROP FUNCTION careguard.glass_xact_ended(xid8);
 DROP FUNCTION careguard.glass_patients();
 DROP FUNCTION careguard.break_glass(uuid, text, integer);
 -- Break-glass grants exist only with the ledger that records them:
