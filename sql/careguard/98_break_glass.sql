@@ -191,10 +191,10 @@ CREATE FUNCTION careguard.glass_rollback_review_check() RETURNS trigger
   SET search_path = pg_catalog, pg_temp
 AS $check$
 BEGIN
-  IF NOT EXISTS (SELECT FROM careguard.glass_review() r
-                  WHERE r.id OPERATOR(pg_catalog.=) NEW.grant_id AND r.rolled_back) THEN
-    RAISE EXCEPTION 'no rolled-back break-glass grant % awaits review', NEW.grant_id
-      USING ERRCODE = 'P0002';
+  PERFORM FROM careguard.glass_review() r
+    WHERE r.id OPERATOR(pg_catalog.=) NEW.grant_id AND r.rolled_back;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'no unreviewed break-glass grant %', NEW.grant_id USING ERRCODE = 'P0002';
   END IF;
   RETURN NEW;
 END
@@ -269,10 +269,8 @@ BEGIN
   IF FOUND THEN
     RETURN;
   END IF;
-  IF NOT EXISTS (SELECT FROM careguard.glass_review() r
-                  WHERE r.id OPERATOR(pg_catalog.=) grant_id AND r.rolled_back) THEN
-    RAISE EXCEPTION 'no unreviewed break-glass grant %', grant_id USING ERRCODE = 'P0002';
-  END IF;
+  -- No row: a rolled-back grant awaiting review, or none (the table's check
+  -- trigger refuses that with P0002).
   INSERT INTO careguard.glass_rollback_reviews (grant_id, review_note)
   VALUES (grant_id, pg_catalog.btrim(note));
 END

@@ -149,16 +149,21 @@ COMMENT ON FUNCTION bookings.patients_of_current_provider() IS
   'The patients the caller''s provider (provider_id claim) has an appointment with, of any status.';
 
 -- A patient books only inside one of the provider's availability ranges.
+-- PL/pgSQL, not SQL: its pinned search_path keeps it from being inlined
+-- either way, and on Citus a SQL function with parameters cannot run the
+-- nested distributed query this one is there (bookings.citus_prepare_workers).
 CREATE FUNCTION bookings.slot_is_available(provider_id pg_catalog.uuid, starts_at pg_catalog.timestamptz,
                                            ends_at pg_catalog.timestamptz)
   RETURNS pg_catalog.bool
-  LANGUAGE sql STABLE PARALLEL SAFE
+  LANGUAGE plpgsql STABLE PARALLEL SAFE
   SET search_path = pg_catalog, pg_temp
   AS $fn$
-  SELECT EXISTS (
+BEGIN
+  RETURN EXISTS (
     SELECT 1 FROM providers.availability av
      WHERE av.provider_id OPERATOR(pg_catalog.=) slot_is_available.provider_id
-       AND av.during OPERATOR(pg_catalog.@>) pg_catalog.tstzrange(starts_at, ends_at, '[)'))
+       AND av.during OPERATOR(pg_catalog.@>) pg_catalog.tstzrange(starts_at, ends_at, '[)'));
+END
 $fn$;
 -- These run queries under RLS, so their claims decide rows, and they are
 -- PARALLEL SAFE. careguard's planner support (which loads careguard.so at

@@ -174,23 +174,8 @@ DECLARE
   workers pg_catalog.int4 := 0;
   logins pg_catalog.bool;
   replaced pg_catalog.bool;
-  slot_function pg_catalog.text := $ddl$
-CREATE OR REPLACE FUNCTION bookings.slot_is_available(provider_id pg_catalog.uuid, starts_at pg_catalog.timestamptz,
-                                                      ends_at pg_catalog.timestamptz)
-  RETURNS pg_catalog.bool
-  LANGUAGE plpgsql STABLE PARALLEL SAFE
-  SUPPORT careguard.claims_support
-  SET search_path = pg_catalog, pg_temp
-  SET citus.allow_nested_distributed_execution = on
-  AS $body$
-BEGIN
-  RETURN EXISTS (
-    SELECT 1 FROM providers.availability av
-     WHERE av.provider_id OPERATOR(pg_catalog.=) slot_is_available.provider_id
-       AND av.during OPERATOR(pg_catalog.@>) pg_catalog.tstzrange(starts_at, ends_at, '[)'));
-END
-$body$
-$ddl$;
+  slot_function pg_catalog.text := 'ALTER FUNCTION bookings.slot_is_available(pg_catalog.uuid, '
+    'pg_catalog.timestamptz, pg_catalog.timestamptz) SET citus.allow_nested_distributed_execution = on';
 BEGIN
   IF NOT (SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.rolname OPERATOR(pg_catalog.=) CURRENT_USER) THEN
     RAISE EXCEPTION USING ERRCODE = '42501', MESSAGE = 'bookings.citus_prepare_workers() needs a superuser';
@@ -232,8 +217,8 @@ BEGIN
   -- another. Citus plans none from a SQL function with parameters, and runs
   -- none nested unless allowed. The availability it reads is the co-located
   -- shard on the same node, inside the same transaction, so the nested read
-  -- sees what the booking's transaction sees. Same query, in PL/pgSQL, with
-  -- nesting allowed for this function alone, on every node.
+  -- sees what the booking's transaction sees. The function is PL/pgSQL for
+  -- this; nesting is allowed for it alone, on every node.
   -- (logins_only: bookings.distribute_on_citus() did this before creating the
   -- shards, whose policies now hold locks on the function in its transaction.)
   IF NOT logins_only THEN
@@ -241,7 +226,7 @@ BEGIN
     EXECUTE 'SELECT pg_catalog.bool_and(r.success) FROM pg_catalog.run_command_on_workers($1) r'
       USING 'SET citus.enable_ddl_propagation = off; ' OPERATOR(pg_catalog.||) slot_function INTO replaced;
     IF replaced IS NOT TRUE THEN
-      RAISE EXCEPTION USING ERRCODE = '55000', MESSAGE = 'could not replace bookings.slot_is_available() on every worker';
+      RAISE EXCEPTION USING ERRCODE = '55000', MESSAGE = 'could not set up bookings.slot_is_available() on every worker';
     END IF;
   END IF;
 

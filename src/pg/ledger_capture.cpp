@@ -444,7 +444,12 @@ void on_start(QueryDesc* query, int eflags) {
   wrap_audited_nodes(query->planstate, &walk);
 }
 
-void on_run(QueryDesc* query, ScanDirection direction, uint64 count, bool execute_once) {
+// Runs one executor step of `query` (its run or its finish), as the top
+// level when no statement runs yet. A top-level step that fails has its
+// record written now: rows already sent were disclosed. `step` owns nothing
+// with a destructor (PostgreSQL may longjmp through it).
+template <typename Step>
+void run_step(QueryDesc* query, Step step) {
   bool top = run_depth == 0;
   QueryDesc* saved_top = running_top;
   Oid saved_user = running_top_user;
@@ -454,19 +459,12 @@ void on_run(QueryDesc* query, ScanDirection direction, uint64 count, bool execut
   }
   ++run_depth;
   PG_TRY();
-  {
-    if (previous_run != nullptr) {
-      previous_run(query, direction, count, execute_once);
-    } else {
-      standard_ExecutorRun(query, direction, count, execute_once);
-    }
-  }
+  { step(); }
   PG_CATCH();
   {
     --run_depth;
     running_top = saved_top;
     running_top_user = saved_user;
-    // Rows already sent before the error were disclosed: record them now.
     if (top) abandon_statement(query);
     PG_RE_THROW();
   }
@@ -476,35 +474,24 @@ void on_run(QueryDesc* query, ScanDirection direction, uint64 count, bool execut
   running_top_user = saved_user;
 }
 
+void on_run(QueryDesc* query, ScanDirection direction, uint64 count, bool execute_once) {
+  run_step(query, [&] {
+    if (previous_run != nullptr) {
+      previous_run(query, direction, count, execute_once);
+    } else {
+      standard_ExecutorRun(query, direction, count, execute_once);
+    }
+  });
+}
+
 void on_finish(QueryDesc* query) {
-  bool top = run_depth == 0;
-  QueryDesc* saved_top = running_top;
-  Oid saved_user = running_top_user;
-  if (top) {
-    running_top = query;
-    running_top_user = GetUserId();
-  }
-  ++run_depth;
-  PG_TRY();
-  {
+  run_step(query, [&] {
     if (previous_finish != nullptr) {
       previous_finish(query);
     } else {
       standard_ExecutorFinish(query);
     }
-  }
-  PG_CATCH();
-  {
-    --run_depth;
-    running_top = saved_top;
-    running_top_user = saved_user;
-    if (top) abandon_statement(query);
-    PG_RE_THROW();
-  }
-  PG_END_TRY();
-  --run_depth;
-  running_top = saved_top;
-  running_top_user = saved_user;
+  });
 }
 
 void on_end(QueryDesc* query) {
