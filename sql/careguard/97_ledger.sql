@@ -163,7 +163,14 @@ BEGIN
     RAISE EXCEPTION 'the disclosure ledger''s months are dropped only by careguard.ledger_purge()'
       USING ERRCODE = '42501';
   END IF;
-  IF pg_catalog.to_regclass('careguard.phi_tables') IS NOT NULL THEN
+  IF pg_catalog.to_regclass('careguard.phi_tables') IS NULL THEN
+    RETURN;
+  END IF;
+  -- Only when a registered table went: a DELETE invalidates every backend's registry.
+  PERFORM FROM careguard.phi_tables p JOIN pg_catalog.pg_event_trigger_dropped_objects() d
+      ON d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+     AND d.objsubid OPERATOR(pg_catalog.=) 0 AND p.relid::pg_catalog.oid OPERATOR(pg_catalog.=) d.objid;
+  IF FOUND THEN
     DELETE FROM careguard.phi_tables p USING pg_catalog.pg_event_trigger_dropped_objects() d
      WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
        AND d.objsubid OPERATOR(pg_catalog.=) 0

@@ -73,7 +73,10 @@ DECLARE
 BEGIN
   IF TG_OP OPERATOR(pg_catalog.=) 'INSERT' THEN
     PERFORM careguard.ledger_append('break_glass', detail, NEW.patient_id);
-    PERFORM pg_catalog.pg_notify('careguard_break_glass', detail::text);
+    -- Any role may LISTEN: the payload names the grant only (its reason may
+    -- describe the patient); the officer reads the rest in glass_review().
+    PERFORM pg_catalog.pg_notify('careguard_break_glass',
+      pg_catalog.jsonb_build_object('grant_id', NEW.id)::text);
   ELSE
     PERFORM careguard.ledger_append('break_glass_review', detail, NEW.patient_id);
   END IF;
@@ -170,7 +173,8 @@ AS $recorded$
 BEGIN
   PERFORM careguard.ledger_append('break_glass_review',
     pg_catalog.jsonb_build_object('grant_id', NEW.grant_id, 'reviewed_by', NEW.reviewed_by,
-                                  'review_note', NEW.review_note, 'rolled_back', true),
+                                  'review_note', NEW.review_note, 'rolled_back', true,
+                                  'xid', pg_catalog.pg_current_xact_id()),
     (SELECT l.patient_ids[1] FROM careguard.ledger l
       WHERE l.kind OPERATOR(pg_catalog.=) 'break_glass'
         AND (l.record::jsonb OPERATOR(pg_catalog.->) 'detail' OPERATOR(pg_catalog.->>) 'grant_id')::bigint

@@ -549,6 +549,7 @@ void on_transaction_end(XactEvent event, void*) {
     emit_and_close(s, event != XACT_EVENT_COMMIT);
   }
   statements = nullptr;
+  ledger_copy_destination = nullptr;  // however its COPY ended
   probe_subxact = InvalidSubTransactionId;
   running_top = nullptr;
   run_depth = 0;
