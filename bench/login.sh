@@ -100,6 +100,32 @@ else
   echo "(pgjwt is not installed here: only the pgjwt-style SQL reference was measured)"
 fi
 
+# The figures above time a fresh backend each: they include its first
+# sign-in (reading auth.signing_keys, importing the one key named) and the
+# scan that finds the tokens. Here each verifier is first warmed up in the
+# session, and the same scan with length() in place of the verifier is
+# subtracted, so what is left is the cost of one sign-in. pgjwt is treated
+# the same way.
+hs="FROM bench_ref.tokens WHERE alg = 'HS256'"
+warm="SELECT count(auth.login(token)) $hs AND n = 1; ROLLBACK; BEGIN; SELECT count(length(token)) $hs;"
+pgjwt_warm="SELECT count(*) FROM bench_ref.tokens, $pgjwt_schema.verify(token, '$secret') v WHERE alg = 'HS256' AND n = 1 AND v.valid; SELECT count(length(token)) $hs;"
+declare -A net
+for ((r = 1; r <= REPS; r++)); do
+  net[login]+=" $(time_sql "$warm" "SELECT count(auth.login(token)) $hs")"
+  net[scan]+=" $(time_sql "$warm" "SELECT count(length(token)) $hs")"
+  [ -z "$pgjwt_schema" ] || net[pgjwt]+=" $(time_sql "$pgjwt_warm" "$pgjwt_query")"
+  # A fresh backend's first sign-in, against its first length().
+  net[first]+=" $(time_sql "" "SELECT count(auth.login(token)) $hs AND n = 1")"
+  net[first_scan]+=" $(time_sql "" "SELECT count(length(token)) $hs AND n = 1")"
+done
+echo
+echo "== HS256, one sign-in in a warmed backend, net of the scan (medians of $REPS x $N) =="
+awk -v l="$(median ${net[login]})" -v s="$(median ${net[scan]})" -v p="$(median ${net[pgjwt]:-0})" \
+    -v f="$(median ${net[first]})" -v fs="$(median ${net[first_scan]})" -v n="$N" 'BEGIN {
+  printf "careguard auth.login   %8.2f us   (the scan alone: %.2f us per token)\n", (l-s)*1000/n, s*1000/n
+  if (p > 0) printf "pgjwt verify()         %8.2f us   careguard is %.1fx faster\n", (p-s)*1000/n, (p-s)/(l-s)
+  printf "first sign-in of a fresh backend: %.2f ms (its first length(): %.2f ms)\n", f, fs }'
+
 # A sign-in and then the helpers, as a request reads them, against the same
 # helpers after gateway claims: after auth.login() the cache already holds the
 # parsed claims and their jsonb image, so auth.uid() and auth.jwt() parse

@@ -30,16 +30,49 @@ KeySet KeySet::from_jwks_json(std::string_view text) {
 }
 
 void KeySet::add(Key key) {
-  if (!key.kid().empty() && find(key.kid()) != nullptr) {
+  if (has_kid(key.kid())) {
     detail::invalid_key("duplicate key id " + json::quote(key.kid()) + " in key set");
   }
   keys_.push_back(std::move(key));
+}
+
+void KeySet::add_deferred(std::string kid, std::string jwk_json) {
+  if (kid.empty() || has_kid(kid)) {
+    detail::cleanse(jwk_json);
+    detail::invalid_key(kid.empty() ? std::string("a deferred key needs a kid")
+                                    : "duplicate key id " + json::quote(kid) + " in key set");
+  }
+  deferred_.emplace_back(std::move(kid), std::move(jwk_json));
+}
+
+bool KeySet::has_kid(std::string_view kid) const {
+  if (kid.empty()) return false;
+  for (const Key& key : keys_)
+    if (key.kid() == kid) return true;
+  for (const Deferred& pending : deferred_)
+    if (pending.kid == kid) return true;
+  return false;
+}
+
+const Key& KeySet::import_deferred(std::size_t index) const {
+  Deferred& pending = deferred_[index];
+  Key key = Key::from_jwk_json(pending.jwk_json);
+  if (key.kid() != pending.kid) {
+    detail::invalid_key("the JWK stored as key id " + json::quote(pending.kid) + " names key id " +
+                        json::quote(key.kid()));
+  }
+  detail::cleanse(pending.jwk_json);  // before erase() moves buffers around
+  deferred_.erase(deferred_.begin() + static_cast<std::ptrdiff_t>(index));
+  keys_.push_back(std::move(key));
+  return keys_.back();
 }
 
 const Key* KeySet::find(std::string_view kid) const {
   if (kid.empty()) return nullptr;
   for (const Key& key : keys_)
     if (key.kid() == kid) return &key;
+  for (std::size_t i = 0; i < deferred_.size(); ++i)
+    if (deferred_[i].kid == kid) return &import_deferred(i);
   return nullptr;
 }
 
@@ -54,10 +87,19 @@ bool KeySet::is_revoked(std::string_view kid) const {
 }
 
 const Key* KeySet::sole_key() const {
-  return keys_.size() == 1 ? &keys_.front() : nullptr;
+  if (size() != 1) return nullptr;
+  return keys_.empty() ? &import_deferred(0) : &keys_.front();
+}
+
+KeySet::Deferred::Deferred(std::string kid_, std::string jwk_json_)
+    : kid(std::move(kid_)), jwk_json(std::move(jwk_json_)) {}
+
+KeySet::Deferred::~Deferred() {
+  detail::cleanse(jwk_json);
 }
 
 std::string KeySet::public_jwks_json() const {
+  while (!deferred_.empty()) import_deferred(0);
   std::string out = "{\"keys\":[";
   for (std::size_t i = 0; i < keys_.size(); ++i) {
     if (i != 0) out += ',';

@@ -98,12 +98,16 @@ void execute_latest(const char* query) {
                        0);
 }
 
+// Verification needs no private part: asymmetric keys are read as their
+// public JWK, so importing one skips OpenSSL's costly private-key check.
 KeyRows read_key_rows() {
   KeyRows rows;
   read_as_key_owner([&rows](MemoryContext caller) {
     execute_latest(
         "SELECT CASE WHEN state OPERATOR(pg_catalog.=) 'revoked' THEN NULL "
-        "ELSE COALESCE(private_jwk, public_jwk)::pg_catalog.text END, kid "
+        "WHEN kty OPERATOR(pg_catalog.=) 'oct' THEN COALESCE(private_jwk, "
+        "public_jwk)::pg_catalog.text "
+        "ELSE public_jwk::pg_catalog.text END, kid "
         "FROM auth.signing_keys ORDER BY kid");
     rows.count = static_cast<int>(SPI_processed);
     rows.jwks = static_cast<char**>(MemoryContextAlloc(caller, sizeof(char*) * (rows.count + 1)));
@@ -133,7 +137,7 @@ const KeySet& verification_keys() {
       if (rows.jwks[i] == nullptr) {
         fresh.add_revoked(rows.kids[i]);
       } else {
-        fresh.add(Key::from_jwk_json(rows.jwks[i]));
+        fresh.add_deferred(rows.kids[i], rows.jwks[i]);
       }
     }
     cached_keys = std::move(fresh);

@@ -326,6 +326,42 @@ TEST_F(LoginTest, RevocationCommittedAfterTheSnapshotStillWins) {
   }
 }
 
+TEST_F(LoginTest, ABrokenStoredKeyFailsOnlyTheTokensThatNameIt) {
+  // Keys are imported when a token first names them, so a stored key OpenSSL
+  // refuses (written by a superuser past auth.import_jwks) costs the other
+  // keys nothing, and a token naming it is refused, never let through.
+  const std::string off_curve =
+      R"({"kty":"EC","crv":"P-256","kid":"broken","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",)"
+      R"("y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a1"})";
+  const std::string misnamed = keys_->es256.public_jwk_json();  // its kid is "es256"
+  {
+    pqxx::connection admin;
+    pqxx::nontransaction tx(admin);
+    tx.exec(
+        "INSERT INTO auth.signing_keys (kid, kty, alg, state, public_jwk) VALUES "
+        "('broken', 'EC', 'ES256', 'in_use', " +
+        tx.quote(off_curve) +
+        "::jsonb), "
+        "('misnamed', 'EC', 'ES256', 'in_use', " +
+        tx.quote(misnamed) + "::jsonb)");
+  }
+  pqxx::connection gateway("user=authenticator");
+  EXPECT_EQ(
+      sqlstate_of(gateway, "SELECT auth.login('" + db_token(claims(kPatient, "patient")) + "')"),
+      "");
+  EXPECT_EQ(sqlstate_of(gateway, "SELECT auth.login('" +
+                                     jwt::sign(claims(kPatient, "patient"), keys_->es256) + "')"),
+            "");
+  for (const char* kid : {"broken", "misnamed"}) {
+    const std::string token = jwt::sign(claims(kPatient, "patient"), keys_->es256, "", kid);
+    EXPECT_EQ(sqlstate_of(gateway, "SELECT auth.login('" + token + "')"), "22023") << kid;
+    EXPECT_EQ(sqlstate_of(gateway, "SELECT auth.login('" + token + "')"), "22023") << kid;
+  }
+  pqxx::connection admin;
+  pqxx::nontransaction(admin).exec(
+      "DELETE FROM auth.signing_keys WHERE kid IN ('broken', 'misnamed')");
+}
+
 TEST_F(LoginTest, ResetAllKeepsTheVerifiedIdentity) {
   pqxx::connection gateway("user=authenticator");
   pqxx::work tx(gateway);

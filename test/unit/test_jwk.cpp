@@ -333,39 +333,6 @@ TEST(Jwk, PemRejectsUnsupportedInput) {
   expect_invalid_key([&] { Key::from_pem(pem); }, "unsupported PEM key type");
 }
 
-TEST(KeySet, ParsesJwksFindsByKidAndSkipsEncryptionKeys) {
-  KeySet set = KeySet::from_jwks_json(std::string(R"({"keys":[)") + kEcPrivateJwk + "," +
-                                      kEdPrivateJwk + "," + kOctJwk +
-                                      R"(,{"kty":"RSA","use":"enc","n":"AQAB","e":"AQAB"}]})");
-  EXPECT_EQ(set.size(), 3u);
-  ASSERT_NE(set.find("ed1"), nullptr);
-  EXPECT_EQ(set.find("ed1")->type(), KeyType::Okp);
-  EXPECT_EQ(set.find("nope"), nullptr);
-  EXPECT_EQ(set.find(""), nullptr);
-  EXPECT_EQ(set.sole_key(), nullptr);
-  std::string jwks = set.public_jwks_json();
-  EXPECT_EQ(jwks.rfind("{\"keys\":[{\"kty\":\"EC\"", 0), 0u) << jwks;
-  EXPECT_EQ(jwks.find("\"d\""), std::string::npos);
-  EXPECT_EQ(jwks.find("\"k\""), std::string::npos);
-}
-
-TEST(KeySet, SoleKeyOnlyWithExactlyOneKey) {
-  KeySet set;
-  EXPECT_EQ(set.sole_key(), nullptr);
-  set.add(Key::from_secret(std::string(32, 's')));
-  ASSERT_NE(set.sole_key(), nullptr);
-  EXPECT_EQ(set.sole_key()->type(), KeyType::Oct);
-}
-
-TEST(KeySet, RejectsDuplicateKidAndBadShape) {
-  expect_invalid_key(
-      [] { KeySet::from_jwks_json(std::string(R"({"keys":[)") + kOctJwk + "," + kOctJwk + "]}"); },
-      "duplicate key id \"hs\" in key set");
-  expect_invalid_key([] { KeySet::from_jwks_json(R"({"key":[]})"); },
-                     "JWKS must be an object with a \"keys\" array");
-  expect_invalid_key([] { KeySet::from_jwks_json("{"); }, "JWKS is not valid JSON");
-}
-
 // --- Verification fast paths (pre-keyed HMAC, cached verify contexts, direct
 // --- DER encoding of ECDSA signatures): same results as plain OpenSSL.
 

@@ -18,6 +18,7 @@
 #include "careguard/core/json.hpp"
 
 #include <cstddef>
+#include <deque>
 #include <memory>
 #include <optional>
 #include <string>
@@ -130,6 +131,12 @@ class KeySet {
   // (kid lookup must be unambiguous).
   void add(Key key);
 
+  // Adds a key by kid and JWK text, imported (and checked by OpenSSL) only
+  // when a token first selects it: a fresh backend's first sign-in then pays
+  // for its own key, not for every RSA and EC key of the set. An import that
+  // fails, or a JWK whose kid is not `kid`, throws 22023 at that sign-in.
+  void add_deferred(std::string kid, std::string jwk_json);
+
   // The key with exactly this kid, or nullptr. An empty kid never matches.
   const Key* find(std::string_view kid) const;
 
@@ -142,15 +149,29 @@ class KeySet {
   // Tokens without a "kid" header verify only against this.
   const Key* sole_key() const;
 
-  std::size_t size() const { return keys_.size(); }
-  bool empty() const { return keys_.empty(); }
-  const std::vector<Key>& keys() const { return keys_; }
+  std::size_t size() const { return keys_.size() + deferred_.size(); }
+  bool empty() const { return size() == 0; }
 
   // {"keys":[...]} with every key's public_jwk_json(): safe to publish.
+  // Imports any deferred keys first.
   std::string public_jwks_json() const;
 
  private:
-  std::vector<Key> keys_;
+  struct Deferred {
+    std::string kid;
+    std::string jwk_json;  // May hold an HMAC secret: wiped when dropped.
+    Deferred(std::string kid_, std::string jwk_json_);
+    Deferred(Deferred&&) noexcept = default;
+    Deferred& operator=(Deferred&&) noexcept = default;
+    ~Deferred();
+  };
+  bool has_kid(std::string_view kid) const;
+  const Key& import_deferred(std::size_t index) const;
+
+  // Imported keys; a deque, so a Key's address (VerifiedToken::key) stays put
+  // while deferred keys are imported behind it.
+  mutable std::deque<Key> keys_;
+  mutable std::vector<Deferred> deferred_;
   std::vector<std::string> revoked_;
 };
 

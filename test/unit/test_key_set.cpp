@@ -1,0 +1,126 @@
+// KeySet: kid lookup, the sole key, revocations and keys imported on first use.
+#include "careguard/core/error.hpp"
+#include "careguard/core/jwk.hpp"
+
+#include <gtest/gtest.h>
+
+#include <functional>
+#include <string>
+
+namespace {
+
+using careguard::Error;
+using careguard::jwt::Key;
+using careguard::jwt::KeySet;
+using careguard::jwt::KeyType;
+
+// RFC 7515 A.3 (P-256), RFC 8037 A.1 (Ed25519) and a 64-byte oct key.
+const char* kEcPrivateJwk =
+    R"({"kty":"EC","crv":"P-256","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",)"
+    R"("y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0",)"
+    R"("d":"jpsQnnGQmL-YBIffH1136cspYG6-0iY7X1fCE9-E9LI","kid":"ec1"})";
+const char* kEdPrivateJwk =
+    R"({"kty":"OKP","crv":"Ed25519","d":"nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A",)"
+    R"("x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo","kid":"ed1"})";
+const char* kOctJwk =
+    R"({"kty":"oct","kid":"hs","k":"AyM1SysPpbyDfgZld3umj1qzKObwVMkoqQ-EstJQLr_T-1qS0gZH75aKtMN3Yj0iPS4hcgUuTwjAzZr1Z9CAow"})";
+// Its x is not a point of P-256: OpenSSL refuses to import it.
+const char* kEcOffCurveJwk =
+    R"({"kty":"EC","crv":"P-256","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",)"
+    R"("y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a1","kid":"bad"})";
+
+void expect_invalid_key(const std::function<void()>& fn, const std::string& message_prefix) {
+  try {
+    fn();
+  } catch (const Error& e) {
+    EXPECT_STREQ(e.sqlstate(), "22023");
+    EXPECT_EQ(std::string(e.what()).rfind(message_prefix, 0), 0u) << e.what();
+    return;
+  }
+  ADD_FAILURE() << "expected careguard::Error";
+}
+
+TEST(KeySet, ParsesJwksFindsByKidAndSkipsEncryptionKeys) {
+  KeySet set = KeySet::from_jwks_json(std::string(R"({"keys":[)") + kEcPrivateJwk + "," +
+                                      kEdPrivateJwk + "," + kOctJwk +
+                                      R"(,{"kty":"RSA","use":"enc","n":"AQAB","e":"AQAB"}]})");
+  EXPECT_EQ(set.size(), 3u);
+  ASSERT_NE(set.find("ed1"), nullptr);
+  EXPECT_EQ(set.find("ed1")->type(), KeyType::Okp);
+  EXPECT_EQ(set.find("nope"), nullptr);
+  EXPECT_EQ(set.find(""), nullptr);
+  EXPECT_EQ(set.sole_key(), nullptr);
+  std::string jwks = set.public_jwks_json();
+  EXPECT_EQ(jwks.rfind("{\"keys\":[{\"kty\":\"EC\"", 0), 0u) << jwks;
+  EXPECT_EQ(jwks.find("\"d\""), std::string::npos);
+  EXPECT_EQ(jwks.find("\"k\""), std::string::npos);
+}
+
+TEST(KeySet, SoleKeyOnlyWithExactlyOneKey) {
+  KeySet set;
+  EXPECT_EQ(set.sole_key(), nullptr);
+  set.add(Key::from_secret(std::string(32, 's')));
+  ASSERT_NE(set.sole_key(), nullptr);
+  EXPECT_EQ(set.sole_key()->type(), KeyType::Oct);
+}
+
+TEST(KeySet, RejectsDuplicateKidAndBadShape) {
+  expect_invalid_key(
+      [] { KeySet::from_jwks_json(std::string(R"({"keys":[)") + kOctJwk + "," + kOctJwk + "]}"); },
+      "duplicate key id \"hs\" in key set");
+  expect_invalid_key([] { KeySet::from_jwks_json(R"({"key":[]})"); },
+                     "JWKS must be an object with a \"keys\" array");
+  expect_invalid_key([] { KeySet::from_jwks_json("{"); }, "JWKS is not valid JSON");
+}
+
+TEST(KeySet, DeferredKeyIsImportedOnlyWhenNamed) {
+  KeySet set;
+  set.add_deferred("bad", kEcOffCurveJwk);
+  set.add_deferred("ed1", kEdPrivateJwk);
+  set.add(Key::from_jwk_json(kOctJwk));
+  EXPECT_EQ(set.size(), 3u);
+  // The broken key costs nothing until a token names it.
+  const Key* hs = set.find("hs");
+  ASSERT_NE(hs, nullptr);
+  const Key* ed = set.find("ed1");
+  ASSERT_NE(ed, nullptr);
+  EXPECT_EQ(ed->type(), KeyType::Okp);
+  EXPECT_EQ(set.find("ed1"), ed);  // imported once, then found in place
+  EXPECT_EQ(set.find("hs"), hs);   // earlier keys do not move
+  EXPECT_EQ(hs->kid(), "hs");
+  expect_invalid_key([&] { set.find("bad"); }, "");
+  expect_invalid_key([&] { set.find("bad"); }, "");  // still refused, never dropped
+  EXPECT_EQ(set.find("none"), nullptr);
+}
+
+TEST(KeySet, DeferredKeyMustCarryItsKid) {
+  KeySet set;
+  set.add_deferred("other", kOctJwk);
+  expect_invalid_key([&] { set.find("other"); },
+                     "the JWK stored as key id \"other\" names key id \"hs\"");
+  expect_invalid_key([&] { set.add_deferred("", kOctJwk); }, "a deferred key needs a kid");
+}
+
+TEST(KeySet, DeferredKidsAreUniqueAcrossBothKinds) {
+  KeySet set;
+  set.add(Key::from_jwk_json(kOctJwk));
+  expect_invalid_key([&] { set.add_deferred("hs", kOctJwk); },
+                     "duplicate key id \"hs\" in key set");
+  set.add_deferred("ec1", kEcPrivateJwk);
+  expect_invalid_key([&] { set.add(Key::from_jwk_json(kEcPrivateJwk)); },
+                     "duplicate key id \"ec1\" in key set");
+}
+
+TEST(KeySet, SoleDeferredKeyAndPublishedSetImportIt) {
+  KeySet set;
+  set.add_deferred("ed1", kEdPrivateJwk);
+  ASSERT_NE(set.sole_key(), nullptr);
+  EXPECT_EQ(set.sole_key()->kid(), "ed1");
+  set.add_deferred("ec1", kEcPrivateJwk);
+  EXPECT_EQ(set.sole_key(), nullptr);
+  std::string jwks = set.public_jwks_json();
+  EXPECT_NE(jwks.find("\"kid\":\"ec1\""), std::string::npos) << jwks;
+  EXPECT_EQ(jwks.find("\"d\""), std::string::npos) << jwks;
+}
+
+}  // namespace
