@@ -37,10 +37,9 @@ void KeySet::add(Key key) {
 }
 
 void KeySet::add_deferred(std::string kid, std::string jwk_json) {
-  if (kid.empty() || has_kid(kid)) {
+  if (has_kid(kid)) {
     detail::cleanse(jwk_json);
-    detail::invalid_key(kid.empty() ? std::string("a deferred key needs a kid")
-                                    : "duplicate key id " + json::quote(kid) + " in key set");
+    detail::invalid_key("duplicate key id " + json::quote(kid) + " in key set");
   }
   deferred_.emplace_back(std::move(kid), std::move(jwk_json));
 }

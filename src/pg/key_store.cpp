@@ -98,16 +98,21 @@ void execute_latest(const char* query) {
                        0);
 }
 
-// Verification needs no private part: asymmetric keys are read as their
-// public JWK, so importing one skips OpenSSL's costly private-key check.
+// Verification needs no private part. The key material is the private JWK
+// when there is one (the key auth.sign() uses, whatever public_jwk says), with
+// its private members removed unless it is an HMAC secret, so that importing
+// it skips OpenSSL's costly private-key check. The JWK's own kty decides, not
+// the kty column.
 KeyRows read_key_rows() {
   KeyRows rows;
   read_as_key_owner([&rows](MemoryContext caller) {
     execute_latest(
         "SELECT CASE WHEN state OPERATOR(pg_catalog.=) 'revoked' THEN NULL "
-        "WHEN kty OPERATOR(pg_catalog.=) 'oct' THEN COALESCE(private_jwk, "
-        "public_jwk)::pg_catalog.text "
-        "ELSE public_jwk::pg_catalog.text END, kid "
+        "WHEN private_jwk IS NULL THEN public_jwk::pg_catalog.text "
+        "WHEN (private_jwk OPERATOR(pg_catalog.->>) 'kty') OPERATOR(pg_catalog.=) 'oct' "
+        "THEN private_jwk::pg_catalog.text "
+        "ELSE (private_jwk OPERATOR(pg_catalog.-) "
+        "'{d,p,q,dp,dq,qi,oth}'::pg_catalog.text[])::pg_catalog.text END, kid "
         "FROM auth.signing_keys ORDER BY kid");
     rows.count = static_cast<int>(SPI_processed);
     rows.jwks = static_cast<char**>(MemoryContextAlloc(caller, sizeof(char*) * (rows.count + 1)));
@@ -125,6 +130,11 @@ KeyRows read_key_rows() {
 }  // namespace
 
 const KeySet& verification_keys() {
+  // A revocation committed by another session since this transaction began
+  // (or since its last sign-in) arrives as an invalidation, which is read
+  // otherwise only at transaction start and when a new lock is taken. With
+  // none queued this is one unlocked check.
+  call_pg([] { AcceptInvalidationMessages(); });
   if (cache_valid) return cached_keys;
   // Marked valid before reading: an invalidation that arrives while the keys
   // are read (a change committed after our snapshot) turns it off again, so

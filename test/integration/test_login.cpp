@@ -362,6 +362,71 @@ TEST_F(LoginTest, ABrokenStoredKeyFailsOnlyTheTokensThatNameIt) {
       "DELETE FROM auth.signing_keys WHERE kid IN ('broken', 'misnamed')");
 }
 
+TEST_F(LoginTest, KeyMaterialIsThePrivateJwkWhateverTheOtherColumnsSay) {
+  // A row written by hand (as superuser) may disagree with itself: the key
+  // that verifies is the one auth.sign() signs with, chosen by the JWK's own
+  // kty, and a kid-less row does not disturb the others.
+  const char* rfc7515_p256 =
+      R"({"kty":"EC","crv":"P-256","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",)"
+      R"("y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0",)"
+      R"("d":"jpsQnnGQmL-YBIffH1136cspYG6-0iY7X1fCE9-E9LI","kid":"pair"})";
+  const jwt::Key own = jwt::Key::from_jwk_json(rfc7515_p256);
+  const jwt::Key stranger = generated_key("-algorithm EC -pkeyopt ec_paramgen_curve:P-256", "pair");
+  {
+    pqxx::connection admin;
+    pqxx::nontransaction tx(admin);
+    tx.exec(
+        "INSERT INTO auth.signing_keys (kid, kty, alg, state, public_jwk, private_jwk) VALUES "
+        "('pair', 'oct', 'ES256', 'in_use', " +
+        tx.quote(stranger.public_jwk_json()) + "::jsonb, " + tx.quote(std::string(rfc7515_p256)) +
+        "::jsonb), "
+        "('', 'EC', 'ES256', 'standby', " +
+        tx.quote(keys_->es256.public_jwk_json()) + "::jsonb, NULL)");
+    tx.exec("UPDATE auth.signing_keys SET kty = 'OCT' WHERE kid = 'hs256'");
+  }
+  pqxx::connection gateway("user=authenticator");
+  EXPECT_EQ(sqlstate_of(gateway,
+                        "SELECT auth.login('" + jwt::sign(claims(kPatient, "patient"), own) + "')"),
+            "");
+  EXPECT_EQ(sqlstate_of(gateway, "SELECT auth.login('" +
+                                     jwt::sign(claims(kPatient, "patient"), stranger) + "')"),
+            "28P01");
+  EXPECT_EQ(
+      sqlstate_of(gateway, "SELECT auth.login('" + db_token(claims(kPatient, "patient")) + "')"),
+      "");
+  pqxx::connection admin;
+  pqxx::nontransaction tx(admin);
+  tx.exec("DELETE FROM auth.signing_keys WHERE kid IN ('pair', '')");
+  tx.exec("UPDATE auth.signing_keys SET kty = 'oct' WHERE kid = 'hs256'");
+}
+
+TEST_F(LoginTest, RevocationCommittedDuringTheTransactionStopsItsNextSignIn) {
+  // The key set is cached by an earlier transaction; the revocation commits
+  // after this one began (and after a sign-in in it): the next sign-in sees it.
+  pqxx::connection gateway("user=authenticator");
+  careguard_test::report_sqlstates(gateway);
+  const std::string token = jwt::sign(claims(kPatient, "patient"), keys_->eddsa);
+  EXPECT_EQ(sqlstate_of(gateway, "SELECT auth.login('" + token + "')"), "");  // caches keys
+  std::string state = "none";
+  {
+    pqxx::work tx(gateway);
+    tx.exec("SELECT auth.login(" + tx.quote(token) + ")");
+    {
+      pqxx::connection admin;
+      pqxx::nontransaction(admin).exec("SELECT auth.set_key_state('eddsa', 'revoked')");
+    }
+    try {
+      tx.exec("SELECT auth.login(" + tx.quote(token) + ")");
+      state = "";
+    } catch (const pqxx::sql_error& e) {
+      state = careguard_test::sqlstate_of(e);
+    }
+  }
+  EXPECT_EQ(state, "28000");
+  pqxx::connection admin;
+  pqxx::nontransaction(admin).exec("SELECT auth.set_key_state('eddsa', 'in_use')");
+}
+
 TEST_F(LoginTest, ResetAllKeepsTheVerifiedIdentity) {
   pqxx::connection gateway("user=authenticator");
   pqxx::work tx(gateway);

@@ -98,7 +98,20 @@ TEST(KeySet, DeferredKeyMustCarryItsKid) {
   set.add_deferred("other", kOctJwk);
   expect_invalid_key([&] { set.find("other"); },
                      "the JWK stored as key id \"other\" names key id \"hs\"");
-  expect_invalid_key([&] { set.add_deferred("", kOctJwk); }, "a deferred key needs a kid");
+}
+
+TEST(KeySet, DeferredKeyWithoutKidServesOnlyAsTheSoleKey) {
+  const std::string no_kid =
+      R"({"kty":"oct","k":"AyM1SysPpbyDfgZld3umj1qzKObwVMkoqQ-EstJQLr_T-1qS0gZH75aKtMN3Yj0iPS4hcgUuTwjAzZr1Z9CAow"})";
+  KeySet set;
+  set.add_deferred("", no_kid);
+  EXPECT_EQ(set.find(""), nullptr);
+  ASSERT_NE(set.sole_key(), nullptr);
+  EXPECT_EQ(set.sole_key()->kid(), "");
+  set.add_deferred("", no_kid);  // like add(): kid-less keys are never looked up by kid
+  set.add_deferred("hs", kOctJwk);
+  EXPECT_EQ(set.sole_key(), nullptr);
+  ASSERT_NE(set.find("hs"), nullptr);
 }
 
 TEST(KeySet, DeferredKidsAreUniqueAcrossBothKinds) {

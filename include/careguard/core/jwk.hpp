@@ -134,7 +134,8 @@ class KeySet {
   // Adds a key by kid and JWK text, imported (and checked by OpenSSL) only
   // when a token first selects it: a fresh backend's first sign-in then pays
   // for its own key, not for every RSA and EC key of the set. An import that
-  // fails, or a JWK whose kid is not `kid`, throws 22023 at that sign-in.
+  // fails, or a JWK whose kid is not `kid`, throws 22023 at that sign-in. As
+  // with add(), a key without kid is never found by kid, only as sole key.
   void add_deferred(std::string kid, std::string jwk_json);
 
   // The key with exactly this kid, or nullptr. An empty kid never matches.
