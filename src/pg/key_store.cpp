@@ -102,13 +102,15 @@ void execute_latest(const char* query) {
 // when there is one (the key auth.sign() uses, whatever public_jwk says), with
 // its private members removed unless it is an HMAC secret, so that importing
 // it skips OpenSSL's costly private-key check. The JWK's own kty decides, not
-// the kty column.
+// the kty column. A public_jwk never supplies secret members (a row written
+// by hand might hold them; auth.jwks() publishes that column).
 KeyRows read_key_rows() {
   KeyRows rows;
   read_as_key_owner([&rows](MemoryContext caller) {
     execute_latest(
         "SELECT CASE WHEN state OPERATOR(pg_catalog.=) 'revoked' THEN NULL "
-        "WHEN private_jwk IS NULL THEN public_jwk::pg_catalog.text "
+        "WHEN private_jwk IS NULL THEN (public_jwk OPERATOR(pg_catalog.-) "
+        "'{k,d,p,q,dp,dq,qi,oth}'::pg_catalog.text[])::pg_catalog.text "
         "WHEN (private_jwk OPERATOR(pg_catalog.->>) 'kty') OPERATOR(pg_catalog.=) 'oct' "
         "THEN private_jwk::pg_catalog.text "
         "ELSE (private_jwk OPERATOR(pg_catalog.-) "
@@ -179,8 +181,9 @@ Datum careguard_signing_keys_changed(PG_FUNCTION_ARGS) {
 }
 
 // auth.jwks(): the public JWKS (standby and in-use asymmetric keys), read as
-// the key table's owner like auth.login(). Only public_jwk is selected, so no
-// private or HMAC material can reach the caller; being C and reading nothing
+// the key table's owner like auth.login(). Only public_jwk is selected, less
+// any secret member a hand-written row might carry, so no private or HMAC
+// material can reach the caller; being C and reading nothing
 // else, it needs no SECURITY DEFINER that anyone could call into.
 Datum careguard_auth_jwks(PG_FUNCTION_ARGS) {
   return careguard::pg::guarded("auth.jwks", [&]() -> Datum {
@@ -188,9 +191,11 @@ Datum careguard_auth_jwks(PG_FUNCTION_ARGS) {
     careguard::pg::read_as_key_owner([&document](MemoryContext caller) {
       careguard::pg::execute_latest(
           "SELECT pg_catalog.jsonb_build_object('keys', COALESCE(pg_catalog.jsonb_agg("
-          "k.public_jwk ORDER BY k.kid), '[]'::pg_catalog.jsonb))::pg_catalog.text "
+          "k.public_jwk OPERATOR(pg_catalog.-) '{k,d,p,q,dp,dq,qi,oth}'::pg_catalog.text[] "
+          "ORDER BY k.kid), '[]'::pg_catalog.jsonb))::pg_catalog.text "
           "FROM auth.signing_keys k WHERE k.state OPERATOR(pg_catalog.<>) 'revoked' "
-          "AND k.kty OPERATOR(pg_catalog.<>) 'oct'");
+          "AND k.kty OPERATOR(pg_catalog.<>) 'oct' "
+          "AND (k.public_jwk OPERATOR(pg_catalog.->>) 'kty') OPERATOR(pg_catalog.<>) 'oct'");
       document = MemoryContextStrdup(caller,
                                      SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1));
     });

@@ -372,6 +372,10 @@ TEST_F(LoginTest, KeyMaterialIsThePrivateJwkWhateverTheOtherColumnsSay) {
       R"("d":"jpsQnnGQmL-YBIffH1136cspYG6-0iY7X1fCE9-E9LI","kid":"pair"})";
   const jwt::Key own = jwt::Key::from_jwk_json(rfc7515_p256);
   const jwt::Key stranger = generated_key("-algorithm EC -pkeyopt ec_paramgen_curve:P-256", "pair");
+  // An HMAC secret written into public_jwk: never published, never a key.
+  const std::string leaked_secret =
+      R"({"kty":"oct","kid":"leak","k":"QUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUE"})";
+  const jwt::Key leaked = jwt::Key::from_jwk_json(leaked_secret);
   {
     pqxx::connection admin;
     pqxx::nontransaction tx(admin);
@@ -381,7 +385,9 @@ TEST_F(LoginTest, KeyMaterialIsThePrivateJwkWhateverTheOtherColumnsSay) {
         tx.quote(stranger.public_jwk_json()) + "::jsonb, " + tx.quote(std::string(rfc7515_p256)) +
         "::jsonb), "
         "('', 'EC', 'ES256', 'standby', " +
-        tx.quote(keys_->es256.public_jwk_json()) + "::jsonb, NULL)");
+        tx.quote(keys_->es256.public_jwk_json()) +
+        "::jsonb, NULL), ('leak', 'RSA', 'HS256', 'in_use', " + tx.quote(leaked_secret) +
+        "::jsonb, NULL)");
     tx.exec("UPDATE auth.signing_keys SET kty = 'OCT' WHERE kid = 'hs256'");
   }
   pqxx::connection gateway("user=authenticator");
@@ -394,9 +400,17 @@ TEST_F(LoginTest, KeyMaterialIsThePrivateJwkWhateverTheOtherColumnsSay) {
   EXPECT_EQ(
       sqlstate_of(gateway, "SELECT auth.login('" + db_token(claims(kPatient, "patient")) + "')"),
       "");
+  EXPECT_EQ(sqlstate_of(gateway, "SELECT auth.login('" +
+                                     jwt::sign(claims(kPatient, "patient"), leaked) + "')"),
+            "22023");
+  {
+    pqxx::work tx(gateway);
+    EXPECT_EQ(scalar(tx, "SELECT auth.jwks()::text LIKE '%QUFB%'"), "f");
+    EXPECT_EQ(scalar(tx, "SELECT auth.jwks()::text LIKE '%\"leak\"%'"), "f");
+  }
   pqxx::connection admin;
   pqxx::nontransaction tx(admin);
-  tx.exec("DELETE FROM auth.signing_keys WHERE kid IN ('pair', '')");
+  tx.exec("DELETE FROM auth.signing_keys WHERE kid IN ('pair', '', 'leak')");
   tx.exec("UPDATE auth.signing_keys SET kty = 'oct' WHERE kid = 'hs256'");
 }
 
