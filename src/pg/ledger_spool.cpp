@@ -36,6 +36,7 @@ extern "C" {
 #include "storage/ipc.h"
 #include "storage/latch.h"
 #include "storage/lwlock.h"
+#include "storage/procarray.h"
 #include "storage/shmem.h"
 #include "utils/array.h"
 #include "utils/snapmgr.h"
@@ -74,9 +75,15 @@ bool spool_segments(Oid database, int64* lowest, int64* highest) {
   return found;
 }
 
+SpoolSlot* spool_slot(int index) {
+  return reinterpret_cast<SpoolSlot*>(reinterpret_cast<char*>(spool_shared) +
+                                      MAXALIGN(sizeof(SpoolShared))) +
+         index;
+}
+
 SpoolSlot* find_spool_slot(Oid database) {
-  for (SpoolSlot& slot : spool_shared->slots) {
-    if (slot.database == database) return &slot;
+  for (int i = 0; i < spool_shared->slot_count; ++i) {
+    if (spool_slot(i)->database == database) return spool_slot(i);
   }
   return nullptr;
 }
@@ -108,7 +115,29 @@ int64 discover_segment(Oid database) {
   return spool_segments(database, &lowest, &highest) ? highest : 0;
 }
 
-// The database's slot, claimed if it has none; nullptr when all are taken.
+// True when a slot can serve another database: no writer runs or is being
+// started for it, its spool is read to the end, and no backend is connected
+// to its database (only a connected backend can hold a pointer to the slot;
+// one that connects later claims a slot afresh). The caller holds the lock
+// exclusively.
+bool slot_is_reclaimable(const SpoolSlot* slot) {
+  if (slot->writer_pid != 0) return false;
+  if (slot->start_requested != 0 &&
+      !TimestampDifferenceExceeds(slot->start_requested, GetCurrentTimestamp(), 5000)) {
+    return false;
+  }
+  char path[MAXPGPATH];
+  segment_path(path, sizeof path, slot->database, slot->segment);
+  struct stat info;
+  const int64 size = stat(path, &info) == 0 ? static_cast<int64>(info.st_size) : 0;
+  const bool read_to_end =
+      size == 0 || (slot->ingested_segment == slot->segment && slot->ingested_offset >= size);
+  return read_to_end && CountDBBackends(slot->database) == 0;
+}
+
+// The database's slot, claimed if it has none: a free one, else one whose
+// database is idle (its spool directory keeps its place, found again by
+// discover_segment() when it comes back); nullptr when every slot is busy.
 SpoolSlot* slot_for(Oid database) {
   LWLockAcquire(spool_shared->lock, LW_SHARED);
   SpoolSlot* slot = find_spool_slot(database);
@@ -116,19 +145,29 @@ SpoolSlot* slot_for(Oid database) {
   if (slot != nullptr) return slot;
   LWLockAcquire(spool_shared->lock, LW_EXCLUSIVE);
   slot = find_spool_slot(database);
-  if (slot == nullptr) {
-    for (SpoolSlot& candidate : spool_shared->slots) {
-      if (candidate.database != InvalidOid) continue;
-      std::memset(&candidate, 0, sizeof candidate);
-      candidate.database = database;
-      candidate.segment = discover_segment(database);
-      candidate.ingested_segment = -1;
-      slot = &candidate;
-      break;
-    }
+  for (int i = 0; slot == nullptr && i < spool_shared->slot_count; ++i) {
+    if (spool_slot(i)->database == InvalidOid) slot = spool_slot(i);
+  }
+  for (int i = 0; slot == nullptr && i < spool_shared->slot_count; ++i) {
+    if (slot_is_reclaimable(spool_slot(i))) slot = spool_slot(i);
+  }
+  if (slot != nullptr && slot->database != database) {
+    std::memset(slot, 0, sizeof *slot);
+    slot->database = database;
+    slot->segment = discover_segment(database);
+    slot->ingested_segment = -1;
   }
   LWLockRelease(spool_shared->lock);
   return slot;
+}
+
+void warn_slots_busy() {
+  ereport(WARNING,
+          (errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
+           errmsg("careguard ledger: all %d ledger slots serve databases in use; the record is "
+                  "in the server log instead",
+                  spool_shared->slot_count),
+           errhint("Raise careguard.ledger_databases (a restart is needed)."), errhidestmt(true)));
 }
 
 void start_writer(SpoolSlot* slot) {
@@ -181,9 +220,14 @@ bool append_line(SpoolSlot* slot, std::string_view index, const char* line, std:
   return written;
 }
 
+Size spool_shared_size() {
+  return add_size(MAXALIGN(sizeof(SpoolShared)),
+                  mul_size(sizeof(SpoolSlot), static_cast<Size>(ledger_databases)));
+}
+
 void request_shared_memory() {
   if (previous_shmem_request != nullptr) previous_shmem_request();
-  RequestAddinShmemSpace(MAXALIGN(sizeof(SpoolShared)));
+  RequestAddinShmemSpace(spool_shared_size());
   RequestNamedLWLockTranche("careguard_ledger", 1);
 }
 
@@ -192,10 +236,11 @@ void start_shared_memory() {
   LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
   bool found = false;
   spool_shared =
-      static_cast<SpoolShared*>(ShmemInitStruct("careguard_ledger", sizeof(SpoolShared), &found));
+      static_cast<SpoolShared*>(ShmemInitStruct("careguard_ledger", spool_shared_size(), &found));
   if (!found) {
-    std::memset(spool_shared, 0, sizeof(SpoolShared));
+    std::memset(spool_shared, 0, spool_shared_size());
     spool_shared->lock = &(GetNamedLWLockTranche("careguard_ledger"))->lock;
+    spool_shared->slot_count = ledger_databases;
   }
   LWLockRelease(AddinShmemInitLock);
 }
@@ -215,7 +260,12 @@ bool spool_record(const char* line, std::size_t length, std::string_view index) 
     return false;
   }
   SpoolSlot* slot = slot_for(MyDatabaseId);
-  if (slot == nullptr || !append_line(slot, index, line, length)) {
+  if (slot == nullptr) {
+    warn_slots_busy();
+    log_record(line, length);
+    return false;
+  }
+  if (!append_line(slot, index, line, length)) {
     ereport(WARNING, (errmsg("careguard ledger: could not spool a record (%m); logged instead"),
                       errhidestmt(true)));
     log_record(line, length);
@@ -237,7 +287,8 @@ int64 wait_for_ledger(int timeout_ms) {
   SpoolSlot* slot = slot_for(MyDatabaseId);
   if (slot == nullptr) {
     ereport(ERROR, (errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
-                    errmsg("the ledger serves at most %d databases", kMaxDatabases)));
+                    errmsg("all %d ledger slots serve databases in use", spool_shared->slot_count),
+                    errhint("Raise careguard.ledger_databases (a restart is needed).")));
   }
   // The target: the end of the segment backends append to, now.
   LWLockAcquire(spool_shared->lock, LW_SHARED);

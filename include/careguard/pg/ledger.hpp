@@ -16,6 +16,7 @@ extern bool ledger_enabled;          // careguard.ledger
 extern int ledger_max_ids;           // careguard.ledger_max_ids
 extern int ledger_retention_months;  // careguard.ledger_retention_months
 extern bool ledger_purging;          // careguard.ledger_purging (internal)
+extern int ledger_databases;         // careguard.ledger_databases (sizes shared memory)
 void define_ledger_settings();
 
 // ---- registry ----

@@ -16,7 +16,6 @@ extern "C" {
 
 namespace careguard::pg {
 
-constexpr int kMaxDatabases = 32;
 constexpr off_t kSegmentBytes = 16 * 1024 * 1024;
 constexpr Size kBatchBytes = 1024 * 1024;
 // A record longer than this is logged, not spooled: the writer reads whole
@@ -37,13 +36,17 @@ struct SpoolSlot {
   TimestampTz start_requested;
 };
 
+// careguard.ledger_databases slots follow this header in shared memory.
 struct SpoolShared {
   LWLock* lock;
-  SpoolSlot slots[kMaxDatabases];
+  int slot_count;
 };
 
 // In shared memory; nullptr unless careguard is preloaded.
 extern SpoolShared* spool_shared;
+
+// The index-th slot, 0 <= index < spool_shared->slot_count.
+SpoolSlot* spool_slot(int index);
 
 // The database's slot, or nullptr; the caller holds spool_shared->lock.
 SpoolSlot* find_spool_slot(Oid database);

@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# careguard: the ledger's shared-memory slots, one per database whose spool is
+# in use (docs/audit-trail.md, "Several databases"). On its own cluster with
+# careguard.ledger_databases = 2 and three databases: while two databases
+# have connections the third's records go to the server log with a WARNING
+# (and ledger_flush() there fails with 53400, naming the setting); once one
+# database is idle its slot serves the third, and a database that lost its
+# slot continues its own chain when it comes back.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/checks.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib.sh"
+
+start_cluster "$((${PGPORT:-55433} + 103))"
+echo "careguard.ledger_databases = 2" >>"$CLUSTER_DIR/data/postgresql.conf"
+as_cluster_owner "$PG_BINDIR/pg_ctl" -D "$CLUSTER_DIR/data" -l "$CLUSTER_DIR/server.log" -w restart >/dev/null
+sql() { psql -X -q -A -t -v ON_ERROR_STOP=1 "$@"; }
+# A superuser's read of patients.profiles bypasses RLS: one ledger record.
+read_phi() { sql -d "$1" -c "SELECT count(*) FROM patients.profiles" 2>&1; }
+records() { sql -d "$1" -c "SELECT careguard.ledger_flush(20000) >= 0" -c "SELECT count(*) FROM careguard.ledger" | tail -1; }
+writers() { sql -c "SELECT count(*) FROM pg_catalog.pg_stat_activity WHERE backend_type = 'careguard ledger writer'"; }
+# A writer holds its database's slot until it retires, two idle seconds after
+# the last record.
+wait_for_writers_to_retire() {
+  for _ in $(seq 1 100); do
+    [ "$(writers)" = 0 ] && return 0
+    sleep 0.1
+  done
+}
+for db in d1 d2 d3; do
+  sql -c "CREATE DATABASE $db"
+  sql -d "$db" -c "CREATE SCHEMA extensions" \
+    -c "SET client_min_messages = warning" \
+    -c "CREATE EXTENSION careguard_booking SCHEMA extensions CASCADE" \
+    -c "SELECT careguard.seed_demo(20, 4, 100, 42) IS NOT NULL" >/dev/null
+  records "$db" >/dev/null
+  wait_for_writers_to_retire
+done
+check "setting up three databases one after another warned nothing" 0 \
+  "$(grep -c 'ledger slots serve databases in use' "$CLUSTER_DIR/server.log" || true)"
+d3_before="$(records d3)"
+wait_for_writers_to_retire
+
+section "two databases with connections hold both slots"
+check "the setting is in force" 2 "$(sql -c 'SHOW careguard.ledger_databases')"
+read_phi d1 >/dev/null
+d1_before="$(records d1)"
+read_phi d2 >/dev/null
+d2_before="$(records d2)"
+check "d1 ledgered its read" 1 "$([ "$d1_before" -ge 1 ] && echo 1 || echo "$d1_before")"
+check "d2 ledgered its read" 1 "$([ "$d2_before" -ge 1 ] && echo 1 || echo "$d2_before")"
+psql -X -q -d d1 -c "SELECT pg_sleep(60)" >/dev/null 2>&1 &
+holder1=$!
+psql -X -q -d d2 -c "SELECT pg_sleep(60)" >/dev/null 2>&1 &
+holder2=$!
+sleep 1
+out="$(read_phi d3)"
+check_contains "d3's read warns that every slot is busy" \
+  "WARNING:  careguard ledger: all 2 ledger slots serve databases in use" "$out"
+check_contains "and still returns its rows" "20" "$out"
+check_contains "the record is in the server log" "careguard_ledger: " \
+  "$(grep -a 'careguard_ledger: ' "$CLUSTER_DIR/server.log" | tail -1)"
+out="$(sql -d d3 -c "SELECT careguard.ledger_flush(2000)" 2>&1 || true)"
+check_contains "ledger_flush() in d3 fails" "ERROR:  all 2 ledger slots serve databases in use" "$out"
+check_contains "naming the setting" "Raise careguard.ledger_databases" "$out"
+
+section "an idle database's slot serves another"
+kill "$holder1" "$holder2" 2>/dev/null || true
+sql -c "SELECT count(pg_catalog.pg_terminate_backend(pid)) >= 0 FROM pg_catalog.pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(60)%'" >/dev/null
+wait "$holder1" "$holder2" 2>/dev/null || true
+wait_for_writers_to_retire
+check "the writers retired" 0 "$(writers)"
+out="$(read_phi d3)"
+check "d3's read no longer warns" "20" "$out"
+check "d3 ledgered it" "$((d3_before + 1))" "$(records d3)"
+wait_for_writers_to_retire
+read_phi d1 >/dev/null
+check "d1, back on a reclaimed slot, ledgers again" "$((d1_before + 1))" "$(records d1)"
+check "d1's chain verifies across the gap" "t" "$(sql -d d1 -c 'SELECT ok FROM careguard.verify_ledger()')"
+check "d3's chain verifies" "t" "$(sql -d d3 -c 'SELECT ok FROM careguard.verify_ledger()')"
+finish_checks
