@@ -17,6 +17,7 @@ extern "C" {
 #include "catalog/objectaccess.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_policy.h"
+#include "commands/dbcommands.h"
 #include "tcop/utility.h"
 }
 
@@ -40,6 +41,15 @@ void on_process_utility(PlannedStmt* planned, const char* query, bool read_only_
   bool restoring = guarded("ProcessUtility hook", [statement] {
     return call_pg([statement] { return copy_restores_careguard_table(statement); });
   });
+  // The oid, looked up while the database exists; its spool is removed once
+  // DROP DATABASE has succeeded.
+  Oid dropped_database = InvalidOid;
+  if (IsA(statement, DropdbStmt)) {
+    const char* name = castNode(DropdbStmt, statement)->dbname;
+    dropped_database = guarded("ProcessUtility hook", [name] {
+      return call_pg([name] { return get_database_oid(name, true); });
+    });
+  }
   // For that one COPY only: the setting returns to its value with the nest
   // level, or with the transaction if the COPY fails.
   int nest_level = 0;
@@ -57,6 +67,11 @@ void on_process_utility(PlannedStmt* planned, const char* query, bool read_only_
   { ledger_copy_destination = nullptr; }
   PG_END_TRY();
   if (restoring) AtEOXact_GUC(true, nest_level);
+  if (dropped_database != InvalidOid) {
+    guarded("ProcessUtility hook", [dropped_database] {
+      call_pg([dropped_database] { forget_dropped_database_spool(dropped_database); });
+    });
+  }
   guarded("ProcessUtility hook",
           [statement] { call_pg([statement] { note_utility_for_policy_gate(statement); }); });
 }

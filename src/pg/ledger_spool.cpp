@@ -325,6 +325,36 @@ int64 wait_for_ledger(int timeout_ms) {
   }
 }
 
+void forget_dropped_database_spool(Oid database) {
+  if (spool_shared == nullptr || !OidIsValid(database)) return;
+  // Under the lock: a database created meanwhile with the same oid cannot
+  // claim the slot (discover_segment()) while the files go.
+  LWLockAcquire(spool_shared->lock, LW_EXCLUSIVE);
+  SpoolSlot* slot = find_spool_slot(database);
+  // DROP DATABASE returned, so no writer is connected to it; a pid still
+  // set belongs to a writer that never finished starting.
+  if (slot != nullptr) std::memset(slot, 0, sizeof *slot);
+  char directory[MAXPGPATH];
+  snprintf(directory, sizeof directory, "%s/%u", kSpoolRoot, database);
+  int removed = 0;
+  if (DIR* dir = opendir(directory); dir != nullptr) {
+    struct dirent* entry;
+    while ((entry = readdir(dir)) != nullptr) {
+      if (std::strcmp(entry->d_name, ".") == 0 || std::strcmp(entry->d_name, "..") == 0) continue;
+      char path[MAXPGPATH];
+      snprintf(path, sizeof path, "%s/%s", directory, entry->d_name);
+      if (unlink(path) == 0) ++removed;
+    }
+    closedir(dir);
+    (void)rmdir(directory);
+  }
+  LWLockRelease(spool_shared->lock);
+  if (removed > 0) {
+    ereport(LOG, (errmsg("careguard ledger: removed the spool of dropped database %u", database),
+                  errhidestmt(true)));
+  }
+}
+
 void install_ledger_shared_memory() {
   previous_shmem_request = shmem_request_hook;
   shmem_request_hook = request_shared_memory;

@@ -5,7 +5,8 @@
 # have connections the third's records go to the server log with a WARNING
 # (and ledger_flush() there fails with 53400, naming the setting); once one
 # database is idle its slot serves the third, and a database that lost its
-# slot continues its own chain when it comes back.
+# slot continues its own chain when it comes back. A dropped database
+# (FORCE, its spool not read to the end) frees its slot and its spool.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/checks.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib.sh"
@@ -77,4 +78,37 @@ read_phi d1 >/dev/null
 check "d1, back on a reclaimed slot, ledgers again" "$((d1_before + 1))" "$(records d1)"
 check "d1's chain verifies across the gap" "t" "$(sql -d d1 -c 'SELECT ok FROM careguard.verify_ledger()')"
 check "d3's chain verifies" "t" "$(sql -d d3 -c 'SELECT ok FROM careguard.verify_ledger()')"
+section "a dropped database gives its slot and its spool up"
+wait_for_writers_to_retire
+sql -c "CREATE DATABASE d4"
+sql -d d4 -c "CREATE SCHEMA extensions" -c "SET client_min_messages = warning" \
+  -c "CREATE EXTENSION careguard_booking SCHEMA extensions CASCADE" \
+  -c "SELECT careguard.seed_demo(20, 4, 100, 42) IS NOT NULL" >/dev/null
+d4_oid="$(sql -c "SELECT oid FROM pg_catalog.pg_database WHERE datname = 'd4'")"
+# The writer cannot save its position (every batch fails and is retried), so
+# d4's spool is not read to the end when the database is dropped.
+sql -d d4 -c "ALTER TABLE careguard.ledger_writer_state ADD CONSTRAINT stuck CHECK (false) NOT VALID"
+for _ in 1 2 3; do read_phi d4 >/dev/null; done
+check_contains "d4's writer cannot store them" "did not catch up" \
+  "$(sql -d d4 -c "SELECT careguard.ledger_flush(1500)" 2>&1 || true)"
+sql -c "DROP DATABASE d4 WITH (FORCE)"
+check "DROP DATABASE removed d4's spool" 0 \
+  "$([ -e "$CLUSTER_DIR/data/careguard_ledger/$d4_oid" ] && echo 1 || echo 0)"
+wait_for_writers_to_retire
+# d1 holds one slot (a read claims it); d2 then needs d4's.
+psql -X -q -d d1 -c "SELECT count(*) FROM patients.profiles" -c "SELECT pg_sleep(60)" >/dev/null 2>&1 &
+holder1=$!
+sleep 1
+check "with d1 connected, d2 finds d4's slot free" "20" "$(read_phi d2)"
+kill "$holder1" 2>/dev/null || true
+sql -c "SELECT count(pg_catalog.pg_terminate_backend(pid)) >= 0 FROM pg_catalog.pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(60)%'" >/dev/null
+wait "$holder1" 2>/dev/null || true
+wait_for_writers_to_retire
+sql -c "CREATE DATABASE d4_again OID = $d4_oid"
+sql -d d4_again -c "CREATE SCHEMA extensions" -c "SET client_min_messages = warning" \
+  -c "CREATE EXTENSION careguard_booking SCHEMA extensions CASCADE" >/dev/null
+read_phi d4_again >/dev/null
+check "a database given the dropped one's oid stores only its own records" 1 \
+  "$(sql -d d4_again -c "SELECT careguard.ledger_flush(20000) >= 0" \
+    -c "SELECT count(*) FROM careguard.ledger WHERE record::jsonb ->> 'relation' = 'patients.profiles'" | tail -1)"
 finish_checks

@@ -55,5 +55,10 @@ extern const char* ledger_copy_destination;
 bool spool_record(const char* line, std::size_t length, std::string_view index = {}) noexcept;
 // From _PG_init, under shared_preload_libraries.
 void install_ledger_shared_memory();
+// After DROP DATABASE succeeded: frees the dropped database's slot and
+// removes its spool directory. Its unread records belonged to a ledger that
+// is gone with the database; left behind, the slot stayed taken until
+// restart and a database later given the same oid stored them as its own.
+void forget_dropped_database_spool(Oid database);
 
 }  // namespace careguard::pg
