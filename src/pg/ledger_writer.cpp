@@ -17,6 +17,7 @@
 #include "careguard/pg/ledger.hpp"
 #include "careguard/pg/ledger_internal.hpp"
 #include "careguard/pg/ledger_spool.hpp"
+#include "careguard/pg/ledger_writer_state.hpp"
 
 extern "C" {
 #include "access/heapam.h"
@@ -89,74 +90,6 @@ bool read_line(const char* line, std::size_t length) noexcept {
   } catch (...) {
     return false;
   }
-}
-
-bytea* make_bytea(const unsigned char* bytes, Size length) {
-  auto* out = static_cast<bytea*>(palloc(VARHDRSZ + length));
-  SET_VARSIZE(out, VARHDRSZ + length);
-  std::memcpy(VARDATA(out), bytes, length);
-  return out;
-}
-
-struct WriterState {
-  int64 segment;
-  int64 offset;
-  int64 last_seq;
-  unsigned char last_hash[32];
-};
-
-// The lowest segment in the database's spool directory (a new state row
-// starts reading there), or 0.
-int64 lowest_segment(Oid database) {
-  int64 lowest = 0;
-  int64 highest = 0;
-  return spool_segments(database, &lowest, &highest) ? lowest : 0;
-}
-
-// First run in this database (or after a restore): the chain continues from
-// the ledger's last row, the spool is read from its oldest segment.
-void create_writer_state() {
-  Oid types[1] = {INT8OID};
-  Datum values[1] = {Int64GetDatum(lowest_segment(MyDatabaseId))};
-  SPI_execute_with_args(
-      "INSERT INTO careguard.ledger_writer_state (segment, spool_offset, last_seq, last_hash) "
-      "SELECT $1, 0, COALESCE(max(l.seq), 0), COALESCE((SELECT h.hash FROM careguard.ledger h "
-      "ORDER BY h.seq DESC LIMIT 1), pg_catalog.decode(pg_catalog.repeat('00', 32), 'hex')) "
-      "FROM careguard.ledger l",
-      1, types, values, nullptr, false, 0);
-}
-
-bool read_writer_state(WriterState* state) {
-  const char* query =
-      "SELECT segment, spool_offset, last_seq, last_hash "
-      "FROM careguard.ledger_writer_state FOR UPDATE";
-  if (SPI_execute(query, false, 1) != SPI_OK_SELECT) return false;
-  if (SPI_processed == 0) {
-    create_writer_state();
-    if (SPI_execute(query, false, 1) != SPI_OK_SELECT) return false;
-  }
-  if (SPI_processed != 1) return false;
-  bool isnull = false;
-  HeapTuple row = SPI_tuptable->vals[0];
-  TupleDesc desc = SPI_tuptable->tupdesc;
-  state->segment = DatumGetInt64(SPI_getbinval(row, desc, 1, &isnull));
-  state->offset = DatumGetInt64(SPI_getbinval(row, desc, 2, &isnull));
-  state->last_seq = DatumGetInt64(SPI_getbinval(row, desc, 3, &isnull));
-  bytea* hash = DatumGetByteaPP(SPI_getbinval(row, desc, 4, &isnull));
-  if (VARSIZE_ANY_EXHDR(hash) != 32) return false;
-  std::memcpy(state->last_hash, VARDATA_ANY(hash), 32);
-  return true;
-}
-
-void save_writer_state(const WriterState* state) {
-  Oid types[4] = {INT8OID, INT8OID, INT8OID, BYTEAOID};
-  Datum values[4] = {Int64GetDatum(state->segment), Int64GetDatum(state->offset),
-                     Int64GetDatum(state->last_seq),
-                     PointerGetDatum(make_bytea(state->last_hash, 32))};
-  SPI_execute_with_args(
-      "UPDATE careguard.ledger_writer_state SET segment = $1, spool_offset = $2, "
-      "last_seq = $3, last_hash = $4",
-      4, types, values, nullptr, false, 0);
 }
 
 int64 month_of(TimestampTz at) {

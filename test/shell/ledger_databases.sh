@@ -5,8 +5,9 @@
 # have connections the third's records go to the server log with a WARNING
 # (and ledger_flush() there fails with 53400, naming the setting); once one
 # database is idle its slot serves the third, and a database that lost its
-# slot continues its own chain when it comes back. A dropped database
-# (FORCE, its spool not read to the end) frees its slot and its spool.
+# slot continues its own chain when it comes back. A dropped database (FORCE,
+# its spool not read to the end) frees its slot and its spool, and a copy made
+# with TEMPLATE stores its own records.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/checks.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib.sh"
@@ -111,4 +112,18 @@ read_phi d4_again >/dev/null
 check "a database given the dropped one's oid stores only its own records" 1 \
   "$(sql -d d4_again -c "SELECT careguard.ledger_flush(20000) >= 0" \
     -c "SELECT count(*) FROM careguard.ledger WHERE record::jsonb ->> 'relation' = 'patients.profiles'" | tail -1)"
+
+section "a copy of a careguard database stores its own records"
+wait_for_writers_to_retire
+d3_now="$(records d3)"
+wait_for_writers_to_retire
+# The copy brings d3's ledger and its writer position, which does not fit the
+# copy's own, new spool.
+sql -c "CREATE DATABASE d5 TEMPLATE d3"
+read_phi d5 >/dev/null
+check "d5 ledgers its read after d3's copied rows" "$((d3_now + 1))" "$(records d5)"
+check "d5's chain verifies" "t" "$(sql -d d5 -c 'SELECT ok FROM careguard.verify_ledger()')"
+check_contains "the writer said why it read the spool from its start" \
+  "is not in this database's spool; reading the spool again from segment 0" \
+  "$(grep -a 'is not in this database' "$CLUSTER_DIR/server.log" | tail -1)"
 finish_checks
