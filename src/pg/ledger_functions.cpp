@@ -37,10 +37,14 @@ void define_ledger_settings() {
                           "Months of ledger that careguard.ledger_purge() keeps (HIPAA: 6 years).",
                           nullptr, &ledger_retention_months, 72, 1, 1200, PGC_SUSET, 0, nullptr,
                           nullptr, nullptr);
-  DefineCustomIntVariable(
-      "careguard.ledger_databases", "Databases whose ledger spools can be in use at once.",
-      "An idle database's slot is reused; set at server start.", &ledger_databases, 32, 1, 10000,
-      PGC_POSTMASTER, 0, nullptr, nullptr, nullptr);
+  // It sizes shared memory, which exists only under the preload (and
+  // PostgreSQL refuses a server-start setting defined any later).
+  if (process_shared_preload_libraries_in_progress) {
+    DefineCustomIntVariable(
+        "careguard.ledger_databases", "Databases whose ledger spools can be in use at once.",
+        "An idle database's slot is reused; set at server start.", &ledger_databases, 32, 1, 10000,
+        PGC_POSTMASTER, 0, nullptr, nullptr, nullptr);
+  }
   DefineCustomBoolVariable("careguard.ledger_purging",
                            "Internal: set by careguard.ledger_purge() while it drops months.",
                            nullptr, &ledger_purging, false, PGC_SUSET,
