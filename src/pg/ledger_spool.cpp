@@ -137,12 +137,16 @@ bool slot_is_reclaimable(const SpoolSlot* slot) {
 
 // The database's slot, claimed if it has none: a free one, else one whose
 // database is idle (its spool directory keeps its place, found again by
-// discover_segment() when it comes back); nullptr when every slot is busy.
+// discover_segment() when it comes back); nullptr when every slot is busy
+// (or was, less than kBusyRetryMs ago).
 SpoolSlot* slot_for(Oid database) {
   LWLockAcquire(spool_shared->lock, LW_SHARED);
   SpoolSlot* slot = find_spool_slot(database);
+  const TimestampTz busy_at = spool_shared->slots_busy_at;
   LWLockRelease(spool_shared->lock);
   if (slot != nullptr) return slot;
+  const TimestampTz now = GetCurrentTimestamp();
+  if (busy_at != 0 && !TimestampDifferenceExceeds(busy_at, now, kBusyRetryMs)) return nullptr;
   LWLockAcquire(spool_shared->lock, LW_EXCLUSIVE);
   slot = find_spool_slot(database);
   for (int i = 0; slot == nullptr && i < spool_shared->slot_count; ++i) {
@@ -157,6 +161,7 @@ SpoolSlot* slot_for(Oid database) {
     slot->segment = discover_segment(database);
     slot->ingested_segment = -1;
   }
+  spool_shared->slots_busy_at = slot == nullptr ? now : 0;
   LWLockRelease(spool_shared->lock);
   return slot;
 }

@@ -40,7 +40,12 @@ struct SpoolSlot {
 struct SpoolShared {
   LWLock* lock;
   int slot_count;
+  // When a claim last found every slot busy: claims within the next
+  // kBusyRetryMs skip the scan (it stats every slot's spool and counts every
+  // slot's backends under the exclusive lock, stalling every append).
+  TimestampTz slots_busy_at;
 };
+constexpr int kBusyRetryMs = 100;
 
 // In shared memory; nullptr unless careguard is preloaded.
 extern SpoolShared* spool_shared;
