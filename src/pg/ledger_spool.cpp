@@ -88,6 +88,15 @@ SpoolSlot* find_spool_slot(Oid database) {
   return nullptr;
 }
 
+bool spool_read_to_end(const SpoolSlot* slot) {
+  char path[MAXPGPATH];
+  segment_path(path, sizeof path, slot->database, slot->segment);
+  struct stat info;
+  const int64 size = stat(path, &info) == 0 ? static_cast<int64>(info.st_size) : 0;
+  return slot->ingested_segment == slot->segment ? slot->ingested_offset >= size
+                                                 : slot->ingested_segment < 0 && size == 0;
+}
+
 namespace {
 
 shmem_request_hook_type previous_shmem_request = nullptr;
@@ -115,24 +124,20 @@ int64 discover_segment(Oid database) {
   return spool_segments(database, &lowest, &highest) ? highest : 0;
 }
 
+// A writer start was requested less than 5 s ago (it may still be starting).
+bool writer_start_pending(const SpoolSlot* slot, TimestampTz now) {
+  return slot->start_requested != 0 &&
+         !TimestampDifferenceExceeds(slot->start_requested, now, 5000);
+}
+
 // True when a slot can serve another database: no writer runs or is being
 // started for it, its spool is read to the end, and no backend is connected
 // to its database (only a connected backend can hold a pointer to the slot;
 // one that connects later claims a slot afresh). The caller holds the lock
 // exclusively.
-bool slot_is_reclaimable(const SpoolSlot* slot) {
-  if (slot->writer_pid != 0) return false;
-  if (slot->start_requested != 0 &&
-      !TimestampDifferenceExceeds(slot->start_requested, GetCurrentTimestamp(), 5000)) {
-    return false;
-  }
-  char path[MAXPGPATH];
-  segment_path(path, sizeof path, slot->database, slot->segment);
-  struct stat info;
-  const int64 size = stat(path, &info) == 0 ? static_cast<int64>(info.st_size) : 0;
-  const bool read_to_end =
-      size == 0 || (slot->ingested_segment == slot->segment && slot->ingested_offset >= size);
-  return read_to_end && CountDBBackends(slot->database) == 0;
+bool slot_is_reclaimable(const SpoolSlot* slot, TimestampTz now) {
+  return slot->writer_pid == 0 && !writer_start_pending(slot, now) && spool_read_to_end(slot) &&
+         CountDBBackends(slot->database) == 0;
 }
 
 // The database's slot, claimed if it has none: a free one, else one whose
@@ -153,7 +158,7 @@ SpoolSlot* slot_for(Oid database) {
     if (spool_slot(i)->database == InvalidOid) slot = spool_slot(i);
   }
   for (int i = 0; slot == nullptr && i < spool_shared->slot_count; ++i) {
-    if (slot_is_reclaimable(spool_slot(i))) slot = spool_slot(i);
+    if (slot_is_reclaimable(spool_slot(i), now)) slot = spool_slot(i);
   }
   if (slot != nullptr && slot->database != database) {
     std::memset(slot, 0, sizeof *slot);
@@ -177,9 +182,7 @@ void warn_slots_busy() {
 
 void start_writer(SpoolSlot* slot) {
   TimestampTz now = GetCurrentTimestamp();
-  if (slot->start_requested != 0 && !TimestampDifferenceExceeds(slot->start_requested, now, 5000)) {
-    return;
-  }
+  if (writer_start_pending(slot, now)) return;
   slot->start_requested = now;
   BackgroundWorker worker;
   std::memset(&worker, 0, sizeof worker);

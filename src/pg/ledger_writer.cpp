@@ -467,13 +467,7 @@ int ingest_once(SpoolSlot* slot) {
 // (under the lock, so the next append starts a new writer).
 bool retire_if_idle(SpoolSlot* slot) {
   LWLockAcquire(spool_shared->lock, LW_EXCLUSIVE);
-  bool idle = false;
-  if (slot->ingested_segment == slot->segment) {
-    char path[MAXPGPATH];
-    struct stat info;
-    segment_path(path, sizeof path, MyDatabaseId, slot->segment);
-    idle = stat(path, &info) != 0 || info.st_size <= slot->ingested_offset;
-  }
+  const bool idle = spool_read_to_end(slot);
   if (idle) {
     slot->writer_pid = 0;
     slot->writer_latch = nullptr;

@@ -3,6 +3,7 @@
 
 #include "careguard/core/base64url.hpp"
 #include "careguard/core/error.hpp"
+#include "jwk_fixtures.hpp"
 #include "pem_fixture.hpp"
 
 #include <gtest/gtest.h>
@@ -26,16 +27,11 @@ using careguard::jwt::Key;
 using careguard::jwt::KeySet;
 using careguard::jwt::KeyType;
 
-// RFC 7515 A.3 (P-256) and RFC 8037 A.1 (Ed25519) example keys.
-const char* kEcPrivateJwk =
-    R"({"kty":"EC","crv":"P-256","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",)"
-    R"("y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0",)"
-    R"("d":"jpsQnnGQmL-YBIffH1136cspYG6-0iY7X1fCE9-E9LI","kid":"ec1"})";
-const char* kEdPrivateJwk =
-    R"({"kty":"OKP","crv":"Ed25519","d":"nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A",)"
-    R"("x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo","kid":"ed1"})";
-const char* kOctJwk =
-    R"({"kty":"oct","kid":"hs","k":"AyM1SysPpbyDfgZld3umj1qzKObwVMkoqQ-EstJQLr_T-1qS0gZH75aKtMN3Yj0iPS4hcgUuTwjAzZr1Z9CAow"})";
+using careguard_test::expect_error;
+using careguard_test::expect_invalid_key;
+using careguard_test::kEcPrivateJwk;
+using careguard_test::kEdPrivateJwk;
+using careguard_test::kOctJwk;
 
 // RFC 7515 A.2 RSA key (with CRT parameters) and A.4 P-521 key.
 const char* kRsaPrivateJwk =
@@ -56,23 +52,6 @@ const char* kP521PrivateJwk =
 const char* kRfc7515Payload =
     "eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0cnVlf"
     "Q";
-
-// Runs fn and returns the careguard::Error it throws; fails the test otherwise.
-Error expect_error(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e;
-  }
-  ADD_FAILURE() << "expected careguard::Error";
-  return Error("00000", "no error");
-}
-
-void expect_invalid_key(const std::function<void()>& fn, const std::string& message_prefix) {
-  Error e = expect_error(fn);
-  EXPECT_STREQ(e.sqlstate(), "22023");
-  EXPECT_EQ(std::string(e.what()).rfind(message_prefix, 0), 0u) << e.what();
-}
 
 std::string rsa_pem(bool private_part) {
   static EVP_PKEY* pkey = EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", std::size_t{2048});

@@ -4,41 +4,25 @@
 
 #include <gtest/gtest.h>
 
-#include <functional>
+#include "jwk_fixtures.hpp"
+
 #include <string>
 
 namespace {
 
-using careguard::Error;
 using careguard::jwt::Key;
 using careguard::jwt::KeySet;
 using careguard::jwt::KeyType;
 
-// RFC 7515 A.3 (P-256), RFC 8037 A.1 (Ed25519) and a 64-byte oct key.
-const char* kEcPrivateJwk =
-    R"({"kty":"EC","crv":"P-256","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",)"
-    R"("y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0",)"
-    R"("d":"jpsQnnGQmL-YBIffH1136cspYG6-0iY7X1fCE9-E9LI","kid":"ec1"})";
-const char* kEdPrivateJwk =
-    R"({"kty":"OKP","crv":"Ed25519","d":"nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A",)"
-    R"("x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo","kid":"ed1"})";
-const char* kOctJwk =
-    R"({"kty":"oct","kid":"hs","k":"AyM1SysPpbyDfgZld3umj1qzKObwVMkoqQ-EstJQLr_T-1qS0gZH75aKtMN3Yj0iPS4hcgUuTwjAzZr1Z9CAow"})";
+using careguard_test::expect_invalid_key;
+using careguard_test::kEcPrivateJwk;
+using careguard_test::kEdPrivateJwk;
+using careguard_test::kOctJwk;
+
 // Its x is not a point of P-256: OpenSSL refuses to import it.
 const char* kEcOffCurveJwk =
     R"({"kty":"EC","crv":"P-256","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",)"
     R"("y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a1","kid":"bad"})";
-
-void expect_invalid_key(const std::function<void()>& fn, const std::string& message_prefix) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    EXPECT_STREQ(e.sqlstate(), "22023");
-    EXPECT_EQ(std::string(e.what()).rfind(message_prefix, 0), 0u) << e.what();
-    return;
-  }
-  ADD_FAILURE() << "expected careguard::Error";
-}
 
 TEST(KeySet, ParsesJwksFindsByKidAndSkipsEncryptionKeys) {
   KeySet set = KeySet::from_jwks_json(std::string(R"({"keys":[)") + kEcPrivateJwk + "," +

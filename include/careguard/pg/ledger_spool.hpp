@@ -56,6 +56,11 @@ SpoolSlot* spool_slot(int index);
 // The database's slot, or nullptr; the caller holds spool_shared->lock.
 SpoolSlot* find_spool_slot(Oid database);
 
+// Nothing in the slot's spool waits for its writer: the segment backends
+// append to is read to its end (or, before the writer's first batch, is
+// empty). The caller holds spool_shared->lock.
+bool spool_read_to_end(const SpoolSlot* slot);
+
 // careguard_ledger/<database oid>/<segment, 16 hex digits>.spool
 void segment_path(char* out, Size size, Oid database, int64 segment);
 // The lowest and highest segment in the database's spool directory; false
