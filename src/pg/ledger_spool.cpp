@@ -52,6 +52,10 @@ void segment_path(char* out, Size size, Oid database, int64 segment) {
            static_cast<unsigned long long>(segment));
 }
 
+void new_spool_marker_path(char* out, Size size, Oid database) {
+  snprintf(out, size, "%s/%u/%s", kSpoolRoot, database, kNewSpoolMarker);
+}
+
 bool spool_segments(Oid database, int64* lowest, int64* highest) {
   char directory[MAXPGPATH];
   snprintf(directory, sizeof directory, "%s/%u", kSpoolRoot, database);
@@ -108,8 +112,9 @@ int64 spool_fd_segment = -1;
 Oid spool_fd_database = InvalidOid;
 
 void log_record(const char* line, std::size_t length) {
-  ereport(LOG, (errmsg("careguard_ledger: %.*s", static_cast<int>(length), line), errhidestmt(true),
-                errhidecontext(true)));
+  // Server log only: with client_min_messages = log the session would see it.
+  ereport(LOG_SERVER_ONLY, (errmsg("careguard_ledger: %.*s", static_cast<int>(length), line),
+                            errhidestmt(true), errhidecontext(true)));
 }
 
 // The highest segment already in the database's spool directory (after a
@@ -118,7 +123,13 @@ int64 discover_segment(Oid database) {
   char directory[MAXPGPATH];
   (void)mkdir(kSpoolRoot, S_IRWXU);
   snprintf(directory, sizeof directory, "%s/%u", kSpoolRoot, database);
-  (void)mkdir(directory, S_IRWXU);
+  if (mkdir(directory, S_IRWXU) == 0) {
+    // Before any line is in it, so its writer cannot miss one.
+    char marker[MAXPGPATH];
+    new_spool_marker_path(marker, sizeof marker, database);
+    int fd = open(marker, O_WRONLY | O_CREAT | PG_BINARY, S_IRUSR | S_IWUSR);
+    if (fd >= 0) close(fd);
+  }
   int64 lowest = 0;
   int64 highest = 0;
   return spool_segments(database, &lowest, &highest) ? highest : 0;

@@ -440,6 +440,7 @@ int ingest_once(SpoolSlot* slot) {
   PopActiveSnapshot();
   SPI_finish();
   CommitTransactionCommand();
+  writer_state_committed();
   pgstat_report_stat(false);
   if (old_segment >= 0) {
     segment_path(path, sizeof path, MyDatabaseId, old_segment);

@@ -2,6 +2,7 @@
 #include "careguard/pg/ledger_writer_state.hpp"
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cstring>
 
@@ -45,32 +46,49 @@ void create_writer_state() {
       1, types, values, nullptr, false, 0);
 }
 
-// A position this database's writer cannot have saved: its segment is not in
-// the spool, or the segment is shorter than the offset. The row then came
-// with CREATE DATABASE ... TEMPLATE of another careguard database, or the
-// spool was lost or cut short (a promoted standby's copy, an OS crash). The
-// chain continues from the row's head and the spool is read again from its
+// Set when this batch read a spool no writer of this database had read.
+bool adopting_new_spool = false;
+
+// Moves the position to the start of the spool, keeping the chain's head.
+void read_spool_from_start(WriterState* state, const char* why) {
+  int64 lowest = 0;
+  int64 highest = 0;
+  const int64 first = spool_segments(MyDatabaseId, &lowest, &highest) ? lowest : 0;
+  if (state->segment == first && state->offset == 0) return;
+  ereport(LOG, (errmsg("careguard ledger: the writer position (segment %lld, offset %lld) is not "
+                       "this database's; reading its spool from segment %lld",
+                       static_cast<long long>(state->segment),
+                       static_cast<long long>(state->offset), static_cast<long long>(first)),
+                errdetail("%s", why)));
+  state->segment = first;
+  state->offset = 0;
+}
+
+// Where the spool must be read from. A spool directory careguard created
+// carries a marker until its writer's first batch commits: a position found
+// then was saved over another spool (the row came with CREATE DATABASE ...
+// TEMPLATE, pg_upgrade or a restore). Without the marker, a position whose
+// segment is not in the spool or is shorter than the offset means the spool
+// was lost or cut short (a promoted standby's copy, an OS crash). Either way
+// the chain continues from the row's head and the spool is read from its
 // start: a line may be stored twice, none is skipped.
 void fit_to_spool(WriterState* state) {
+  char path[MAXPGPATH];
+  struct stat info;
+  new_spool_marker_path(path, sizeof path, MyDatabaseId);
+  adopting_new_spool = stat(path, &info) == 0;
+  if (adopting_new_spool) {
+    read_spool_from_start(state, "No writer of this database has read its spool yet.");
+    return;
+  }
   int64 lowest = 0;
   int64 highest = 0;
   const bool any = spool_segments(MyDatabaseId, &lowest, &highest);
-  char path[MAXPGPATH];
   segment_path(path, sizeof path, MyDatabaseId, state->segment);
-  struct stat info;
   const bool present = stat(path, &info) == 0;
   const bool fits =
       present ? state->offset <= static_cast<int64>(info.st_size) : !any && state->offset == 0;
-  if (fits) return;
-  ereport(LOG,
-          (errmsg("careguard ledger: the writer position (segment %lld, offset %lld) is not in "
-                  "this database's spool; reading the spool again from segment %lld",
-                  static_cast<long long>(state->segment), static_cast<long long>(state->offset),
-                  static_cast<long long>(any ? lowest : 0)),
-           errdetail("The position came with a copy of another database (CREATE DATABASE "
-                     "... TEMPLATE), or the spool was lost or cut short.")));
-  state->segment = any ? lowest : 0;
-  state->offset = 0;
+  if (!fits) read_spool_from_start(state, "The spool was lost or cut short.");
 }
 
 }  // namespace
@@ -96,6 +114,14 @@ bool read_writer_state(WriterState* state) {
   std::memcpy(state->last_hash, VARDATA_ANY(hash), 32);
   fit_to_spool(state);
   return true;
+}
+
+void writer_state_committed() {
+  if (!adopting_new_spool) return;
+  char marker[MAXPGPATH];
+  new_spool_marker_path(marker, sizeof marker, MyDatabaseId);
+  (void)unlink(marker);
+  adopting_new_spool = false;
 }
 
 void save_writer_state(const WriterState* state) {

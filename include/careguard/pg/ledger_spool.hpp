@@ -24,6 +24,10 @@ constexpr std::size_t kMaxRecordBytes = 64 * 1024;
 static_assert(kMaxRecordBytes < kBatchBytes, "a spooled line must fit in one batch");
 constexpr long kWriterPauseMs = 100;
 constexpr const char* kSpoolRoot = "careguard_ledger";
+// A file in a spool directory that no writer of its database has read yet
+// (see discover_segment() and ledger_writer_state.cpp): the writer position
+// it finds was then saved over another spool, if any.
+constexpr const char* kNewSpoolMarker = "new";
 
 struct SpoolSlot {
   Oid database;
@@ -63,6 +67,8 @@ bool spool_read_to_end(const SpoolSlot* slot);
 
 // careguard_ledger/<database oid>/<segment, 16 hex digits>.spool
 void segment_path(char* out, Size size, Oid database, int64 segment);
+// careguard_ledger/<database oid>/new
+void new_spool_marker_path(char* out, Size size, Oid database);
 // The lowest and highest segment in the database's spool directory; false
 // when it has none.
 bool spool_segments(Oid database, int64* lowest, int64* highest);

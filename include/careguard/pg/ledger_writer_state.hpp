@@ -16,10 +16,14 @@ struct WriterState {
 };
 
 // Reads the row, creating it on a database's first run; false if it is
-// unreadable. A position that does not fit this database's spool is moved
-// to the spool's start (see fit_to_spool in the .cpp).
+// unreadable. A position saved over another spool, or past the end of this
+// one, is moved to the spool's start (see fit_to_spool in the .cpp).
 bool read_writer_state(WriterState* state);
 void save_writer_state(const WriterState* state);
+// After the batch's transaction committed: a spool read for the first time
+// loses its new-spool marker (before the commit, a rollback would lose the
+// position and the marker would be gone).
+void writer_state_committed();
 
 // A bytea of these bytes, in the current memory context.
 bytea* make_bytea(const unsigned char* bytes, Size length);
