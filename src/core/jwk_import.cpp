@@ -135,7 +135,7 @@ void finish_hmac_key(Key::Impl& impl) {
   constexpr std::array<int, 3> kHashBits = {256, 384, 512};
   for (std::size_t i = 0; i < kHashBits.size(); ++i) {
     if (impl.bits < static_cast<std::size_t>(kHashBits[i])) continue;
-    if (!init_hmac_template(impl.hmac_templates[i], digest_for_bits(kHashBits[i]), impl.secret)) {
+    if (!impl.hmac_keys[i].init(kHashBits[i], impl.secret)) {
       throw Error(sqlstate::kInternalError, "could not initialise HMAC");
     }
   }

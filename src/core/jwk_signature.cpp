@@ -15,30 +15,6 @@ using namespace detail;
 
 namespace {
 
-// Largest block size of the SHA-2 digests HMAC runs on (SHA-384/512).
-constexpr std::size_t kMaxHmacBlockBytes = 128;
-
-// HMAC of `input` with a keyed template into `mac` (EVP_MAX_MD_SIZE bytes);
-// returns the MAC length, 0 on failure (error queue cleared).
-unsigned int hmac(const HmacTemplate& t, std::string_view input, unsigned char* mac) {
-  MdCtxPtr ctx(EVP_MD_CTX_new());
-  std::array<unsigned char, EVP_MAX_MD_SIZE> inner{};
-  unsigned int inner_len = 0;
-  unsigned int mac_len = 0;
-  bool ok = ctx && t.inner && t.outer && EVP_MD_CTX_copy_ex(ctx.get(), t.inner.get()) == 1 &&
-            EVP_DigestUpdate(ctx.get(), input.data(), input.size()) == 1 &&
-            EVP_DigestFinal_ex(ctx.get(), inner.data(), &inner_len) == 1 &&
-            EVP_MD_CTX_copy_ex(ctx.get(), t.outer.get()) == 1 &&
-            EVP_DigestUpdate(ctx.get(), inner.data(), inner_len) == 1 &&
-            EVP_DigestFinal_ex(ctx.get(), mac, &mac_len) == 1;
-  OPENSSL_cleanse(inner.data(), inner.size());
-  if (!ok) {
-    ERR_clear_error();
-    return 0;
-  }
-  return mac_len;
-}
-
 // Longest DER ECDSA-Sig-Value for P-521: SEQUENCE header (3 bytes, long
 // form) and two INTEGERs of tag, length, sign byte and 66 bytes.
 constexpr std::size_t kMaxEcdsaDerBytes = 3 + 2 * (2 + 1 + 66);
@@ -121,43 +97,6 @@ MdCtxPtr make_eddsa_verify_ctx(EVP_PKEY* pkey) {
 
 }  // namespace
 
-namespace detail {
-
-bool init_hmac_template(HmacTemplate& t, const EVP_MD* md, std::string_view secret) {
-  const int block_int = EVP_MD_get_block_size(md);
-  if (block_int <= 0 || static_cast<std::size_t>(block_int) > kMaxHmacBlockBytes) return false;
-  const auto block = static_cast<std::size_t>(block_int);
-  // K0: the secret, hashed first when longer than a block, zero-padded.
-  std::array<unsigned char, kMaxHmacBlockBytes> key0{};
-  bool ok = true;
-  if (secret.size() > block) {
-    unsigned int len = 0;
-    ok = EVP_Digest(secret.data(), secret.size(), key0.data(), &len, md, nullptr) == 1;
-  } else {
-    std::memcpy(key0.data(), secret.data(), secret.size());
-  }
-  std::array<unsigned char, kMaxHmacBlockBytes> pad{};
-  t.inner.reset(EVP_MD_CTX_new());
-  t.outer.reset(EVP_MD_CTX_new());
-  ok = ok && t.inner && t.outer;
-  for (std::size_t i = 0; i < block; ++i) pad[i] = static_cast<unsigned char>(key0[i] ^ 0x36);
-  ok = ok && EVP_DigestInit_ex(t.inner.get(), md, nullptr) == 1 &&
-       EVP_DigestUpdate(t.inner.get(), pad.data(), block) == 1;
-  for (std::size_t i = 0; i < block; ++i) pad[i] = static_cast<unsigned char>(key0[i] ^ 0x5c);
-  ok = ok && EVP_DigestInit_ex(t.outer.get(), md, nullptr) == 1 &&
-       EVP_DigestUpdate(t.outer.get(), pad.data(), block) == 1;
-  OPENSSL_cleanse(key0.data(), key0.size());
-  OPENSSL_cleanse(pad.data(), pad.size());
-  if (!ok) {
-    t.inner.reset();
-    t.outer.reset();
-    ERR_clear_error();
-  }
-  return ok;
-}
-
-}  // namespace detail
-
 bool Key::allows(Algorithm alg) const {
   if (impl_->alg && *impl_->alg != alg) return false;
   const AlgorithmInfo& a = info(alg);
@@ -179,7 +118,7 @@ std::string Key::sign_bytes(Algorithm alg, std::string_view signing_input) const
   if (impl_->type == KeyType::Oct) {
     std::array<unsigned char, EVP_MAX_MD_SIZE> mac{};
     const std::size_t len =
-        hmac(impl_->hmac_templates[(a.hash_bits - 256) / 128], signing_input, mac.data());
+        impl_->hmac_keys[(a.hash_bits - 256) / 128].compute(signing_input, mac.data());
     if (len != static_cast<std::size_t>(a.hash_bits / 8)) {
       throw Error(sqlstate::kInternalError, "HMAC computation failed");
     }
@@ -216,7 +155,7 @@ bool Key::verify_bytes(Algorithm alg, std::string_view signing_input,
     if (signature.size() != mac_size) return false;
     std::array<unsigned char, EVP_MAX_MD_SIZE> mac{};
     const std::size_t len =
-        hmac(impl_->hmac_templates[(a.hash_bits - 256) / 128], signing_input, mac.data());
+        impl_->hmac_keys[(a.hash_bits - 256) / 128].compute(signing_input, mac.data());
     return len == mac_size && CRYPTO_memcmp(mac.data(), signature.data(), mac_size) == 0;
   }
   EVP_PKEY* pkey = impl_->pkey.get();

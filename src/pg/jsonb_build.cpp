@@ -11,30 +11,40 @@ namespace careguard::pg {
 
 namespace {
 
-using Member = std::pair<std::string, json::Value>;
+// jsonb stores an object's keys sorted by length, then bytes, each key once
+// (the last of duplicates wins). The tree below is handed to
+// JsonbValueToJsonb() already in that form, so PostgreSQL only encodes it:
+// no pushJsonbValue() state machine, no second sort. Claims objects are
+// small: up to kInsertionSortMembers members are sorted in place.
+constexpr int kInsertionSortMembers = 32;
 
-// jsonb stores an object's keys sorted by length, then bytes, and sorts them
-// itself; handed over in that order, its sort finds them presorted and stops
-// after one pass. Claims objects are small; larger ones keep input order.
-constexpr std::size_t kMaxPresortedMembers = 32;
-
-bool jsonb_key_before(const Member* a, const Member* b) {
-  if (a->first.size() != b->first.size()) return a->first.size() < b->first.size();
-  return std::memcmp(a->first.data(), b->first.data(), a->first.size()) < 0;
+int jsonb_key_compare(const JsonbPair& a, const JsonbPair& b) {
+  const int alen = a.key.val.string.len;
+  const int blen = b.key.val.string.len;
+  if (alen != blen) return alen < blen ? -1 : 1;
+  return std::memcmp(a.key.val.string.val, b.key.val.string.val, static_cast<std::size_t>(alen));
 }
 
-// Fills order with the members in jsonb's key order (insertion sort: a few
-// dozen members at most); returns how many members to push.
-std::size_t jsonb_key_order(const json::Value& object, const Member** order) {
-  const std::size_t count = object.members.size();
-  if (count > kMaxPresortedMembers) return count;
-  for (std::size_t i = 0; i < count; ++i) {
-    const Member* member = &object.members[i];
-    std::size_t j = i;
-    for (; j > 0 && jsonb_key_before(member, order[j - 1]); --j) order[j] = order[j - 1];
-    order[j] = member;
+// Equal keys keep input order (pair.order), so the last one ends each run.
+int jsonb_pair_order(const void* a, const void* b) {
+  const auto* pa = static_cast<const JsonbPair*>(a);
+  const auto* pb = static_cast<const JsonbPair*>(b);
+  const int keys = jsonb_key_compare(*pa, *pb);
+  if (keys != 0) return keys;
+  return pa->order < pb->order ? -1 : 1;
+}
+
+void sort_pairs(JsonbPair* pairs, int count) {
+  if (count > kInsertionSortMembers) {
+    qsort(pairs, static_cast<std::size_t>(count), sizeof(JsonbPair), jsonb_pair_order);
+    return;
   }
-  return count;
+  for (int i = 1; i < count; ++i) {
+    JsonbPair pair = pairs[i];
+    int j = i;
+    for (; j > 0 && jsonb_pair_order(&pair, &pairs[j - 1]) < 0; --j) pairs[j] = pairs[j - 1];
+    pairs[j] = pair;
+  }
 }
 
 // A JSON integer literal of up to 18 digits: converted without numeric_in's
@@ -53,74 +63,80 @@ bool small_integer(const std::string& literal, int64* out) {
   return true;
 }
 
-// Appends one JSON value to a jsonb under construction. Works on the DOM the
-// verifier already parsed, so the claims are not lexed a second time; owns
-// no C++ objects, so a PostgreSQL error inside skips no destructor.
-JsonbValue* push_json(JsonbParseState** state, const json::Value& value, JsonbIteratorToken token) {
-  JsonbValue scalar;
+// Fills `out` with the JsonbValue tree of one JSON value, palloc'd. Works on
+// the DOM the verifier already parsed, so the claims are not lexed a second
+// time; its strings point into the DOM, which outlives the encoding. Owns no
+// C++ objects, so a PostgreSQL error inside skips no destructor.
+void fill_value(JsonbValue* out, const json::Value& value) {
   switch (value.kind) {
     case json::Kind::Object: {
-      pushJsonbValue(state, WJB_BEGIN_OBJECT, nullptr);
-      const Member* order[kMaxPresortedMembers];
-      const std::size_t count = jsonb_key_order(value, order);
-      for (std::size_t i = 0; i < count; ++i) {
-        const Member& member = count <= kMaxPresortedMembers ? *order[i] : value.members[i];
-        JsonbValue key;
-        key.type = jbvString;
-        key.val.string.len = static_cast<int>(member.first.size());
-        key.val.string.val = const_cast<char*>(member.first.data());
-        pushJsonbValue(state, WJB_KEY, &key);
-        push_json(state, member.second, WJB_VALUE);
+      const int count = static_cast<int>(value.members.size());
+      auto* pairs = static_cast<JsonbPair*>(palloc(sizeof(JsonbPair) * (count > 0 ? count : 1)));
+      for (int i = 0; i < count; ++i) {
+        const auto& member = value.members[static_cast<std::size_t>(i)];
+        pairs[i].key.type = jbvString;
+        pairs[i].key.val.string.len = static_cast<int>(member.first.size());
+        pairs[i].key.val.string.val = const_cast<char*>(member.first.data());
+        pairs[i].order = static_cast<uint32>(i);
       }
-      return pushJsonbValue(state, WJB_END_OBJECT, nullptr);
+      sort_pairs(pairs, count);
+      int kept = 0;
+      for (int i = 0; i < count; ++i) {
+        // Of a run of equal keys only the last (in input order) is kept.
+        if (i + 1 < count && jsonb_key_compare(pairs[i], pairs[i + 1]) == 0) continue;
+        pairs[kept] = pairs[i];
+        fill_value(&pairs[kept].value, value.members[pairs[i].order].second);
+        ++kept;
+      }
+      out->type = jbvObject;
+      out->val.object.nPairs = kept;
+      out->val.object.pairs = pairs;
+      return;
     }
     case json::Kind::Array: {
-      pushJsonbValue(state, WJB_BEGIN_ARRAY, nullptr);
-      for (const json::Value& item : value.items) push_json(state, item, WJB_ELEM);
-      return pushJsonbValue(state, WJB_END_ARRAY, nullptr);
+      const int count = static_cast<int>(value.items.size());
+      auto* elems = static_cast<JsonbValue*>(palloc(sizeof(JsonbValue) * (count > 0 ? count : 1)));
+      for (int i = 0; i < count; ++i)
+        fill_value(&elems[i], value.items[static_cast<std::size_t>(i)]);
+      out->type = jbvArray;
+      out->val.array.nElems = count;
+      out->val.array.elems = elems;
+      out->val.array.rawScalar = false;
+      return;
     }
     case json::Kind::String:
-      scalar.type = jbvString;
-      scalar.val.string.len = static_cast<int>(value.text.size());
-      scalar.val.string.val = const_cast<char*>(value.text.data());
-      break;
+      out->type = jbvString;
+      out->val.string.len = static_cast<int>(value.text.size());
+      out->val.string.val = const_cast<char*>(value.text.data());
+      return;
     case json::Kind::Number: {
-      scalar.type = jbvNumeric;
+      out->type = jbvNumeric;
       int64 integer = 0;
-      scalar.val.numeric = small_integer(value.text, &integer)
-                               ? int64_to_numeric(integer)
-                               : DatumGetNumeric(DirectFunctionCall3(
-                                     numeric_in, CStringGetDatum(value.text.c_str()),
-                                     ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1)));
-      break;
+      out->val.numeric = small_integer(value.text, &integer)
+                             ? int64_to_numeric(integer)
+                             : DatumGetNumeric(DirectFunctionCall3(
+                                   numeric_in, CStringGetDatum(value.text.c_str()),
+                                   ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1)));
+      return;
     }
     case json::Kind::Bool:
-      scalar.type = jbvBool;
-      scalar.val.boolean = value.boolean;
-      break;
+      out->type = jbvBool;
+      out->val.boolean = value.boolean;
+      return;
     case json::Kind::Null:
-      scalar.type = jbvNull;
-      break;
+      out->type = jbvNull;
+      return;
   }
-  return pushJsonbValue(state, token, &scalar);
 }
 
 }  // namespace
 
 Jsonb* jsonb_from_dom(const json::Value& root) {
-  JsonbParseState* state = nullptr;
-  if (root.is_scalar()) {
-    // A scalar document is stored as jsonb_in stores it: a one-element
-    // "raw scalar" array.
-    JsonbValue raw;
-    raw.type = jbvArray;
-    raw.val.array.rawScalar = true;
-    raw.val.array.nElems = 1;
-    pushJsonbValue(&state, WJB_BEGIN_ARRAY, &raw);
-    push_json(&state, root, WJB_ELEM);
-    return JsonbValueToJsonb(pushJsonbValue(&state, WJB_END_ARRAY, nullptr));
-  }
-  return JsonbValueToJsonb(push_json(&state, root, WJB_ELEM));
+  // JsonbValueToJsonb() stores a scalar document as jsonb_in does: a
+  // one-element "raw scalar" array.
+  JsonbValue tree;
+  fill_value(&tree, root);
+  return JsonbValueToJsonb(&tree);
 }
 
 }  // namespace careguard::pg

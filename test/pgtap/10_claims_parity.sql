@@ -2,7 +2,7 @@
 -- SQL definitions return, over a table of claim settings; and the errors
 -- carry the documented SQLSTATEs.
 BEGIN;
-SELECT plan(12);
+SELECT plan(14);
 
 -- Supabase's definitions (supabase/auth migration 20220224000811), verbatim
 -- in logic, installed in their own schema as the reference.
@@ -42,7 +42,10 @@ INSERT INTO claim_cases VALUES
   (17, '{"a":1}', '{"b":2}', NULL, NULL, NULL),
   (18, '  {"role" : "spaced" }  ', NULL, NULL, NULL, NULL),
   (19, '{"sub":"A0EEBC999C0B4EF8BB6D6BB9BD380A11","nested":{"deep":[[[[{"x":1}]]]]}}', NULL, NULL, NULL, NULL),
-  (20, '{"email":"\ud83d\ude00@example.org"}', NULL, NULL, NULL, NULL);
+  (20, '{"email":"\ud83d\ude00@example.org"}', NULL, NULL, NULL, NULL),
+  -- More members than careguard sorts in place, some of them repeated.
+  (21, (SELECT '{' || string_agg(format('"k%s":%s', i % 37, i), ',') || '}' FROM generate_series(1, 100) i),
+   NULL, NULL, NULL, NULL);
 
 -- Applies one case's settings transaction-locally, as PostgREST does.
 CREATE FUNCTION pg_temp.apply_case(c claim_cases) RETURNS void LANGUAGE plpgsql AS $$
@@ -81,6 +84,18 @@ SELECT is(
   (SELECT count(*) FROM claim_cases c
     WHERE pg_temp.eval_case(c, 'auth.jwt()') IS DISTINCT FROM pg_temp.eval_case(c, 'supabase_ref.jwt()')),
   0::bigint, 'auth.jwt() equals Supabase''s on every case');
+
+-- careguard builds jsonb itself (jsonb_build.cpp): the same value, stored in
+-- the same number of bytes, as jsonb_in builds.
+SELECT is(
+  (SELECT count(*) FROM claim_cases c
+    WHERE pg_temp.eval_case(c, 'auth.jwt() IS NOT DISTINCT FROM supabase_ref.jwt()') <> 'true'),
+  0::bigint, 'auth.jwt() is equal (jsonb =) to Supabase''s on every case');
+SELECT is(
+  (SELECT count(*) FROM claim_cases c
+    WHERE pg_temp.eval_case(c, 'pg_column_size(auth.jwt())')
+          IS DISTINCT FROM pg_temp.eval_case(c, 'pg_column_size(supabase_ref.jwt())')),
+  0::bigint, 'auth.jwt() takes as many bytes as Supabase''s on every case');
 
 -- The comparison is not vacuous: the cases produce values and errors.
 SELECT is(
