@@ -127,7 +127,8 @@ for ((r = 1; r <= REPS; r++)); do
     net[pgjwt]+=" $pgjwt_ms"
     # The ratio of this repetition's three adjacent measurements: the
     # machine's drift over the run cancels out of it.
-    net[ratio]+=" $(awk -v l="$login_ms" -v s="$scan_ms" -v p="$pgjwt_ms" 'BEGIN {printf "%.2f", (p-s)/(l-s)}')"
+    net[ratio]+=" $(awk -v l="$login_ms" -v s="$scan_ms" -v p="$pgjwt_ms" \
+      'BEGIN {if (l > s) printf "%.2f", (p-s)/(l-s); else print "inf"}')"
   fi
   # A fresh backend's first sign-in, against its first length().
   net[first]+=" $(time_sql "" "SELECT count(auth.login(token)) $hs AND n = 1")"

@@ -14,6 +14,8 @@ namespace careguard::jwt::detail {
 // EVP_MD_CTX allocates and frees its provider state on every copy (perf:
 // about 6% of a whole HS256 sign-in here; callgrind: the HMAC went from
 // 12,190 to 10,870 instructions). Read-only once keyed, so MACs may share one.
+// These states do not pass through OpenSSL's providers: a FIPS provider
+// configured for OpenSSL does not cover HS* (docs/security-model.md).
 class HmacKey {
  public:
   HmacKey() = default;

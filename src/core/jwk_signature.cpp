@@ -156,7 +156,11 @@ bool Key::verify_bytes(Algorithm alg, std::string_view signing_input,
     std::array<unsigned char, EVP_MAX_MD_SIZE> mac{};
     const std::size_t len =
         impl_->hmac_keys[(a.hash_bits - 256) / 128].compute(signing_input, mac.data());
-    return len == mac_size && CRYPTO_memcmp(mac.data(), signature.data(), mac_size) == 0;
+    const bool valid =
+        len == mac_size && CRYPTO_memcmp(mac.data(), signature.data(), mac_size) == 0;
+    // The right MAC for an input the caller chose is not left on the stack.
+    OPENSSL_cleanse(mac.data(), mac.size());
+    return valid;
   }
   EVP_PKEY* pkey = impl_->pkey.get();
   const auto* sig = reinterpret_cast<const unsigned char*>(signature.data());

@@ -47,6 +47,16 @@ void sort_pairs(JsonbPair* pairs, int count) {
   }
 }
 
+// The limits pushJsonbValue() enforces (jsonb_util.c), with its error.
+constexpr std::size_t kMaxJsonbPairs = Min(MaxAllocSize / sizeof(JsonbPair), JB_CMASK);
+constexpr std::size_t kMaxJsonbElems = Min(MaxAllocSize / sizeof(JsonbValue), JB_CMASK);
+
+[[noreturn]] void too_many(const char* what, std::size_t limit) {
+  ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+                  errmsg("number of jsonb %s exceeds the maximum allowed (%zu)", what, limit)));
+  pg_unreachable();
+}
+
 // A JSON integer literal of up to 18 digits: converted without numeric_in's
 // parser, to the same numeric value.
 bool small_integer(const std::string& literal, int64* out) {
@@ -70,6 +80,7 @@ bool small_integer(const std::string& literal, int64* out) {
 void fill_value(JsonbValue* out, const json::Value& value) {
   switch (value.kind) {
     case json::Kind::Object: {
+      if (value.members.size() > kMaxJsonbPairs) too_many("object pairs", kMaxJsonbPairs);
       const int count = static_cast<int>(value.members.size());
       auto* pairs = static_cast<JsonbPair*>(palloc(sizeof(JsonbPair) * (count > 0 ? count : 1)));
       for (int i = 0; i < count; ++i) {
@@ -82,8 +93,14 @@ void fill_value(JsonbValue* out, const json::Value& value) {
       sort_pairs(pairs, count);
       int kept = 0;
       for (int i = 0; i < count; ++i) {
-        // Of a run of equal keys only the last (in input order) is kept.
-        if (i + 1 < count && jsonb_key_compare(pairs[i], pairs[i + 1]) == 0) continue;
+        // Of a run of equal keys only the last (in input order) is kept. The
+        // others are still converted, and thrown away, so that a number
+        // jsonb_in refuses (1e1000000, say) is refused here too.
+        if (i + 1 < count && jsonb_key_compare(pairs[i], pairs[i + 1]) == 0) {
+          JsonbValue dropped;
+          fill_value(&dropped, value.members[pairs[i].order].second);
+          continue;
+        }
         pairs[kept] = pairs[i];
         fill_value(&pairs[kept].value, value.members[pairs[i].order].second);
         ++kept;
@@ -94,6 +111,7 @@ void fill_value(JsonbValue* out, const json::Value& value) {
       return;
     }
     case json::Kind::Array: {
+      if (value.items.size() > kMaxJsonbElems) too_many("array elements", kMaxJsonbElems);
       const int count = static_cast<int>(value.items.size());
       auto* elems = static_cast<JsonbValue*>(palloc(sizeof(JsonbValue) * (count > 0 ? count : 1)));
       for (int i = 0; i < count; ++i)

@@ -145,6 +145,11 @@ TEST_F(LoginTest, ReturnedClaimsAreExactlyThePayloadCastToJsonb) {
   EXPECT_EQ(scalar(tx, "SELECT auth.jwt()::text"), expected);
   EXPECT_EQ(scalar(tx, "SELECT (auth.jwt() = " + tx.quote(payload) + "::jsonb)::text"), "true");
   EXPECT_EQ(scalar(tx, "SELECT auth.jwt() ->> 'a'"), "the last duplicate wins");
+  // The same bytes, and keys found by jsonb's binary search over sorted keys.
+  EXPECT_EQ(scalar(tx, "SELECT (pg_column_size(auth.jwt()) = pg_column_size(" + tx.quote(payload) +
+                           "::jsonb))::text"),
+            "true");
+  EXPECT_EQ(scalar(tx, "SELECT (auth.jwt() ? 'aaa' AND auth.jwt() -> 'n' ? 'k10')::text"), "true");
 }
 
 TEST_F(LoginTest, IdentityEndsWithTheTransactionAndSavepointsRestoreIt) {

@@ -2,7 +2,7 @@
 -- SQL definitions return, over a table of claim settings; and the errors
 -- carry the documented SQLSTATEs.
 BEGIN;
-SELECT plan(14);
+SELECT plan(16);
 
 -- Supabase's definitions (supabase/auth migration 20220224000811), verbatim
 -- in logic, installed in their own schema as the reference.
@@ -45,7 +45,10 @@ INSERT INTO claim_cases VALUES
   (20, '{"email":"\ud83d\ude00@example.org"}', NULL, NULL, NULL, NULL),
   -- More members than careguard sorts in place, some of them repeated.
   (21, (SELECT '{' || string_agg(format('"k%s":%s', i % 37, i), ',') || '}' FROM generate_series(1, 100) i),
-   NULL, NULL, NULL, NULL);
+   NULL, NULL, NULL, NULL),
+  (23, '{"o":{"a":1,"a":{"b":2}},"e":[],"n":{},"t":[{}]}', NULL, NULL, NULL, NULL),
+  (24, '5', NULL, NULL, NULL, NULL),
+  (25, 'null', NULL, NULL, NULL, NULL);
 
 -- Applies one case's settings transaction-locally, as PostgREST does.
 CREATE FUNCTION pg_temp.apply_case(c claim_cases) RETURNS void LANGUAGE plpgsql AS $$
@@ -96,6 +99,16 @@ SELECT is(
     WHERE pg_temp.eval_case(c, 'pg_column_size(auth.jwt())')
           IS DISTINCT FROM pg_temp.eval_case(c, 'pg_column_size(supabase_ref.jwt())')),
   0::bigint, 'auth.jwt() takes as many bytes as Supabase''s on every case');
+
+SELECT is(
+  (SELECT pg_temp.eval_case(c, $$(auth.jwt() -> 'k36')::text || ' ' || (auth.jwt() ? 'k0')::text$$)
+     FROM claim_cases c WHERE id = 21),
+  '73 true', 'keys of a large object are found by jsonb''s search over sorted keys');
+-- A repeated key's dropped value is still converted, as jsonb_in converts it.
+DO $$ BEGIN PERFORM set_config('request.jwt.claims', '{"x":1e1000000,"x":0}', true); END $$;
+SELECT throws_ok('SELECT auth.jwt()', '22003', NULL,
+  'a number jsonb refuses is refused in a repeated key''s dropped value');
+DO $$ BEGIN PERFORM set_config('request.jwt.claims', '', true); END $$;
 
 -- The comparison is not vacuous: the cases produce values and errors.
 SELECT is(
