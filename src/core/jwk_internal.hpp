@@ -5,7 +5,7 @@
 #pragma once
 
 #include "careguard/core/jwk.hpp"
-#include "hmac.hpp"
+#include "jwk_hmac.hpp"
 
 #include <openssl/bio.h>
 #include <openssl/bn.h>

@@ -1,8 +1,8 @@
-// careguard core: HMAC-SHA-2 on OpenSSL's SHA-2 states (see hmac.hpp).
+// careguard core: HMAC-SHA-2 on OpenSSL's SHA-2 states (see jwk_hmac.hpp).
 // OpenSSL 3 marks the SHA-2 state functions deprecated in favour of EVP; they
 // are kept for exactly this use, and this file is the only one using them.
 #define OPENSSL_SUPPRESS_DEPRECATED
-#include "hmac.hpp"
+#include "jwk_hmac.hpp"
 
 #include <openssl/crypto.h>
 
