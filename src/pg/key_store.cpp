@@ -98,6 +98,11 @@ void execute_latest(const char* query) {
                        0);
 }
 
+// JWK members that carry key material: every one (an HMAC secret's k too),
+// and those of an RSA, EC or OKP private key.
+#define CG_JWK_SECRET_MEMBERS "'{k,d,p,q,dp,dq,qi,oth}'::pg_catalog.text[]"
+#define CG_JWK_PRIVATE_MEMBERS "'{d,p,q,dp,dq,qi,oth}'::pg_catalog.text[]"
+
 // Verification needs no private part. The key material is the private JWK
 // when there is one (the key auth.sign() uses, whatever public_jwk says), with
 // its private members removed unless it is an HMAC secret, so that importing
@@ -109,12 +114,12 @@ KeyRows read_key_rows() {
   read_as_key_owner([&rows](MemoryContext caller) {
     execute_latest(
         "SELECT CASE WHEN state OPERATOR(pg_catalog.=) 'revoked' THEN NULL "
-        "WHEN private_jwk IS NULL THEN (public_jwk OPERATOR(pg_catalog.-) "
-        "'{k,d,p,q,dp,dq,qi,oth}'::pg_catalog.text[])::pg_catalog.text "
+        "WHEN private_jwk IS NULL THEN (public_jwk OPERATOR(pg_catalog.-) " CG_JWK_SECRET_MEMBERS
+        ")::pg_catalog.text "
         "WHEN (private_jwk OPERATOR(pg_catalog.->>) 'kty') OPERATOR(pg_catalog.=) 'oct' "
         "THEN private_jwk::pg_catalog.text "
-        "ELSE (private_jwk OPERATOR(pg_catalog.-) "
-        "'{d,p,q,dp,dq,qi,oth}'::pg_catalog.text[])::pg_catalog.text END, kid "
+        "ELSE (private_jwk OPERATOR(pg_catalog.-) " CG_JWK_PRIVATE_MEMBERS
+        ")::pg_catalog.text END, kid "
         "FROM auth.signing_keys ORDER BY kid");
     rows.count = static_cast<int>(SPI_processed);
     rows.jwks = static_cast<char**>(MemoryContextAlloc(caller, sizeof(char*) * (rows.count + 1)));
@@ -191,7 +196,8 @@ Datum careguard_auth_jwks(PG_FUNCTION_ARGS) {
     careguard::pg::read_as_key_owner([&document](MemoryContext caller) {
       careguard::pg::execute_latest(
           "SELECT pg_catalog.jsonb_build_object('keys', COALESCE(pg_catalog.jsonb_agg("
-          "k.public_jwk OPERATOR(pg_catalog.-) '{k,d,p,q,dp,dq,qi,oth}'::pg_catalog.text[] "
+          "k.public_jwk OPERATOR(pg_catalog.-) " CG_JWK_SECRET_MEMBERS
+          " "
           "ORDER BY k.kid), '[]'::pg_catalog.jsonb))::pg_catalog.text "
           "FROM auth.signing_keys k WHERE k.state OPERATOR(pg_catalog.<>) 'revoked' "
           "AND k.kty OPERATOR(pg_catalog.<>) 'oct' "

@@ -47,6 +47,13 @@ namespace careguard::pg {
 
 SpoolShared* spool_shared = nullptr;
 
+namespace {
+// careguard_ledger/<database oid>
+void spool_directory_path(char* out, Size size, Oid database) {
+  snprintf(out, size, "%s/%u", kSpoolRoot, database);
+}
+}  // namespace
+
 void segment_path(char* out, Size size, Oid database, int64 segment) {
   snprintf(out, size, "%s/%u/%016llx.spool", kSpoolRoot, database,
            static_cast<unsigned long long>(segment));
@@ -58,7 +65,7 @@ void new_spool_marker_path(char* out, Size size, Oid database) {
 
 bool spool_segments(Oid database, int64* lowest, int64* highest) {
   char directory[MAXPGPATH];
-  snprintf(directory, sizeof directory, "%s/%u", kSpoolRoot, database);
+  spool_directory_path(directory, sizeof directory, database);
   DIR* dir = opendir(directory);
   if (dir == nullptr) return false;
   bool found = false;
@@ -122,7 +129,7 @@ void log_record(const char* line, std::size_t length) {
 int64 discover_segment(Oid database) {
   char directory[MAXPGPATH];
   (void)mkdir(kSpoolRoot, S_IRWXU);
-  snprintf(directory, sizeof directory, "%s/%u", kSpoolRoot, database);
+  spool_directory_path(directory, sizeof directory, database);
   if (mkdir(directory, S_IRWXU) == 0) {
     // Before any line is in it, so its writer cannot miss one.
     char marker[MAXPGPATH];
@@ -354,21 +361,11 @@ void forget_dropped_database_spool(Oid database) {
   // set belongs to a writer that never finished starting.
   if (slot != nullptr) std::memset(slot, 0, sizeof *slot);
   char directory[MAXPGPATH];
-  snprintf(directory, sizeof directory, "%s/%u", kSpoolRoot, database);
-  int removed = 0;
-  if (DIR* dir = opendir(directory); dir != nullptr) {
-    struct dirent* entry;
-    while ((entry = readdir(dir)) != nullptr) {
-      if (std::strcmp(entry->d_name, ".") == 0 || std::strcmp(entry->d_name, "..") == 0) continue;
-      char path[MAXPGPATH];
-      snprintf(path, sizeof path, "%s/%s", directory, entry->d_name);
-      if (unlink(path) == 0) ++removed;
-    }
-    closedir(dir);
-    (void)rmdir(directory);
-  }
+  spool_directory_path(directory, sizeof directory, database);
+  struct stat info;
+  const bool removed = stat(directory, &info) == 0 && rmtree(directory, true);
   LWLockRelease(spool_shared->lock);
-  if (removed > 0) {
+  if (removed) {
     ereport(LOG, (errmsg("careguard ledger: removed the spool of dropped database %u", database),
                   errhidestmt(true)));
   }

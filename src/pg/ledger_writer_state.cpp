@@ -51,9 +51,7 @@ bool adopting_new_spool = false;
 
 // Moves the position to the start of the spool, keeping the chain's head.
 void read_spool_from_start(WriterState* state, const char* why) {
-  int64 lowest = 0;
-  int64 highest = 0;
-  const int64 first = spool_segments(MyDatabaseId, &lowest, &highest) ? lowest : 0;
+  const int64 first = lowest_segment(MyDatabaseId);
   if (state->segment == first && state->offset == 0) return;
   ereport(LOG, (errmsg("careguard ledger: the writer position (segment %lld, offset %lld) is not "
                        "this database's; reading its spool from segment %lld",
