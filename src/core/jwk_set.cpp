@@ -55,11 +55,21 @@ bool KeySet::has_kid(std::string_view kid) const {
 
 const Key& KeySet::import_deferred(std::size_t index) const {
   Deferred& pending = deferred_[index];
-  Key key = Key::from_jwk_json(pending.jwk_json);
-  if (key.kid() != pending.kid) {
-    detail::invalid_key("the JWK stored as key id " + json::quote(pending.kid) + " names key id " +
-                        json::quote(key.kid()));
+  // Whoever presents a token naming the kid sees this error, signed or not:
+  // it says which key is unusable, never why (a secret's length, another
+  // key's kid). The key's owner finds out with careguard.inspect_jwk().
+  const auto unusable = [&pending] {
+    detail::invalid_key("stored key " + json::quote(pending.kid) + " cannot be used",
+                        "careguard.inspect_jwk() on its JWK in auth.signing_keys says why.");
+  };
+  std::optional<Key> imported;
+  try {
+    imported.emplace(Key::from_jwk_json(pending.jwk_json));
+  } catch (const Error&) {
+    unusable();
   }
+  Key key = std::move(*imported);
+  if (key.kid() != pending.kid) unusable();
   detail::cleanse(pending.jwk_json);  // before erase() moves buffers around
   deferred_.erase(deferred_.begin() + static_cast<std::ptrdiff_t>(index));
   keys_.push_back(std::move(key));

@@ -36,7 +36,6 @@ extern "C" {
 #include "storage/ipc.h"
 #include "storage/latch.h"
 #include "storage/lwlock.h"
-#include "storage/procarray.h"
 #include "storage/shmem.h"
 #include "utils/array.h"
 #include "utils/snapmgr.h"
@@ -149,13 +148,13 @@ bool writer_start_pending(const SpoolSlot* slot, TimestampTz now) {
 }
 
 // True when a slot can serve another database: no writer runs or is being
-// started for it, its spool is read to the end, and no backend is connected
-// to its database (only a connected backend can hold a pointer to the slot;
-// one that connects later claims a slot afresh). The caller holds the lock
-// exclusively.
+// started for it, and its spool is read to the end. Backends still connected
+// to its database do not keep it (an idle connection would hold it forever):
+// a backend's slot is only as good as the lock it is read under, so each use
+// checks under the lock that the slot still serves its database, and claims
+// one afresh when it does not. The caller holds the lock exclusively.
 bool slot_is_reclaimable(const SpoolSlot* slot, TimestampTz now) {
-  return slot->writer_pid == 0 && !writer_start_pending(slot, now) && spool_read_to_end(slot) &&
-         CountDBBackends(slot->database) == 0;
+  return slot->writer_pid == 0 && !writer_start_pending(slot, now) && spool_read_to_end(slot);
 }
 
 // The database's slot, claimed if it has none: a free one, else one whose
@@ -215,9 +214,16 @@ void start_writer(SpoolSlot* slot) {
   (void)RegisterDynamicBackgroundWorker(&worker, nullptr);
 }
 
-// Appends under the shared lock; false if the file could not be written.
-bool append_line(SpoolSlot* slot, std::string_view index, const char* line, std::size_t length) {
+enum class Append { kWritten, kFailed, kSlotReclaimed };
+
+// Appends under the shared lock, unless the slot was given to another
+// database since the caller found it.
+Append append_line(SpoolSlot* slot, std::string_view index, const char* line, std::size_t length) {
   LWLockAcquire(spool_shared->lock, LW_SHARED);
+  if (slot->database != MyDatabaseId) {
+    LWLockRelease(spool_shared->lock);
+    return Append::kSlotReclaimed;
+  }
   if (spool_fd >= 0 && (spool_fd_segment != slot->segment || spool_fd_database != MyDatabaseId)) {
     close(spool_fd);
     spool_fd = -1;
@@ -243,7 +249,7 @@ bool append_line(SpoolSlot* slot, std::string_view index, const char* line, std:
   // The writer is not woken per record: it gathers what arrives for
   // kWriterPauseMs into one transaction (a flush wakes it).
   if (writer == 0 && written) start_writer(slot);
-  return written;
+  return written ? Append::kWritten : Append::kFailed;
 }
 
 Size spool_shared_size() {
@@ -285,13 +291,20 @@ bool spool_record(const char* line, std::size_t length, std::string_view index) 
     log_record(line, length);
     return false;
   }
-  SpoolSlot* slot = slot_for(MyDatabaseId);
-  if (slot == nullptr) {
+  Append appended = Append::kSlotReclaimed;
+  // A slot reclaimed between finding and appending is claimed again: once
+  // suffices, as the reclaimed one was read to its end.
+  for (int attempt = 0; attempt < 2 && appended == Append::kSlotReclaimed; ++attempt) {
+    SpoolSlot* slot = slot_for(MyDatabaseId);
+    if (slot == nullptr) break;
+    appended = append_line(slot, index, line, length);
+  }
+  if (appended == Append::kSlotReclaimed) {
     warn_slots_busy();
     log_record(line, length);
     return false;
   }
-  if (!append_line(slot, index, line, length)) {
+  if (appended == Append::kFailed) {
     ereport(WARNING, (errmsg("careguard ledger: could not spool a record (%m); logged instead"),
                       errhidestmt(true)));
     log_record(line, length);
@@ -299,6 +312,26 @@ bool spool_record(const char* line, std::size_t length, std::string_view index) 
   }
   return true;
 }
+
+namespace {
+
+// This database's slot, with the lock held shared; ERROR when none is free
+// (or each one claimed was reclaimed before it could be used).
+SpoolSlot* own_slot_locked() {
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    SpoolSlot* slot = slot_for(MyDatabaseId);
+    if (slot == nullptr) break;
+    LWLockAcquire(spool_shared->lock, LW_SHARED);
+    if (slot->database == MyDatabaseId) return slot;
+    LWLockRelease(spool_shared->lock);
+  }
+  ereport(ERROR, (errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
+                  errmsg("all %d ledger slots serve databases in use", spool_shared->slot_count),
+                  errhint("Raise careguard.ledger_databases (a restart is needed).")));
+  pg_unreachable();
+}
+
+}  // namespace
 
 int64 wait_for_ledger(int timeout_ms) {
   if (spool_shared == nullptr) {
@@ -310,14 +343,8 @@ int64 wait_for_ledger(int timeout_ms) {
             (errcode(ERRCODE_READ_ONLY_SQL_TRANSACTION),
              errmsg("a hot standby has no ledger writer; its records are in the server log")));
   }
-  SpoolSlot* slot = slot_for(MyDatabaseId);
-  if (slot == nullptr) {
-    ereport(ERROR, (errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
-                    errmsg("all %d ledger slots serve databases in use", spool_shared->slot_count),
-                    errhint("Raise careguard.ledger_databases (a restart is needed).")));
-  }
   // The target: the end of the segment backends append to, now.
-  LWLockAcquire(spool_shared->lock, LW_SHARED);
+  SpoolSlot* slot = own_slot_locked();
   int64 segment = slot->segment;
   char path[MAXPGPATH];
   segment_path(path, sizeof path, MyDatabaseId, segment);
@@ -327,6 +354,10 @@ int64 wait_for_ledger(int timeout_ms) {
   TimestampTz deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), timeout_ms);
   for (;;) {
     LWLockAcquire(spool_shared->lock, LW_SHARED);
+    if (slot->database != MyDatabaseId) {
+      LWLockRelease(spool_shared->lock);
+      slot = own_slot_locked();
+    }
     bool done = slot->ingested_segment > segment ||
                 (slot->ingested_segment == segment && slot->ingested_offset >= end) ||
                 (end == 0 && slot->ingested_segment < 0 && segment == 0);
@@ -359,7 +390,10 @@ void forget_dropped_database_spool(Oid database) {
   SpoolSlot* slot = find_spool_slot(database);
   // DROP DATABASE returned, so no writer is connected to it; a pid still
   // set belongs to a writer that never finished starting.
-  if (slot != nullptr) std::memset(slot, 0, sizeof *slot);
+  if (slot != nullptr) {
+    std::memset(slot, 0, sizeof *slot);
+    spool_shared->slots_busy_at = 0;  // the freed slot may be claimed at once
+  }
   char directory[MAXPGPATH];
   spool_directory_path(directory, sizeof directory, database);
   struct stat info;

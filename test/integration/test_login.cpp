@@ -361,6 +361,20 @@ TEST_F(LoginTest, ABrokenStoredKeyFailsOnlyTheTokensThatNameIt) {
     const std::string token = jwt::sign(claims(kPatient, "patient"), keys_->es256, "", kid);
     EXPECT_EQ(sqlstate_of(gateway, "SELECT auth.login('" + token + "')"), "22023") << kid;
     EXPECT_EQ(sqlstate_of(gateway, "SELECT auth.login('" + token + "')"), "22023") << kid;
+    // Whoever presents the token learns which key is unusable, not why: not
+    // OpenSSL's complaint, not the kid another row's JWK carries.
+    try {
+      pqxx::work tx(gateway);
+      tx.exec("SELECT auth.login('" + token + "')");
+      ADD_FAILURE() << kid;
+    } catch (const pqxx::sql_error& e) {
+      const std::string message = e.what();
+      EXPECT_NE(message.find("stored key \"" + std::string(kid) + "\" cannot be used"),
+                std::string::npos)
+          << message;
+      EXPECT_EQ(message.find("es256"), std::string::npos) << message;
+      EXPECT_EQ(message.find("point"), std::string::npos) << message;
+    }
   }
   pqxx::connection admin;
   pqxx::nontransaction(admin).exec(
