@@ -197,10 +197,16 @@ void warn_slots_busy() {
            errhint("Raise careguard.ledger_databases (a restart is needed)."), errhidestmt(true)));
 }
 
+// Asks the postmaster for this database's writer, unless a start is pending
+// or the slot went to another database since the caller read it (its flag
+// would then hold up that database's writer).
 void start_writer(SpoolSlot* slot) {
   TimestampTz now = GetCurrentTimestamp();
-  if (writer_start_pending(slot, now)) return;
-  slot->start_requested = now;
+  LWLockAcquire(spool_shared->lock, LW_EXCLUSIVE);
+  const bool start = slot->database == MyDatabaseId && !writer_start_pending(slot, now);
+  if (start) slot->start_requested = now;
+  LWLockRelease(spool_shared->lock);
+  if (!start) return;
   BackgroundWorker worker;
   std::memset(&worker, 0, sizeof worker);
   worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
@@ -284,11 +290,13 @@ bool spool_record(const char* line, std::size_t length, std::string_view index) 
     log_record(line, length);
     return false;
   }
+  // Each path below logs the record before it warns the client: sending the
+  // WARNING may block, and a terminate acted on then would lose the record.
   if (index.size() + length > kMaxRecordBytes) {
+    log_record(line, length);
     ereport(WARNING, (errmsg("careguard ledger: a record of %zu bytes exceeds %zu; logged instead",
                              index.size() + length, kMaxRecordBytes),
                       errhidestmt(true)));
-    log_record(line, length);
     return false;
   }
   Append appended = Append::kSlotReclaimed;
@@ -300,14 +308,16 @@ bool spool_record(const char* line, std::size_t length, std::string_view index) 
     appended = append_line(slot, index, line, length);
   }
   if (appended == Append::kSlotReclaimed) {
-    warn_slots_busy();
     log_record(line, length);
+    warn_slots_busy();
     return false;
   }
   if (appended == Append::kFailed) {
+    const int spool_errno = errno;
+    log_record(line, length);
+    errno = spool_errno;
     ereport(WARNING, (errmsg("careguard ledger: could not spool a record (%m); logged instead"),
                       errhidestmt(true)));
-    log_record(line, length);
     return false;
   }
   return true;
