@@ -107,26 +107,45 @@ fi
 # subtracted, so what is left is the cost of one sign-in. pgjwt is treated
 # the same way.
 # Each statement goes ROUNDS times through the tokens, so that it runs long
-# enough (tens of ms) for a scheduling blip not to decide a repetition.
+# enough (tens of ms) for a scheduling blip not to decide a measurement. A
+# repetition is one session that takes INNER interleaved triples (sign-in,
+# scan, pgjwt) and keeps the median of each: a subtraction of two single
+# timings let one blip move a repetition's ratio from 7x to 19x.
 ROUNDS="${LOGIN_ROUNDS:-5}"
+INNER="${LOGIN_INNER:-5}"
 hs="FROM bench_ref.tokens WHERE alg = 'HS256'"
 hs_rounds="FROM bench_ref.tokens CROSS JOIN pg_catalog.generate_series(1, $ROUNDS) round WHERE alg = 'HS256'"
-warm="SELECT count(auth.login(token)) $hs AND n = 1; ROLLBACK; BEGIN; SELECT count(length(token)) $hs_rounds;"
-pgjwt_warm="SELECT count(*) FROM bench_ref.tokens, $pgjwt_schema.verify(token, '$secret') v WHERE alg = 'HS256' AND n = 1 AND v.valid; SELECT count(length(token)) $hs_rounds;"
 # verify() is a set-returning function in FROM: its argument names the round
 # too, or the planner would call it once per token and join the rounds after.
 pgjwt_rounds="SELECT count(*) FROM bench_ref.tokens CROSS JOIN pg_catalog.generate_series(1, $ROUNDS) round, $pgjwt_schema.verify(CASE WHEN round OPERATOR(pg_catalog.>) 0 THEN token END, '$secret') v WHERE alg = 'HS256' AND v.valid"
+explain="EXPLAIN (ANALYZE, TIMING OFF, FORMAT TEXT)"
+# Prints "login scan pgjwt": the medians, in ms, of one session's INNER triples.
+warm_session() {
+  {
+    echo "BEGIN; SELECT count(auth.login(token)) $hs AND n = 1; ROLLBACK;"
+    echo "SELECT count(length(token)) $hs_rounds;"
+    [ -z "$pgjwt_schema" ] || echo "SELECT count(*) FROM bench_ref.tokens, $pgjwt_schema.verify(token, '$secret') v WHERE alg = 'HS256' AND n = 1 AND v.valid;"
+    for ((i = 0; i < INNER; i++)); do
+      echo "BEGIN; $explain SELECT count(auth.login(token)) $hs_rounds; ROLLBACK;"
+      echo "$explain SELECT count(length(token)) $hs_rounds;"
+      if [ -n "$pgjwt_schema" ]; then echo "$explain $pgjwt_rounds;"; else echo "SELECT 'Execution Time: 0 ms';"; fi
+    done
+  } | psql -X -At -v ON_ERROR_STOP=1 | sed -n 's/.*Execution Time: \([0-9.]*\) ms.*/\1/p' |
+    awk '{k = NR % 3; v[k, ++n[k]] = $1 + 0}
+      function med(k,   i, j, t, c) { c = n[k]; for (i = 1; i <= c; i++) for (j = i + 1; j <= c; j++)
+          if (v[k, j] < v[k, i]) { t = v[k, i]; v[k, i] = v[k, j]; v[k, j] = t }
+        return c % 2 ? v[k, (c + 1) / 2] : (v[k, c / 2] + v[k, c / 2 + 1]) / 2 }
+      END { print med(1), med(2), med(0) }'
+}
 declare -A net
 for ((r = 1; r <= REPS; r++)); do
-  login_ms=$(time_sql "$warm" "SELECT count(auth.login(token)) $hs_rounds")
-  scan_ms=$(time_sql "$warm" "SELECT count(length(token)) $hs_rounds")
+  read -r login_ms scan_ms pgjwt_ms < <(warm_session)
   net[login]+=" $login_ms"
   net[scan]+=" $scan_ms"
   if [ -n "$pgjwt_schema" ]; then
-    pgjwt_ms=$(time_sql "$pgjwt_warm" "$pgjwt_rounds")
     net[pgjwt]+=" $pgjwt_ms"
-    # The ratio of this repetition's three adjacent measurements: the
-    # machine's drift over the run cancels out of it.
+    # The ratio of this repetition's medians, taken side by side in one
+    # session: the machine's drift over the run cancels out of it.
     net[ratio]+=" $(awk -v l="$login_ms" -v s="$scan_ms" -v p="$pgjwt_ms" \
       'BEGIN {if (l > s) printf "%.2f", (p-s)/(l-s); else print "inf"}')"
   fi
@@ -135,7 +154,7 @@ for ((r = 1; r <= REPS; r++)); do
   net[first_scan]+=" $(time_sql "" "SELECT count(length(token)) $hs AND n = 1")"
 done
 echo
-echo "== HS256, one sign-in in a warmed backend, net of the scan (medians of $REPS x $ROUNDS x $N) =="
+echo "== HS256, one sign-in in a warmed backend, net of the scan (medians of $REPS sessions x $INNER x $ROUNDS x $N) =="
 awk -v l="$(median ${net[login]})" -v s="$(median ${net[scan]})" -v p="$(median ${net[pgjwt]:-0})" \
     -v f="$(median ${net[first]})" -v fs="$(median ${net[first_scan]})" -v n="$N" \
     -v r="$([ -n "${net[ratio]:-}" ] && median ${net[ratio]})" -v reps="$REPS" -v all="${net[ratio]:-}" \
@@ -148,7 +167,9 @@ awk -v l="$(median ${net[login]})" -v s="$(median ${net[scan]})" -v p="$(median 
 # A sign-in and then the helpers, as a request reads them, against the same
 # helpers after gateway claims: after auth.login() the cache already holds the
 # parsed claims and their jsonb image, so auth.uid() and auth.jwt() parse
-# nothing; after set_config() they parse the document once.
+# nothing; after set_config() they parse the document once. Both routes end
+# as role patient (the gateway's SET LOCAL ROLE), so the helpers run under
+# the same privilege checks.
 psql -X -q -v ON_ERROR_STOP=1 <<'SQL'
 ALTER TABLE bench_ref.tokens ADD COLUMN payload text;
 UPDATE bench_ref.tokens SET payload = convert_from(bench_ref.url_decode(split_part(token, '.', 2)), 'utf8');
@@ -156,7 +177,12 @@ CREATE FUNCTION bench_ref.request_loop(mode int) RETURNS int LANGUAGE plpgsql AS
 DECLARE t record; n int := 0; u uuid; j jsonb;
 BEGIN
   FOR t IN SELECT token, payload FROM bench_ref.tokens WHERE alg = 'HS256' LOOP
-    IF mode < 2 THEN PERFORM auth.login(t.token); ELSE PERFORM set_config('request.jwt.claims', t.payload, true); END IF;
+    IF mode < 2 THEN
+      PERFORM auth.login(t.token);
+    ELSE
+      PERFORM set_config('request.jwt.claims', t.payload, true);
+      PERFORM set_config('role', 'patient', true);
+    END IF;
     IF mode % 2 = 1 THEN u := auth.uid(); j := auth.jwt(); END IF;
     PERFORM set_config('role', 'none', true);
     n := n + 1;
@@ -164,17 +190,34 @@ BEGIN
   RETURN n;
 END $$;
 SQL
+# One session per repetition, the four loops interleaved INNER times; each
+# repetition keeps its medians.
+loop_session() {
+  {
+    echo "BEGIN; SELECT bench_ref.request_loop(1); SELECT bench_ref.request_loop(3); ROLLBACK;"
+    for ((i = 0; i < INNER; i++)); do
+      for mode in 0 1 2 3; do echo "BEGIN; $explain SELECT bench_ref.request_loop($mode); ROLLBACK;"; done
+    done
+  } | psql -X -At -v ON_ERROR_STOP=1 | sed -n 's/.*Execution Time: \([0-9.]*\) ms.*/\1/p' |
+    awk '{k = (NR - 1) % 4; v[k, ++n[k]] = $1 + 0}
+      function med(k,   i, j, t, c) { c = n[k]; for (i = 1; i <= c; i++) for (j = i + 1; j <= c; j++)
+          if (v[k, j] < v[k, i]) { t = v[k, i]; v[k, i] = v[k, j]; v[k, j] = t }
+        return c % 2 ? v[k, (c + 1) / 2] : (v[k, c / 2] + v[k, c / 2 + 1]) / 2 }
+      END { print med(0), med(1), med(2), med(3) }'
+}
 declare -A loop
 for ((r = 1; r <= REPS; r++)); do
-  for mode in 0 1 2 3; do
-    loop[$mode]+=" $(time_sql "" "SELECT bench_ref.request_loop($mode)")"
-  done
+  read -r m0 m1 m2 m3 < <(loop_session)
+  loop[0]+=" $m0"
+  loop[1]+=" $m1"
+  loop[2]+=" $m2"
+  loop[3]+=" $m3"
 done
 echo
-echo "== a request's identity, then auth.uid() and auth.jwt(): µs per request (HS256, plpgsql loop of $N) =="
+echo "== a request's identity, then auth.uid() and auth.jwt(): µs per request (HS256, plpgsql loop of $N, medians of $REPS sessions x $INNER) =="
 awk -v a="$(median ${loop[0]})" -v b="$(median ${loop[1]})" -v c="$(median ${loop[2]})" -v d="$(median ${loop[3]})" -v n="$N" 'BEGIN {
-  printf "%-44s %10.2f\n", "auth.login(token)", a*1000/n
-  printf "%-44s %10.2f   helpers add %.2f (claims adopted: no parse)\n", "auth.login(token), auth.uid(), auth.jwt()", b*1000/n, (b-a)*1000/n
-  printf "%-44s %10.2f\n", "set_config(request.jwt.claims)", c*1000/n
-  printf "%-44s %10.2f   helpers add %.2f (one parse of the document)\n", "set_config(...), auth.uid(), auth.jwt()", d*1000/n, (d-c)*1000/n
+  printf "%-52s %10.2f\n", "auth.login(token)", a*1000/n
+  printf "%-52s %10.2f   helpers add %.2f (claims adopted: no parse)\n", "auth.login(token), auth.uid(), auth.jwt()", b*1000/n, (b-a)*1000/n
+  printf "%-52s %10.2f\n", "set_config(request.jwt.claims), role patient", c*1000/n
+  printf "%-52s %10.2f   helpers add %.2f (one parse of the document)\n", "set_config(...), role patient, auth.uid(), auth.jwt()", d*1000/n, (d-c)*1000/n
 }'

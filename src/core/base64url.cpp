@@ -60,16 +60,19 @@ bool decode(std::string_view text, std::string& out) {
   if (n % 4 == 1) return false;
   out.resize(decoded_size(n));
   const auto* in = reinterpret_cast<const unsigned char*>(text.data());
-  std::size_t o = 0;
+  // Stores go through a raw pointer: a char store through out[] may alias
+  // out itself, which makes the compiler reload its buffer every byte.
+  auto* dst = reinterpret_cast<unsigned char*>(out.data());
   std::size_t i = 0;
   for (; i + 4 <= n; i += 4) {
     std::uint32_t a = kReverse[in[i]], b = kReverse[in[i + 1]], c = kReverse[in[i + 2]],
                   d = kReverse[in[i + 3]];
     if (((a | b | c | d) & 0xC0) != 0) return false;  // kInvalid has the top bits set.
     std::uint32_t v = (a << 18) | (b << 12) | (c << 6) | d;
-    out[o++] = static_cast<char>(v >> 16);
-    out[o++] = static_cast<char>(v >> 8);
-    out[o++] = static_cast<char>(v);
+    dst[0] = static_cast<unsigned char>(v >> 16);
+    dst[1] = static_cast<unsigned char>(v >> 8);
+    dst[2] = static_cast<unsigned char>(v);
+    dst += 3;
   }
   std::size_t rest = n - i;
   if (rest == 2) {
@@ -77,15 +80,15 @@ bool decode(std::string_view text, std::string& out) {
     if (((a | b) & 0xC0) != 0) return false;
     // Canonical form: the 4 unused low bits of the last character are zero.
     if ((b & 0x0F) != 0) return false;
-    out[o++] = static_cast<char>((a << 2) | (b >> 4));
+    dst[0] = static_cast<unsigned char>((a << 2) | (b >> 4));
   } else if (rest == 3) {
     std::uint32_t a = kReverse[in[i]], b = kReverse[in[i + 1]], c = kReverse[in[i + 2]];
     if (((a | b | c) & 0xC0) != 0) return false;
     // Canonical form: the 2 unused low bits of the last character are zero.
     if ((c & 0x03) != 0) return false;
     std::uint32_t v = (a << 10) | (b << 4) | (c >> 2);
-    out[o++] = static_cast<char>(v >> 8);
-    out[o++] = static_cast<char>(v);
+    dst[0] = static_cast<unsigned char>(v >> 8);
+    dst[1] = static_cast<unsigned char>(v);
   }
   return true;
 }

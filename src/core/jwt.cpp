@@ -255,7 +255,8 @@ VerifiedToken verify(std::string_view token, const KeySet& keys, const VerifyOpt
     reject("algorithm mismatch: key " + key.describe() + " does not allow " +
            json::quote(algorithm_name(out.alg)));
   }
-  std::string signature;
+  // Reused, like the header above: a signature is public and bounded by the token limit.
+  thread_local std::string signature;
   if (!base64url::decode(signature_part, signature)) malformed("signature is not base64url");
   if (!key.verify_bytes(out.alg, token.substr(0, dot2), signature)) {
     throw Error(sqlstate::kInvalidPassword, "signature mismatch");

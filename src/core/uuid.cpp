@@ -22,9 +22,32 @@ constexpr std::array<signed char, 256> kHexValue = make_hex_table();
 int hex_value(char c) {
   return kHexValue[static_cast<unsigned char>(c)];
 }
+
+// The canonical 8-4-4-4-12 spelling, which nearly every claim uses, read at
+// fixed positions; std::nullopt sends anything else to the general reader.
+std::optional<Uuid> parse_canonical_uuid(std::string_view text) {
+  static constexpr unsigned char kDigitAt[16] = {0,  2,  4,  6,  9,  11, 14, 16,
+                                                 19, 21, 24, 26, 28, 30, 32, 34};
+  if (text.size() != 36 || text[8] != '-' || text[13] != '-' || text[18] != '-' ||
+      text[23] != '-') {
+    return std::nullopt;
+  }
+  Uuid out{};
+  int invalid = 0;
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    const int hi = hex_value(text[kDigitAt[i]]);
+    const int lo = hex_value(text[kDigitAt[i] + 1u]);
+    invalid |= hi | lo;  // -1 sets the sign bit
+    out[i] =
+        static_cast<std::uint8_t>((static_cast<unsigned>(hi) << 4) | static_cast<unsigned>(lo));
+  }
+  if (invalid < 0) return std::nullopt;
+  return out;
+}
 }  // namespace
 
 std::optional<Uuid> parse_uuid(std::string_view text) {
+  if (auto canonical = parse_canonical_uuid(text)) return canonical;
   Uuid out{};
   std::size_t pos = 0;
   bool braces = !text.empty() && text[0] == '{';

@@ -16,7 +16,9 @@
 extern "C" {
 #include "executor/spi.h"
 #include "utils/acl.h"
+#include "utils/inval.h"
 #include "utils/numeric.h"
+#include "utils/syscache.h"
 }
 
 using namespace careguard;
@@ -102,11 +104,39 @@ std::string role_to_assume(const json::Value& claims) {
 // Warns once per statement-transaction, not once per token of a bulk call.
 bool warned_outside_block = false;
 
+// The role a token named last, by name: a gateway's tokens name a handful of
+// roles, and the catalogue lookup was 3% of a sign-in. Any change to
+// pg_authid forgets it; the role setting below still resolves the name
+// itself and checks membership again, so a stale entry could only change
+// which error a sign-in fails with.
+struct RememberedRole {
+  std::string name;
+  Oid oid = InvalidOid;
+};
+RememberedRole remembered_role;
+
+void forget_remembered_role(Datum, int, uint32) {
+  remembered_role.oid = InvalidOid;
+}
+
+// The role's oid, or InvalidOid when there is none. Called after
+// verification_keys() has read the pending invalidations.
+Oid role_oid(const std::string& role) {
+  if (OidIsValid(remembered_role.oid) && remembered_role.name == role) return remembered_role.oid;
+  const char* name = role.c_str();
+  const Oid oid = call_pg([name] { return get_role_oid(name, true); });
+  remembered_role.name = role;
+  remembered_role.oid = oid;
+  return oid;
+}
+
 // Makes the claims this transaction's identity and switches role, both with
 // SET LOCAL semantics so COMMIT, ROLLBACK and ROLLBACK TO SAVEPOINT undo them.
-Jsonb* assume_identity(const char* role, const char* claims, const json::Value& parsed) {
-  return call_pg([role, claims, &parsed] {
-    Oid role_id = get_role_oid(role, true);
+Jsonb* assume_identity(const std::string& role_name, const char* claims,
+                       const json::Value& parsed) {
+  const Oid role_id = role_oid(role_name);
+  const char* role = role_name.c_str();
+  return call_pg([role_id, role, claims, &parsed] {
     if (!OidIsValid(role_id)) {
       ereport(ERROR, (errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
                       errmsg("role \"%s\" named by the token does not exist", role)));
@@ -138,6 +168,10 @@ namespace careguard::pg {
 void reset_login_state_for_new_transaction() {
   warned_outside_block = false;
 }
+
+void register_login_role_invalidation() {
+  CacheRegisterSyscacheCallback(AUTHNAME, forget_remembered_role, PointerGetDatum(nullptr));
+}
 }  // namespace careguard::pg
 
 // auth.login(token): verifies a JWT and makes its claims and role this
@@ -149,7 +183,7 @@ Datum careguard_auth_login(PG_FUNCTION_ARGS) {
     jwt::VerifiedToken verified =
         jwt::verify(text_view(token), verification_keys(), verify_options());
     std::string role = role_to_assume(verified.claims);
-    Jsonb* claims = assume_identity(role.c_str(), verified.payload_json.c_str(), verified.claims);
+    Jsonb* claims = assume_identity(role, verified.payload_json.c_str(), verified.claims);
     // The helpers that follow in this transaction read these claims: hand
     // them the parsed document and its jsonb image instead of parsing again.
     adopt_verified_claims(std::move(verified.payload_json), std::move(verified.claims),

@@ -98,6 +98,7 @@ void _PG_init(void) {
 
   RegisterXactCallback(on_transaction_event, nullptr);
   register_key_store_invalidation();
+  register_login_role_invalidation();
   install_pooled_state_hooks();
   install_citus_routing_hook();
   install_catalog_hooks();

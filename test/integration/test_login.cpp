@@ -305,6 +305,50 @@ TEST_F(LoginTest, RevokedKeysStopWorkingInOtherSessions) {
   EXPECT_EQ(sqlstate_of(gateway, "SELECT auth.login('" + token + "')"), "");
 }
 
+TEST_F(LoginTest, RoleChangesInOtherSessionsReachTheNextSignIn) {
+  // auth.login() remembers the oid of the role a token named last: a role
+  // dropped, recreated or granted by another session must be seen at once.
+  {
+    pqxx::connection admin;
+    pqxx::nontransaction tx(admin);
+    tx.exec("DROP ROLE IF EXISTS cg_login_probe");
+    tx.exec("CREATE ROLE cg_login_probe NOLOGIN");
+    tx.exec("GRANT cg_login_probe TO authenticator");
+    tx.exec("ALTER ROLE authenticator SET careguard.login_roles = 'patient,cg_login_probe'");
+  }
+  pqxx::connection gateway("user=authenticator");
+  const std::string token = db_token(claims(kPatient, "cg_login_probe"));
+  auto sign_in = [&]() -> std::string {
+    try {
+      pqxx::work tx(gateway);
+      tx.exec("SELECT auth.login('" + token + "')");
+      return "signed in as " + scalar(tx, "SELECT current_user").value_or("NULL");
+    } catch (const pqxx::sql_error& e) {
+      return careguard_test::sqlstate_of(e) + " " + e.what();
+    }
+  };
+  auto admin_exec = [](const char* sql) {
+    pqxx::connection admin;
+    pqxx::nontransaction(admin).exec(sql);
+  };
+  careguard_test::report_sqlstates(gateway);
+  EXPECT_EQ(sign_in(), "signed in as cg_login_probe");
+  admin_exec("DROP ROLE cg_login_probe");
+  std::string dropped = sign_in();
+  EXPECT_EQ(dropped.rfind("28000", 0), 0u) << dropped;
+  EXPECT_NE(dropped.find("role \"cg_login_probe\" named by the token does not exist"),
+            std::string::npos)
+      << dropped;
+  admin_exec("CREATE ROLE cg_login_probe NOLOGIN");
+  std::string not_granted = sign_in();
+  EXPECT_EQ(not_granted.rfind("28000", 0), 0u) << not_granted;
+  EXPECT_NE(not_granted.find("session user may not become role"), std::string::npos) << not_granted;
+  admin_exec("GRANT cg_login_probe TO authenticator");
+  EXPECT_EQ(sign_in(), "signed in as cg_login_probe");
+  admin_exec("ALTER ROLE authenticator RESET careguard.login_roles");
+  admin_exec("DROP ROLE cg_login_probe");
+}
+
 TEST_F(LoginTest, RevocationCommittedAfterTheSnapshotStillWins) {
   // A fresh backend (no keys cached) inside a REPEATABLE READ transaction
   // whose snapshot predates the revocation: the key must be refused anyway.

@@ -3,6 +3,8 @@
 
 #include "careguard/core/uuid.hpp"
 
+#include <string>
+
 using careguard::format_uuid;
 using careguard::parse_uuid;
 
@@ -28,4 +30,29 @@ TEST(Uuid, RejectsWhatUuidInRejects) {
         "a0e-ebc99-9c0b-4ef8-bb6d-6bb9bd380a11"}) {
     EXPECT_FALSE(parse_uuid(form).has_value()) << form;
   }
+}
+
+TEST(Uuid, CanonicalSpellingRejectsANonHexDigitAtEveryPosition) {
+  // The 8-4-4-4-12 spelling is read at fixed positions: each of its 32 digits
+  // is checked, and a hyphen out of place is left to the general reader.
+  const std::string canonical = "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11";
+  int digits = 0;
+  for (std::size_t i = 0; i < canonical.size(); ++i) {
+    if (canonical[i] == '-') continue;
+    ++digits;
+    for (char bad : {'g', 'G', ' ', '-', '\0', '\xff'}) {
+      std::string form = canonical;
+      form[i] = bad;
+      EXPECT_FALSE(parse_uuid(form).has_value()) << "position " << i << " byte " << int(bad);
+    }
+  }
+  EXPECT_EQ(digits, 32);
+  for (std::size_t hyphen : {8u, 13u, 18u, 23u}) {
+    std::string form = canonical;
+    form[hyphen] = '0';
+    EXPECT_FALSE(parse_uuid(form).has_value()) << "hyphen " << hyphen;
+  }
+  std::string mixed = "A0eEbC99-9c0B-4Ef8-bB6d-6Bb9Bd380A11";
+  ASSERT_TRUE(parse_uuid(mixed).has_value());
+  EXPECT_EQ(format_uuid(*parse_uuid(mixed)), canonical);
 }
