@@ -2,6 +2,7 @@
 #include "careguard/core/jwt.hpp"
 
 #include "careguard/core/base64url.hpp"
+#include "careguard/core/calendar.hpp"
 #include "careguard/core/error.hpp"
 #include "careguard/core/uuid.hpp"
 
@@ -213,16 +214,8 @@ std::string format_utc(double unix_seconds) {
     secs += 86400;
     days -= 1;
   }
-  // Howard Hinnant's civil_from_days: proleptic Gregorian, no time_t limits.
-  days += 719468;
-  const std::int64_t era = (days >= 0 ? days : days - 146096) / 146097;
-  const std::int64_t doe = days - era * 146097;
-  const std::int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  const std::int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const std::int64_t mp = (5 * doy + 2) / 153;
-  const std::int64_t day = doy - (153 * mp + 2) / 5 + 1;
-  const std::int64_t month = mp < 10 ? mp + 3 : mp - 9;
-  const std::int64_t year = yoe + era * 400 + (month <= 2 ? 1 : 0);
+  const CivilDate date = civil_from_days(days);
+  const std::int64_t year = date.year, month = date.month, day = date.day;
   char buf[64];
   std::snprintf(buf, sizeof buf, "%04lld-%02lld-%02lldT%02lld:%02lld:%02lldZ",
                 static_cast<long long>(year), static_cast<long long>(month),

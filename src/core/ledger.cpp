@@ -3,8 +3,11 @@
 
 #include <openssl/evp.h>
 
+#include <charconv>
+#include <cstdio>
 #include <memory>
 
+#include "careguard/core/calendar.hpp"
 #include "careguard/core/error.hpp"
 #include "careguard/core/json.hpp"
 #include "careguard/core/uuid.hpp"
@@ -167,6 +170,56 @@ std::string spool_index(std::string_view kind, const std::vector<Uuid>& patient_
   return out;
 }
 
+std::size_t format_utc_micros(std::int64_t unix_micros, char* out) {
+  std::int64_t seconds = unix_micros / 1000000;
+  std::int64_t micros = unix_micros % 1000000;
+  if (micros < 0) {
+    micros += 1000000;
+    --seconds;
+  }
+  std::int64_t days = seconds / 86400;
+  std::int64_t second_of_day = seconds % 86400;
+  if (second_of_day < 0) {
+    second_of_day += 86400;
+    --days;
+  }
+  const CivilDate date = civil_from_days(days);
+  const std::int64_t year = date.year, month = date.month, day = date.day;
+  if (year < 0 || year > 9999) {
+    // Outside four digits: printf's %04d, as for every year before.
+    const int n =
+        std::snprintf(out, kUtcTimestampBytes, "%04lld-%02lld-%02lldT%02lld:%02lld:%02lld.%06lldZ",
+                      static_cast<long long>(year), static_cast<long long>(month),
+                      static_cast<long long>(day), static_cast<long long>(second_of_day / 3600),
+                      static_cast<long long>(second_of_day / 60 % 60),
+                      static_cast<long long>(second_of_day % 60), static_cast<long long>(micros));
+    return n < 0 ? 0 : static_cast<std::size_t>(n);
+  }
+  auto put = [&out](std::int64_t value, int width) {
+    for (int i = width - 1; i >= 0; --i) {
+      out[i] = static_cast<char>('0' + value % 10);
+      value /= 10;
+    }
+    out += width;
+  };
+  char* const start = out;
+  put(year, 4);
+  *out++ = '-';
+  put(month, 2);
+  *out++ = '-';
+  put(day, 2);
+  *out++ = 'T';
+  put(second_of_day / 3600, 2);
+  *out++ = ':';
+  put(second_of_day / 60 % 60, 2);
+  *out++ = ':';
+  put(second_of_day % 60, 2);
+  *out++ = '.';
+  put(micros, 6);
+  *out++ = 'Z';
+  return static_cast<std::size_t>(out - start);
+}
+
 void read_spool_line(std::string_view line, RecordIndex& index, std::string_view& record) {
   if (read_index(line, index, record)) return;
   record = line;
@@ -215,7 +268,9 @@ void RecordWriter::null_field(std::string_view name) {
 
 void RecordWriter::number(std::string_view name, std::int64_t value) {
   key(name);
-  text_ += std::to_string(value);
+  char digits[24];
+  const auto written = std::to_chars(digits, digits + sizeof digits, value);
+  text_.append(digits, written.ptr);
 }
 
 void RecordWriter::boolean(std::string_view name, bool value) {

@@ -70,15 +70,18 @@ std::optional<Uuid> parse_uuid(std::string_view text) {
   return out;
 }
 
-std::string format_uuid(const Uuid& uuid) {
+void format_uuid_to(const Uuid& uuid, char* out) {
   static const char kHex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(36);
   for (std::size_t i = 0; i < uuid.size(); ++i) {
-    if (i == 4 || i == 6 || i == 8 || i == 10) out.push_back('-');
-    out.push_back(kHex[uuid[i] >> 4]);
-    out.push_back(kHex[uuid[i] & 0xF]);
+    if (i == 4 || i == 6 || i == 8 || i == 10) *out++ = '-';
+    *out++ = kHex[uuid[i] >> 4];
+    *out++ = kHex[uuid[i] & 0xF];
   }
+}
+
+std::string format_uuid(const Uuid& uuid) {
+  std::string out(kUuidTextLength, '\0');
+  format_uuid_to(uuid, out.data());
   return out;
 }
 

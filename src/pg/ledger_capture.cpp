@@ -18,6 +18,7 @@
 #include "careguard/pg/guard.hpp"
 #include "careguard/pg/ledger.hpp"
 #include "careguard/pg/ledger_internal.hpp"
+#include "careguard/pg/login_settings.hpp"
 
 extern "C" {
 #include "catalog/namespace.h"
@@ -174,9 +175,9 @@ void capture_identity(LedgerStatement* s, QueryDesc* query) {
   s->started_at = GetCurrentStatementStartTimestamp();
   s->query_id = query->plannedstmt->queryId;
   s->command = query->operation;
-  s->session_user = MemoryContextStrdup(cxt, GetUserNameFromId(GetSessionUserId(), false));
+  s->session_user = MemoryContextStrdup(cxt, ledger_role_name(GetSessionUserId()));
   s->top_user = query == running_top ? running_top_user : GetUserId();
-  s->current_user = MemoryContextStrdup(cxt, GetUserNameFromId(s->top_user, false));
+  s->current_user = MemoryContextStrdup(cxt, ledger_role_name(s->top_user));
   s->application_name =
       MemoryContextStrdup(cxt, application_name != nullptr ? application_name : "");
   s->client_addr = nullptr;
@@ -187,8 +188,7 @@ void capture_identity(LedgerStatement* s, QueryDesc* query) {
   if (IsParallelWorker() && MyProc->lockGroupLeader != nullptr) {
     s->parallel_leader_pid = MyProc->lockGroupLeader->pid;
   }
-  const char* verified = GetConfigOption("careguard.verified_claims", true, false);
-  s->verified = verified != nullptr && verified[0] != '\0';
+  s->verified = verified_claims_value() != nullptr;
   const Claims* claims = nullptr;
   s->claims_error = false;
   try {
@@ -257,10 +257,8 @@ LedgerAccess* access_for(LedgerStatement* s, Oid relid, CmdType command, Oid as_
   a->command = command;
   a->user = user;
   a->nested = nested;
-  a->relation = MemoryContextStrdup(
-      s->context, quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
-                                             get_rel_name(relid)));
-  a->user_name = MemoryContextStrdup(s->context, GetUserNameFromId(user, false));
+  a->relation = MemoryContextStrdup(s->context, ledger_relation_name(relid));
+  a->user_name = MemoryContextStrdup(s->context, ledger_role_name(user));
   a->security_definer = user != s->top_user || InSecurityRestrictedOperation();
   classify_rls(a, relid, as_user);
   a->next = s->accesses;
@@ -586,6 +584,7 @@ void install_ledger_hooks() {
   RegisterXactCallback(on_transaction_end, nullptr);
   RegisterSubXactCallback(on_subtransaction_end, nullptr);
   register_phi_registry_invalidation();
+  register_ledger_name_invalidation();
 }
 
 }  // namespace careguard::pg

@@ -3,9 +3,9 @@
 // raise, so it may run on error paths and at transaction end.
 #include <algorithm>
 #include <array>
-#include <cstdio>
-#include <ctime>
+#include <charconv>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "careguard/core/ledger.hpp"
@@ -18,23 +18,24 @@ namespace careguard::pg {
 
 namespace {
 
-// ISO 8601 in UTC with microseconds, whatever the session's TimeZone.
-std::string utc_text(TimestampTz at) {
+// The record's "at": ISO 8601 in UTC, whatever the session's TimeZone.
+std::string_view utc_text(TimestampTz at, char (&buffer)[ledger::kUtcTimestampBytes]) {
   constexpr int64 kUnixEpochOffset = INT64CONST(946684800) * USECS_PER_SEC;
-  int64 unix_us = at + kUnixEpochOffset;
-  auto seconds = static_cast<std::time_t>(unix_us / USECS_PER_SEC);
-  int64 micros = unix_us % USECS_PER_SEC;
-  if (micros < 0) {
-    micros += USECS_PER_SEC;
-    --seconds;
+  return std::string_view(buffer, ledger::format_utc_micros(at + kUnixEpochOffset, buffer));
+}
+
+// "pid.backend-start.serial": unique across the cluster's lifetime.
+std::string_view statement_id(const LedgerStatement& s, char (&buffer)[72]) {
+  const long long parts[3] = {MyProcPid, static_cast<long long>(MyStartTimestamp),
+                              static_cast<long long>(s.serial)};
+  std::size_t length = 0;
+  for (int i = 0; i < 3; ++i) {
+    if (i > 0) buffer[length++] = '.';
+    // Three 64-bit numbers and two dots fit 72 bytes with room to spare.
+    const auto written = std::to_chars(buffer + length, buffer + sizeof buffer - 1, parts[i]);
+    length = static_cast<std::size_t>(written.ptr - buffer);
   }
-  std::tm parts{};
-  gmtime_r(&seconds, &parts);
-  char text[40];
-  snprintf(text, sizeof text, "%04d-%02d-%02dT%02d:%02d:%02d.%06lldZ", parts.tm_year + 1900,
-           parts.tm_mon + 1, parts.tm_mday, parts.tm_hour, parts.tm_min, parts.tm_sec,
-           static_cast<long long>(micros));
-  return text;
+  return std::string_view(buffer, length);
 }
 
 void optional_text(ledger::RecordWriter& record, const char* key, const char* value) {
@@ -49,11 +50,10 @@ void write_access(const LedgerStatement& s, const LedgerAccess& a) {
   ledger::RecordWriter record;
   record.number("v", 1);
   record.field("kind", "access");
-  record.field("at", utc_text(s.started_at));
-  char statement_id[64];
-  snprintf(statement_id, sizeof statement_id, "%d.%lld.%lld", MyProcPid,
-           static_cast<long long>(MyStartTimestamp), static_cast<long long>(s.serial));
-  record.field("statement_id", statement_id);
+  char at_text[ledger::kUtcTimestampBytes];
+  record.field("at", utc_text(s.started_at, at_text));
+  char id_text[72];
+  record.field("statement_id", statement_id(s, id_text));
   record.number("query_id", static_cast<std::int64_t>(s.query_id));
   record.field("session_user", s.session_user);
   record.field("current_user", s.current_user);
@@ -98,7 +98,9 @@ void write_access(const LedgerStatement& s, const LedgerAccess& a) {
   record.open_array("patient_ids");
   for (std::size_t i = 0; i < recorded; ++i) {
     std::copy(ids[i].begin(), ids[i].end(), recorded_ids[i].begin());
-    record.element(format_uuid(recorded_ids[i]));
+    char id[kUuidTextLength];
+    format_uuid_to(recorded_ids[i], id);
+    record.element(std::string_view(id, sizeof id));
   }
   record.close_array();
   record.number("ids_overflow", static_cast<std::int64_t>(ids.size() - recorded));

@@ -312,6 +312,7 @@ TEST_F(LoginTest, RoleChangesInOtherSessionsReachTheNextSignIn) {
     pqxx::connection admin;
     pqxx::nontransaction tx(admin);
     tx.exec("DROP ROLE IF EXISTS cg_login_probe");
+    tx.exec("DROP ROLE IF EXISTS cg_login_probe_old");
     tx.exec("CREATE ROLE cg_login_probe NOLOGIN");
     tx.exec("GRANT cg_login_probe TO authenticator");
     tx.exec("ALTER ROLE authenticator SET careguard.login_roles = 'patient,cg_login_probe'");
@@ -345,8 +346,16 @@ TEST_F(LoginTest, RoleChangesInOtherSessionsReachTheNextSignIn) {
   EXPECT_NE(not_granted.find("session user may not become role"), std::string::npos) << not_granted;
   admin_exec("GRANT cg_login_probe TO authenticator");
   EXPECT_EQ(sign_in(), "signed in as cg_login_probe");
+  // The name moves to a role the gateway may not become: a stale oid would
+  // pass careguard's membership check and fail in SET ROLE's (42501).
+  admin_exec("ALTER ROLE cg_login_probe RENAME TO cg_login_probe_old");
+  admin_exec("CREATE ROLE cg_login_probe NOLOGIN");
+  std::string swapped = sign_in();
+  EXPECT_EQ(swapped.rfind("28000", 0), 0u) << swapped;
+  EXPECT_NE(swapped.find("session user may not become role"), std::string::npos) << swapped;
   admin_exec("ALTER ROLE authenticator RESET careguard.login_roles");
   admin_exec("DROP ROLE cg_login_probe");
+  admin_exec("DROP ROLE cg_login_probe_old");
 }
 
 TEST_F(LoginTest, RevocationCommittedAfterTheSnapshotStillWins) {

@@ -10,7 +10,7 @@
 -- reviewed, and lapses when it expires; a patient's accounting shows only
 -- their own disclosures. Expected values come from the data (as superuser).
 BEGIN;
-SELECT plan(63);
+SELECT plan(64);
 
 TRUNCATE bookings.status_history, bookings.appointments, patients.preferences, patients.profiles,
          providers.availability, providers.profiles, public.locations, public.categories, auth.users;
@@ -428,6 +428,36 @@ DROP TABLE public.pgtap_phi;
 RESET ROLE;
 SELECT is((SELECT count(*) FROM careguard.phi_tables WHERE relid::oid = :dropped_oid), 0::bigint,
           'a dropped registered table leaves careguard.phi_tables, dropped by its owner');
+
+-- 14. A record names the relation and the role as the catalogue has them at
+-- its statement: a backend that remembers names forgets them when a table,
+-- its schema or a role is renamed.
+CREATE SCHEMA pgtap_names;
+CREATE TABLE pgtap_names.before_rename (patient_id uuid);
+INSERT INTO pgtap_names.before_rename VALUES (:'uid_a');
+SELECT careguard.register_phi('pgtap_names.before_rename', 'patient_id') IS NULL AS registered \gset
+CREATE ROLE careguard_pgtap_reader NOLOGIN;
+GRANT USAGE ON SCHEMA pgtap_names TO careguard_pgtap_reader;
+GRANT SELECT ON pgtap_names.before_rename TO careguard_pgtap_reader;
+SET LOCAL application_name = 'p-names';
+SET LOCAL ROLE careguard_pgtap_reader;
+SELECT * FROM pgtap_names.before_rename \g /dev/null
+RESET ROLE;
+ALTER TABLE pgtap_names.before_rename RENAME TO after_rename;
+ALTER ROLE careguard_pgtap_reader RENAME TO careguard_pgtap_renamed;
+SET LOCAL ROLE careguard_pgtap_renamed;
+SELECT * FROM pgtap_names.after_rename \g /dev/null
+RESET ROLE;
+ALTER SCHEMA pgtap_names RENAME TO pgtap_renamed;
+SELECT * FROM pgtap_renamed.after_rename \g /dev/null
+SET LOCAL application_name = 'pgtap';
+SELECT careguard.ledger_flush() IS NOT NULL AS flushed \gset
+SELECT is((SELECT string_agg((r ->> 'relation') || ' as ' || (r ->> 'current_user'), ', ' ORDER BY ord)
+             FROM pg_temp.records('p-names') WITH ORDINALITY AS t(r, ord)),
+          'pgtap_names.before_rename as careguard_pgtap_reader, '
+          || 'pgtap_names.after_rename as careguard_pgtap_renamed, '
+          || 'pgtap_renamed.after_rename as ' || current_user,
+          'records name the relation, its schema and the role as renamed between statements');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -1,6 +1,12 @@
 // The ledger's chain link and record text.
 #include <gtest/gtest.h>
 
+#include <cstdint>
+#include <cstdio>
+#include <ctime>
+#include <random>
+#include <string>
+
 #include "careguard/core/ledger.hpp"
 
 using careguard::format_uuid;
@@ -137,5 +143,56 @@ TEST(LedgerSpoolLine, ATornLineRunIntoTheNextIsMalformed) {
         spool_index("access", first)}) {
     read_spool_line(cut, index, record);
     EXPECT_EQ(index.kind, "malformed") << cut;
+  }
+}
+
+// The record's timestamps, against the C library's calendar and printf.
+std::string libc_utc_micros(std::int64_t unix_micros) {
+  std::int64_t seconds = unix_micros / 1000000;
+  std::int64_t micros = unix_micros % 1000000;
+  if (micros < 0) {
+    micros += 1000000;
+    --seconds;
+  }
+  auto t = static_cast<std::time_t>(seconds);
+  std::tm parts{};
+  gmtime_r(&t, &parts);
+  char text[64];
+  std::snprintf(text, sizeof text, "%04d-%02d-%02dT%02d:%02d:%02d.%06lldZ", parts.tm_year + 1900,
+                parts.tm_mon + 1, parts.tm_mday, parts.tm_hour, parts.tm_min, parts.tm_sec,
+                static_cast<long long>(micros));
+  return text;
+}
+
+std::string utc_micros(std::int64_t unix_micros) {
+  char text[careguard::ledger::kUtcTimestampBytes];
+  return std::string(text, careguard::ledger::format_utc_micros(unix_micros, text));
+}
+
+TEST(LedgerRecord, TimestampsMatchTheCalendarOverPostgresRange) {
+  EXPECT_EQ(utc_micros(0), "1970-01-01T00:00:00.000000Z");
+  EXPECT_EQ(utc_micros(-1), "1969-12-31T23:59:59.999999Z");
+  EXPECT_EQ(utc_micros(1796244555123456), "2026-12-02T20:49:15.123456Z");  // date -u -d @1796244555
+  // PostgreSQL's timestamps run from 4714 BC to 294276 AD: years of one to
+  // six digits, and negative ones, all as printf's %04d writes them.
+  // (The last ones overflow microseconds since 1970: the range ends there.)
+  const std::int64_t first = -210866803200LL * 1000000;  // 4714-11-24 BC
+  const std::int64_t last = INT64_MAX;                   // 294247 AD
+  const std::int64_t edges[] = {first,
+                                last,
+                                253402300799999999LL,  // 9999-12-31T23:59:59.999999
+                                253402300800000000LL,  // 10000-01-01
+                                -62167219200000000LL,  // 0000-01-01
+                                -62167219200000001LL,  // the last microsecond of 1 BC's eve
+                                951782400000000LL};    // 2000-02-29
+  for (std::int64_t edge : edges) {
+    EXPECT_EQ(utc_micros(edge), libc_utc_micros(edge)) << edge;
+  }
+  std::mt19937_64 random(20261201);
+  std::uniform_int_distribution<std::int64_t> anywhere(first, last);
+  std::uniform_int_distribution<std::int64_t> recent(0, 4102444800LL * 1000000);
+  for (int i = 0; i < 200000; ++i) {
+    const std::int64_t value = i % 2 ? anywhere(random) : recent(random);
+    ASSERT_EQ(utc_micros(value), libc_utc_micros(value)) << value;
   }
 }

@@ -48,10 +48,20 @@ std::string spool_index(std::string_view kind, const std::vector<Uuid>& patient_
 // Splits one spool line into its index (reusing index's buffers) and record.
 void read_spool_line(std::string_view line, RecordIndex& index, std::string_view& record);
 
+// ISO 8601 in UTC with microseconds ("2026-12-01T23:30:53.123456Z") of a
+// time in microseconds since 1970, written to out (at least
+// kUtcTimestampBytes); returns its length.
+constexpr std::size_t kUtcTimestampBytes = 48;
+std::size_t format_utc_micros(std::int64_t unix_micros, char* out);
+
 // Builds one record's JSON object, field by field, in a fixed order.
 class RecordWriter {
  public:
-  RecordWriter() { text_.push_back('{'); }
+  // A record is a few hundred bytes: one allocation holds it.
+  RecordWriter() {
+    text_.reserve(1024);
+    text_.push_back('{');
+  }
   void field(std::string_view key, std::string_view value);  // a JSON string
   void null_field(std::string_view key);
   void number(std::string_view key, std::int64_t value);

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <array>
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -17,5 +18,10 @@ std::optional<Uuid> parse_uuid(std::string_view text);
 
 // Canonical lower-case 8-4-4-4-12 form.
 std::string format_uuid(const Uuid& uuid);
+
+// The same, written to out[0..35] (no terminator), for callers that format
+// many ids without a string each.
+constexpr std::size_t kUuidTextLength = 36;
+void format_uuid_to(const Uuid& uuid, char* out);
 
 }  // namespace careguard
