@@ -1,9 +1,10 @@
 // careguard adapter: the role and relation names a ledger record carries,
 // remembered across statements. Every audited statement names its session
 // user, its current user and each relation it read; three catalogue lookups
-// and a quoting pass per statement were a tenth of the ledger's cost in the
-// backend. An entry is forgotten when the catalogue row it came from
-// changes, so a record names what the catalogue says at the statement.
+// per statement were a tenth of the ledger's cost in the backend. An entry
+// is forgotten when the catalogue row it came from changes, so a record
+// names what the catalogue says at the statement. Names are kept unquoted:
+// quoting follows the session's quote_all_identifiers at each use.
 #include <cstring>
 
 #include "careguard/pg/ledger_internal.hpp"
@@ -21,77 +22,98 @@ namespace careguard::pg {
 namespace {
 
 constexpr int kRememberedNames = 16;
-// A quoted schema.relation: each part at most NAMEDATALEN - 1 bytes, every
-// byte possibly a doubled quote, plus two quotes each, the dot and a NUL.
-constexpr std::size_t kQualifiedNameBytes = 2 * (2 * (NAMEDATALEN - 1) + 2) + 2;
 
-struct RememberedName {
+struct RememberedRole {
   Oid oid;
-  char name[kQualifiedNameBytes];
+  char name[NAMEDATALEN];
 };
 
-RememberedName role_names[kRememberedNames];
-RememberedName relation_names[kRememberedNames];
-int next_role_slot = 0;
-int next_relation_slot = 0;
+struct RememberedRelation {
+  Oid oid;
+  char schema[NAMEDATALEN];
+  char name[NAMEDATALEN];
+};
 
-const char* find_name(const RememberedName* names, Oid oid) {
-  for (int i = 0; i < kRememberedNames; ++i) {
-    if (names[i].oid == oid) return names[i].name;
-  }
-  return nullptr;
+RememberedRole roles[kRememberedNames];
+RememberedRelation relations[kRememberedNames];
+int next_role = 0;
+int next_relation = 0;
+// Counts the forgettings: a lookup that took a lock may have processed an
+// invalidation between its reads, and what it read is then not remembered.
+uint64 role_forgettings = 0;
+uint64 relation_forgettings = 0;
+
+// A catalogue name (at most NAMEDATALEN - 1 bytes) into a fixed slot.
+void copy_name(char (&slot)[NAMEDATALEN], const char* name) {
+  const std::size_t length = strnlen(name, NAMEDATALEN - 1);
+  std::memcpy(slot, name, length);
+  slot[length] = '\0';
 }
 
-const char* remember(RememberedName* names, int* next_slot, Oid oid, const char* name) {
-  RememberedName& entry = names[*next_slot];
-  *next_slot = (*next_slot + 1) % kRememberedNames;
-  const std::size_t length = strnlen(name, kQualifiedNameBytes - 1);
-  std::memcpy(entry.name, name, length);
-  entry.name[length] = '\0';
-  entry.oid = oid;
-  return entry.name;
+void forget_roles(Datum, int, uint32) {
+  ++role_forgettings;
+  for (RememberedRole& role : roles) role.oid = InvalidOid;
 }
 
-void forget_all(RememberedName* names) {
-  for (int i = 0; i < kRememberedNames; ++i) names[i].oid = InvalidOid;
-}
-
-void forget_role_names(Datum, int, uint32) {
-  forget_all(role_names);
-}
-
-void forget_relation_name(Datum, Oid relid) {
-  for (int i = 0; i < kRememberedNames; ++i) {
-    if (!OidIsValid(relid) || relation_names[i].oid == relid) relation_names[i].oid = InvalidOid;
-  }
-}
-
-void forget_relation_names(Datum, int, uint32) {
-  forget_all(relation_names);
+void forget_relations(Datum, int, uint32) {
+  forget_ledger_relation_name(InvalidOid);
 }
 
 }  // namespace
 
 const char* ledger_role_name(Oid role) {
-  if (const char* known = find_name(role_names, role)) return known;
+  if (OidIsValid(role)) {
+    for (const RememberedRole& known : roles) {
+      if (known.oid == role) return known.name;
+    }
+  }
+  const uint64 forgettings = role_forgettings;
   char* name = GetUserNameFromId(role, false);
-  const char* remembered = remember(role_names, &next_role_slot, role, name);
+  RememberedRole& entry = roles[next_role];
+  next_role = (next_role + 1) % kRememberedNames;
+  copy_name(entry.name, name);
+  entry.oid = forgettings == role_forgettings ? role : InvalidOid;
   pfree(name);
-  return remembered;
+  return entry.name;
 }
 
 const char* ledger_relation_name(Oid relid) {
-  if (const char* known = find_name(relation_names, relid)) return known;
-  const char* name =
-      quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)), get_rel_name(relid));
-  return remember(relation_names, &next_relation_slot, relid, name);
+  const RememberedRelation* found = nullptr;
+  if (OidIsValid(relid)) {
+    for (const RememberedRelation& known : relations) {
+      if (known.oid == relid) found = &known;
+    }
+  }
+  if (found == nullptr) {
+    const uint64 forgettings = relation_forgettings;
+    const char* name = get_rel_name(relid);
+    const char* schema = name == nullptr ? nullptr : get_namespace_name(get_rel_namespace(relid));
+    if (name == nullptr || schema == nullptr) {
+      elog(ERROR, "careguard ledger: cache lookup failed for relation %u", relid);
+    }
+    RememberedRelation& entry = relations[next_relation];
+    next_relation = (next_relation + 1) % kRememberedNames;
+    copy_name(entry.name, name);
+    copy_name(entry.schema, schema);
+    entry.oid = forgettings == relation_forgettings ? relid : InvalidOid;
+    found = &entry;
+  }
+  return quote_qualified_identifier(found->schema, found->name);
+}
+
+void forget_ledger_relation_name(Oid relid) {
+  ++relation_forgettings;
+  for (RememberedRelation& relation : relations) {
+    if (!OidIsValid(relid) || relation.oid == relid) relation.oid = InvalidOid;
+  }
 }
 
 void register_ledger_name_invalidation() {
-  CacheRegisterSyscacheCallback(AUTHOID, forget_role_names, PointerGetDatum(nullptr));
-  CacheRegisterRelcacheCallback(forget_relation_name, PointerGetDatum(nullptr));
-  // A schema renamed renames every relation in it.
-  CacheRegisterSyscacheCallback(NAMESPACEOID, forget_relation_names, PointerGetDatum(nullptr));
+  CacheRegisterSyscacheCallback(AUTHOID, forget_roles, PointerGetDatum(nullptr));
+  // A schema renamed renames every relation in it. (A relation's own
+  // changes arrive through the registry's relcache callback: PostgreSQL has
+  // ten relcache callback slots for every extension loaded.)
+  CacheRegisterSyscacheCallback(NAMESPACEOID, forget_relations, PointerGetDatum(nullptr));
 }
 
 }  // namespace careguard::pg

@@ -46,6 +46,7 @@ Oid schemas_relid = InvalidOid;
 Oid grants_relid = InvalidOid;
 
 void on_relcache_invalidation(Datum, Oid relid) {
+  forget_ledger_relation_name(relid);
   // careguard absent (tables_relid invalid): any invalidation may be its
   // arrival, and the reload is two syscache lookups.
   if (relid == InvalidOid || !OidIsValid(tables_relid) || relid == tables_relid ||

@@ -10,7 +10,7 @@
 -- reviewed, and lapses when it expires; a patient's accounting shows only
 -- their own disclosures. Expected values come from the data (as superuser).
 BEGIN;
-SELECT plan(64);
+SELECT plan(65);
 
 TRUNCATE bookings.status_history, bookings.appointments, patients.preferences, patients.profiles,
          providers.availability, providers.profiles, public.locations, public.categories, auth.users;
@@ -458,6 +458,19 @@ SELECT is((SELECT string_agg((r ->> 'relation') || ' as ' || (r ->> 'current_use
           || 'pgtap_names.after_rename as careguard_pgtap_renamed, '
           || 'pgtap_renamed.after_rename as ' || current_user,
           'records name the relation, its schema and the role as renamed between statements');
+-- The spelling follows each statement's quote_all_identifiers, not the one
+-- in force when the name was first looked up.
+SET LOCAL application_name = 'p-quoting';
+SET LOCAL quote_all_identifiers = on;
+SELECT * FROM pgtap_renamed.after_rename \g /dev/null
+RESET quote_all_identifiers;
+SELECT * FROM pgtap_renamed.after_rename \g /dev/null
+SET LOCAL application_name = 'pgtap';
+SELECT careguard.ledger_flush() IS NOT NULL AS flushed \gset
+SELECT is((SELECT string_agg(r ->> 'relation', ' then ' ORDER BY ord)
+             FROM pg_temp.records('p-quoting') WITH ORDINALITY AS t(r, ord)),
+          '"pgtap_renamed"."after_rename" then pgtap_renamed.after_rename',
+          'a record quotes the relation as its own statement''s quote_all_identifiers says');
 
 SELECT * FROM finish();
 ROLLBACK;

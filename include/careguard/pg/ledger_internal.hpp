@@ -20,12 +20,15 @@ bool ensure_phi_registry();
 bool glass_grant_covers(const unsigned char* user_id, const unsigned char* patient_id,
                         TimestampTz now);
 
-// A role's name and a relation's quoted qualified name, as the catalogue has
-// them now (remembered until it changes; ledger_names.cpp). The text stays
-// valid until the next call. May ereport.
+// A role's name (valid until the next call) and a relation's quoted
+// qualified name (palloc'd), as the catalogue has them now: remembered until
+// it changes (ledger_names.cpp). May ereport.
 const char* ledger_role_name(Oid role);
 const char* ledger_relation_name(Oid relid);
-// Registers the invalidation callbacks behind them; from _PG_init.
+// Forgets a relation's name (every one for InvalidOid): from the registry's
+// relcache callback.
+void forget_ledger_relation_name(Oid relid);
+// Registers the syscache callbacks behind them; from _PG_init.
 void register_ledger_name_invalidation();
 
 }  // namespace careguard::pg
