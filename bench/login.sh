@@ -173,10 +173,11 @@ awk -v l="$(median ${net[login]})" -v s="$(median ${net[scan]})" -v p="$(median 
 psql -X -q -v ON_ERROR_STOP=1 <<'SQL'
 ALTER TABLE bench_ref.tokens ADD COLUMN payload text;
 UPDATE bench_ref.tokens SET payload = convert_from(bench_ref.url_decode(split_part(token, '.', 2)), 'utf8');
-CREATE FUNCTION bench_ref.request_loop(mode int) RETURNS int LANGUAGE plpgsql AS $$
+CREATE FUNCTION bench_ref.request_loop(mode int, rounds int) RETURNS int LANGUAGE plpgsql AS $$
 DECLARE t record; n int := 0; u uuid; j jsonb;
 BEGIN
-  FOR t IN SELECT token, payload FROM bench_ref.tokens WHERE alg = 'HS256' LOOP
+  FOR t IN SELECT token, payload FROM bench_ref.tokens CROSS JOIN pg_catalog.generate_series(1, rounds)
+           WHERE alg = 'HS256' LOOP
     IF mode < 2 THEN
       PERFORM auth.login(t.token);
     ELSE
@@ -190,13 +191,13 @@ BEGIN
   RETURN n;
 END $$;
 SQL
-# One session per repetition, the four loops interleaved INNER times; each
-# repetition keeps its medians.
+# One session per repetition, the four loops (ROUNDS x N requests each)
+# interleaved INNER times; each repetition keeps its medians.
 loop_session() {
   {
-    echo "BEGIN; SELECT bench_ref.request_loop(1); SELECT bench_ref.request_loop(3); ROLLBACK;"
+    echo "BEGIN; SELECT bench_ref.request_loop(1, 1); SELECT bench_ref.request_loop(3, 1); ROLLBACK;"
     for ((i = 0; i < INNER; i++)); do
-      for mode in 0 1 2 3; do echo "BEGIN; $explain SELECT bench_ref.request_loop($mode); ROLLBACK;"; done
+      for mode in 0 1 2 3; do echo "BEGIN; $explain SELECT bench_ref.request_loop($mode, $ROUNDS); ROLLBACK;"; done
     done
   } | psql -X -At -v ON_ERROR_STOP=1 | sed -n 's/.*Execution Time: \([0-9.]*\) ms.*/\1/p' |
     awk '{k = (NR - 1) % 4; v[k, ++n[k]] = $1 + 0}
@@ -214,8 +215,8 @@ for ((r = 1; r <= REPS; r++)); do
   loop[3]+=" $m3"
 done
 echo
-echo "== a request's identity, then auth.uid() and auth.jwt(): µs per request (HS256, plpgsql loop of $N, medians of $REPS sessions x $INNER) =="
-awk -v a="$(median ${loop[0]})" -v b="$(median ${loop[1]})" -v c="$(median ${loop[2]})" -v d="$(median ${loop[3]})" -v n="$N" 'BEGIN {
+echo "== a request's identity, then auth.uid() and auth.jwt(): µs per request (HS256, plpgsql loop of $ROUNDS x $N, medians of $REPS sessions x $INNER) =="
+awk -v a="$(median ${loop[0]})" -v b="$(median ${loop[1]})" -v c="$(median ${loop[2]})" -v d="$(median ${loop[3]})" -v n="$((N * ROUNDS))" 'BEGIN {
   printf "%-52s %10.2f\n", "auth.login(token)", a*1000/n
   printf "%-52s %10.2f   helpers add %.2f (claims adopted: no parse)\n", "auth.login(token), auth.uid(), auth.jwt()", b*1000/n, (b-a)*1000/n
   printf "%-52s %10.2f\n", "set_config(request.jwt.claims), role patient", c*1000/n

@@ -3,8 +3,10 @@
 
 #include <openssl/evp.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cstdio>
+#include <cstring>
 #include <memory>
 
 #include "careguard/core/calendar.hpp"
@@ -226,82 +228,111 @@ void read_spool_line(std::string_view line, RecordIndex& index, std::string_view
   index = index_record(line);
 }
 
-void RecordWriter::key(std::string_view name) {
-  if (!first_) text_.push_back(',');
-  first_ = false;
-  string(name);
-  text_.push_back(':');
+// A record is a few hundred bytes: one allocation usually holds it.
+RecordWriter::RecordWriter() : buffer_(new char[1024]), capacity_(1024) {
+  buffer_[size_++] = '{';
+}
+
+char* RecordWriter::room(std::size_t n) {
+  if (n > capacity_ - size_) {
+    const std::size_t capacity = std::max(capacity_ * 2, size_ + n);
+    std::unique_ptr<char[]> grown(new char[capacity]);
+    std::memcpy(grown.get(), buffer_.get(), size_);
+    buffer_ = std::move(grown);
+    capacity_ = capacity;
+  }
+  return buffer_.get() + size_;
 }
 
 // JSON string escaping: quotes, backslash and every control character (so a
-// record never holds a raw newline).
-void RecordWriter::string(std::string_view value) {
-  text_.push_back('"');
-  std::size_t run = 0;  // the start of the bytes that need no escape
-  for (std::size_t i = 0; i < value.size(); ++i) {
-    auto byte = static_cast<unsigned char>(value[i]);
-    if (byte >= 0x20 && byte != '"' && byte != '\\') continue;
-    text_.append(value.data() + run, i - run);
-    run = i + 1;
-    if (byte == '"' || byte == '\\') {
-      text_.push_back('\\');
-      text_.push_back(static_cast<char>(byte));
+// record never holds a raw newline). Writes at most 6 bytes per byte, plus
+// the quotes.
+char* RecordWriter::put_string(char* out, std::string_view value) {
+  *out++ = '"';
+  for (const char c : value) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (byte >= 0x20 && byte != '"' && byte != '\\') {
+      *out++ = c;
+    } else if (byte == '"' || byte == '\\') {
+      *out++ = '\\';
+      *out++ = c;
     } else {
-      text_ += "\\u00";
-      text_.push_back(kHexDigits[byte >> 4]);
-      text_.push_back(kHexDigits[byte & 0x0f]);
+      *out++ = '\\';
+      *out++ = 'u';
+      *out++ = '0';
+      *out++ = '0';
+      *out++ = kHexDigits[byte >> 4];
+      *out++ = kHexDigits[byte & 0x0f];
     }
   }
-  text_.append(value.data() + run, value.size() - run);
-  text_.push_back('"');
+  *out++ = '"';
+  return out;
+}
+
+char* RecordWriter::put_key(char* out, std::string_view name) {
+  if (!first_) *out++ = ',';
+  first_ = false;
+  out = put_string(out, name);
+  *out++ = ':';
+  return out;
 }
 
 void RecordWriter::field(std::string_view name, std::string_view value) {
-  key(name);
-  string(value);
+  char* out = room(worst_case(name) + worst_case(value) + 2);
+  out = put_key(out, name);
+  commit(put_string(out, value));
 }
 
 void RecordWriter::null_field(std::string_view name) {
-  key(name);
-  text_ += "null";
+  char* out = put_key(room(worst_case(name) + 6), name);
+  std::memcpy(out, "null", 4);
+  commit(out + 4);
 }
 
 void RecordWriter::number(std::string_view name, std::int64_t value) {
-  key(name);
-  char digits[24];
-  const auto written = std::to_chars(digits, digits + sizeof digits, value);
-  text_.append(digits, written.ptr);
+  constexpr std::size_t kDigits = 20;  // -9223372036854775808
+  char* out = put_key(room(worst_case(name) + 2 + kDigits), name);
+  commit(std::to_chars(out, out + kDigits, value).ptr);
 }
 
 void RecordWriter::boolean(std::string_view name, bool value) {
-  key(name);
-  text_ += value ? "true" : "false";
+  char* out = put_key(room(worst_case(name) + 7), name);
+  const std::string_view word = value ? "true" : "false";
+  std::memcpy(out, word.data(), word.size());
+  commit(out + word.size());
 }
 
 void RecordWriter::raw(std::string_view name, std::string_view json) {
-  key(name);
-  text_ += json;
+  char* out = put_key(room(worst_case(name) + 2 + json.size()), name);
+  std::memcpy(out, json.data(), json.size());
+  commit(out + json.size());
 }
 
 void RecordWriter::open_array(std::string_view name) {
-  key(name);
-  text_.push_back('[');
+  char* out = put_key(room(worst_case(name) + 3), name);
+  *out++ = '[';
+  commit(out);
   first_element_ = true;
 }
 
 void RecordWriter::element(std::string_view value) {
-  if (!first_element_) text_.push_back(',');
+  char* out = room(worst_case(value) + 1);
+  if (!first_element_) *out++ = ',';
   first_element_ = false;
-  string(value);
+  commit(put_string(out, value));
 }
 
 void RecordWriter::close_array() {
-  text_.push_back(']');
+  char* out = room(1);
+  *out++ = ']';
+  commit(out);
 }
 
 std::string RecordWriter::finish() {
-  text_.push_back('}');
-  return std::move(text_);
+  char* out = room(1);
+  *out++ = '}';
+  commit(out);
+  return std::string(buffer_.get(), size_);
 }
 
 }  // namespace careguard::ledger

@@ -69,6 +69,97 @@ TEST(LedgerRecord, EscapesEverythingThatCouldSplitALine) {
   EXPECT_EQ(text.find('\n'), std::string::npos);
 }
 
+// JSON string escaping as the record format defines it, byte by byte.
+std::string reference_string(const std::string& value) {
+  std::string out = "\"";
+  for (unsigned char byte : value) {
+    if (byte == '"' || byte == '\\') {
+      out += '\\';
+      out += static_cast<char>(byte);
+    } else if (byte < 0x20) {
+      char escape[8];
+      std::snprintf(escape, sizeof escape, "\\u%04x", byte);
+      out += escape;
+    } else {
+      out += static_cast<char>(byte);
+    }
+  }
+  return out + "\"";
+}
+
+TEST(LedgerRecord, EveryFieldKindMatchesTheFormatOnRandomBytes) {
+  std::mt19937_64 random(11);
+  auto any_text = [&random] {
+    std::string text(random() % 70, '\0');
+    for (char& c : text) c = static_cast<char>(random() % 256);
+    return text;
+  };
+  for (int round = 0; round < 2000; ++round) {
+    RecordWriter record;
+    std::string expected = "{";
+    bool first = true;
+    auto key = [&](const std::string& name) {
+      expected += (first ? "" : ",") + reference_string(name) + ":";
+      first = false;
+    };
+    const int fields = static_cast<int>(random() % 12);
+    for (int f = 0; f < fields; ++f) {
+      const std::string name = any_text();
+      switch (random() % 6) {
+        case 0: {
+          const std::string value = any_text();
+          record.field(name, value);
+          key(name);
+          expected += reference_string(value);
+          break;
+        }
+        case 1:
+          record.null_field(name);
+          key(name);
+          expected += "null";
+          break;
+        case 2: {
+          const auto value = static_cast<std::int64_t>(random());
+          record.number(name, value);
+          key(name);
+          expected += std::to_string(value);
+          break;
+        }
+        case 3: {
+          const bool value = random() % 2 == 0;
+          record.boolean(name, value);
+          key(name);
+          expected += value ? "true" : "false";
+          break;
+        }
+        case 4:
+          record.raw(name, "{\"a\":[1,2]}");
+          key(name);
+          expected += "{\"a\":[1,2]}";
+          break;
+        default: {
+          record.open_array(name);
+          key(name);
+          expected += "[";
+          const int elements = static_cast<int>(random() % 4);
+          for (int e = 0; e < elements; ++e) {
+            const std::string value = any_text();
+            record.element(value);
+            expected += (e == 0 ? "" : ",") + reference_string(value);
+          }
+          record.close_array();
+          expected += "]";
+        }
+      }
+    }
+    ASSERT_EQ(record.finish(), expected + "}") << "round " << round;
+  }
+  RecordWriter extremes;
+  extremes.number("min", INT64_MIN);
+  extremes.number("max", INT64_MAX);
+  EXPECT_EQ(extremes.finish(), "{\"min\":-9223372036854775808,\"max\":9223372036854775807}");
+}
+
 TEST(LedgerRecord, EmptyArray) {
   RecordWriter record;
   record.open_array("ids");

@@ -9,6 +9,7 @@
 
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -57,11 +58,7 @@ std::size_t format_utc_micros(std::int64_t unix_micros, char* out);
 // Builds one record's JSON object, field by field, in a fixed order.
 class RecordWriter {
  public:
-  // A record is a few hundred bytes: one allocation holds it.
-  RecordWriter() {
-    text_.reserve(1024);
-    text_.push_back('{');
-  }
+  RecordWriter();
   void field(std::string_view key, std::string_view value);  // a JSON string
   void null_field(std::string_view key);
   void number(std::string_view key, std::int64_t value);
@@ -76,9 +73,17 @@ class RecordWriter {
   std::string finish();
 
  private:
-  void key(std::string_view name);
-  void string(std::string_view value);
-  std::string text_;
+  // Room for n more bytes at the end, written through the pointer returned;
+  // commit() then keeps what was written. No per-piece capacity checks or
+  // calls: a record is built with pointer stores into one buffer.
+  char* room(std::size_t n);
+  void commit(const char* end) { size_ = static_cast<std::size_t>(end - buffer_.get()); }
+  char* put_key(char* out, std::string_view name);
+  static char* put_string(char* out, std::string_view value);
+  static std::size_t worst_case(std::string_view text) { return text.size() * 6 + 2; }
+  std::unique_ptr<char[]> buffer_;
+  std::size_t size_ = 0;
+  std::size_t capacity_ = 0;
   bool first_ = true;
   bool first_element_ = true;
 };

@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# What the disclosure ledger costs a backend per audited statement, in
+# instructions (callgrind), not seconds: the counts do not move with the
+# machine's load. A single-user backend runs a patient's appointments query
+# 100 and 400 times in one transaction, with careguard.ledger off and on; the
+# difference of the two lengths, per statement, leaves out start-up and the
+# first statement's catalogue loads. The record's write(2) runs in the kernel,
+# which valgrind does not count, and the writer's insert is another process
+# (bench/ledger.sh measures both in CPU time).
+set -euo pipefail
+source "$(dirname "$0")/../scripts/lib.sh"
+command -v valgrind >/dev/null || { echo "ledger_parts: valgrind is not installed; skipped"; exit 0; }
+start_cluster "${LEDGER_PARTS_PORT:-55496}"
+psql -X -q -v ON_ERROR_STOP=1 <<'SQL' >/dev/null
+CREATE SCHEMA extensions;
+CREATE EXTENSION careguard_booking SCHEMA extensions CASCADE;
+SET client_min_messages = warning;
+SELECT careguard.seed_demo(20, 4, 200, 42);
+SQL
+claims="$(psql -X -At -v ON_ERROR_STOP=1 -c "SELECT claims::text FROM careguard.demo_users() WHERE label = 'patient A'")"
+as_cluster_owner "$PG_BINDIR/pg_ctl" -D "$CLUSTER_DIR/data" -m fast -w stop >/dev/null
+
+statements() {  # $1: on|off, $2: how many reads
+  printf 'SET careguard.ledger = %s;\nBEGIN;\n' "$1"
+  printf "SELECT set_config('request.jwt.claims', '%s', true);\nSET LOCAL ROLE patient;\n" "$claims"
+  for ((i = 0; i < $2; i++)); do
+    echo "SELECT id, provider_id, starts_at, status FROM bookings.appointments ORDER BY starts_at;"
+  done
+  echo "COMMIT;"
+}
+profile() {  # $1: on|off, $2: reads; prints callgrind's inclusive table
+  statements "$1" "$2" | as_cluster_owner valgrind --tool=callgrind \
+    --callgrind-out-file="$CLUSTER_DIR/cg.$1.$2" "$PG_BINDIR/postgres" --single -D "$CLUSTER_DIR/data" postgres \
+    2>&1 | grep -m3 ERROR >&2 || true
+  as_cluster_owner callgrind_annotate --inclusive=yes "$CLUSTER_DIR/cg.$1.$2" 2>/dev/null
+}
+off_short="$(profile off 100)"
+off_long="$(profile off 400)"
+on_short="$(profile on 100)"
+on_long="$(profile on 400)"
+total() { awk '/PROGRAM TOTALS/ {gsub(",", "", $1); print $1; exit}' <<<"$1"; }
+part() {  # inclusive instructions of the first function matching $2 in table $1 (0 if absent)
+  awk -v pat="$2" 'index($0, pat) {gsub(",", "", $1); print $1; found = 1; exit} END {if (!found) print 0}' <<<"$1"
+}
+per() {  # per statement, from the two lengths: $1 long, $2 short
+  awk -v a="$1" -v b="$2" 'BEGIN {printf "%.0f", (a - b) / 300}'
+}
+statement_off="$(per "$(total "$off_long")" "$(total "$off_short")")"
+statement_on="$(per "$(total "$on_long")" "$(total "$on_short")")"
+part_of() { per "$(part "$on_long" "$1")" "$(part "$on_short" "$1")"; }
+echo
+echo "== the ledger in a backend: instructions per audited statement (callgrind, 400 - 100 patient reads) =="
+awk -v off="$statement_off" -v on="$statement_on" \
+  -v record="$(part_of 'careguard::pg::write_statement_records(')" \
+  -v spool="$(part_of 'careguard::pg::spool_record(')" \
+  -v open="$(part_of 'careguard::pg::(anonymous namespace)::open_statement(')" \
+  -v ids="$(part_of 'careguard::pg::id_set_add(')" \
+  -v walk="$(part_of 'careguard::pg::(anonymous namespace)::query_reads_audited(')" 'BEGIN {
+  printf "%-58s %8.0f\n", "the statement, ledger off", off
+  printf "%-58s %8.0f\n", "the statement, ledger on", on
+  printf "%-58s %8.0f  %4.1f%%\n", "the ledger, all told", on - off, 100 * (on - off) / off
+  printf "%-58s %8.0f\n", "  the record: built, indexed, spooled (write(2) excluded)", record
+  printf "%-58s %8.0f\n", "    of which the spool append", spool
+  printf "%-58s %8.0f\n", "  who is asking (names, claims), at ExecutorStart", open
+  printf "%-58s %8.0f\n", "  patient ids seen by the scans", ids
+  printf "%-58s %8.0f\n", "  the planner walk that keeps PHI reads serial", walk
+}'
