@@ -9,6 +9,7 @@
 # (bench/ledger.sh measures both in CPU time).
 set -euo pipefail
 source "$(dirname "$0")/../scripts/lib.sh"
+source "$(dirname "$0")/timing.sh"
 command -v valgrind >/dev/null || { echo "ledger_parts: valgrind is not installed; skipped"; exit 0; }
 start_cluster "${LEDGER_PARTS_PORT:-55496}"
 psql -X -q -v ON_ERROR_STOP=1 <<'SQL' >/dev/null
@@ -38,16 +39,12 @@ off_short="$(profile off 100)"
 off_long="$(profile off 400)"
 on_short="$(profile on 100)"
 on_long="$(profile on 400)"
-total() { awk '/PROGRAM TOTALS/ {gsub(",", "", $1); print $1; exit}' <<<"$1"; }
-part() {  # inclusive instructions of the first function matching $2 in table $1 (0 if absent)
-  awk -v pat="$2" 'index($0, pat) {gsub(",", "", $1); print $1; found = 1; exit} END {if (!found) print 0}' <<<"$1"
-}
 per() {  # per statement, from the two lengths: $1 long, $2 short
   awk -v a="$1" -v b="$2" 'BEGIN {printf "%.0f", (a - b) / 300}'
 }
-statement_off="$(per "$(total "$off_long")" "$(total "$off_short")")"
-statement_on="$(per "$(total "$on_long")" "$(total "$on_short")")"
-part_of() { per "$(part "$on_long" "$1")" "$(part "$on_short" "$1")"; }
+statement_off="$(per "$(callgrind_total "$off_long")" "$(callgrind_total "$off_short")")"
+statement_on="$(per "$(callgrind_total "$on_long")" "$(callgrind_total "$on_short")")"
+part_of() { per "$(callgrind_part "$on_long" "$1")" "$(callgrind_part "$on_short" "$1")"; }
 echo
 echo "== the ledger in a backend: instructions per audited statement (callgrind, 400 - 100 patient reads) =="
 awk -v off="$statement_off" -v on="$statement_on" \

@@ -131,11 +131,7 @@ warm_session() {
       if [ -n "$pgjwt_schema" ]; then echo "$explain $pgjwt_rounds;"; else echo "SELECT 'Execution Time: 0 ms';"; fi
     done
   } | psql -X -At -v ON_ERROR_STOP=1 | sed -n 's/.*Execution Time: \([0-9.]*\) ms.*/\1/p' |
-    awk '{k = NR % 3; v[k, ++n[k]] = $1 + 0}
-      function med(k,   i, j, t, c) { c = n[k]; for (i = 1; i <= c; i++) for (j = i + 1; j <= c; j++)
-          if (v[k, j] < v[k, i]) { t = v[k, i]; v[k, i] = v[k, j]; v[k, j] = t }
-        return c % 2 ? v[k, (c + 1) / 2] : (v[k, c / 2] + v[k, c / 2 + 1]) / 2 }
-      END { print med(1), med(2), med(0) }'
+    interleaved_medians 3
 }
 declare -A net
 for ((r = 1; r <= REPS; r++)); do
@@ -200,11 +196,7 @@ loop_session() {
       for mode in 0 1 2 3; do echo "BEGIN; $explain SELECT bench_ref.request_loop($mode, $ROUNDS); ROLLBACK;"; done
     done
   } | psql -X -At -v ON_ERROR_STOP=1 | sed -n 's/.*Execution Time: \([0-9.]*\) ms.*/\1/p' |
-    awk '{k = (NR - 1) % 4; v[k, ++n[k]] = $1 + 0}
-      function med(k,   i, j, t, c) { c = n[k]; for (i = 1; i <= c; i++) for (j = i + 1; j <= c; j++)
-          if (v[k, j] < v[k, i]) { t = v[k, i]; v[k, i] = v[k, j]; v[k, j] = t }
-        return c % 2 ? v[k, (c + 1) / 2] : (v[k, c / 2] + v[k, c / 2 + 1]) / 2 }
-      END { print med(0), med(1), med(2), med(3) }'
+    interleaved_medians 4
 }
 declare -A loop
 for ((r = 1; r <= REPS; r++)); do

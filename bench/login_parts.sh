@@ -5,6 +5,7 @@
 # distinct sign-ins; a scan of the same rows without sign-in is subtracted.
 set -euo pipefail
 source "$(dirname "$0")/../scripts/lib.sh"
+source "$(dirname "$0")/timing.sh"
 command -v valgrind >/dev/null || { echo "login_parts: valgrind is not installed; skipped"; exit 0; }
 N="${LOGIN_TOKENS:-2000}"
 factory="$CAREGUARD_ROOT/build/bench/careguard-token-factory"
@@ -32,15 +33,12 @@ profile() {  # $1: name, $2: the expression counted
 }
 base="$(profile scan 'token')"
 login="$(profile login 'auth.login(token)')"
-total() { awk '/PROGRAM TOTALS/ {gsub(",", "", $1); print $1; exit}' <<<"$1"; }
-part() {  # inclusive instructions of the first function matching $1
-  awk -v pat="$1" 'index($0, pat) {gsub(",", "", $1); print $1; exit}' <<<"$login"
-}
+part() { callgrind_part "$login" "$1"; }  # inclusive instructions of the first match
 calls=$((3 * N))
 keys="$(part 'careguard::pg::verification_keys()')"  # once per backend: the key set's import
 echo
 echo "== one HS256 sign-in, part by part: instructions per auth.login() (callgrind, $calls sign-ins) =="
-awk -v all="$(total "$login")" -v scan="$(total "$base")" -v keys="${keys:-0}" -v n="$calls" \
+awk -v all="$(callgrind_total "$login")" -v scan="$(callgrind_total "$base")" -v keys="${keys:-0}" -v n="$calls" \
   -v fn="$(part 'careguard_auth_login::{lambda()#1}::operator()')" \
   -v verify="$(part 'careguard::jwt::verify(')" -v hmac="$(part 'careguard::jwt::Key::verify_bytes(')" \
   -v parse="$(part 'careguard::jwt::(anonymous namespace)::parse_part(')" \

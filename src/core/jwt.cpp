@@ -207,19 +207,12 @@ std::string format_utc(double unix_seconds) {
     std::snprintf(buf, sizeof buf, "%.17g (Unix time)", unix_seconds);
     return buf;
   }
-  auto total = static_cast<std::int64_t>(std::floor(unix_seconds));
-  std::int64_t days = total / 86400;
-  std::int64_t secs = total % 86400;
-  if (secs < 0) {
-    secs += 86400;
-    days -= 1;
-  }
-  const CivilDate date = civil_from_days(days);
-  const std::int64_t year = date.year, month = date.month, day = date.day;
+  const CivilTime at = civil_from_unix_seconds(static_cast<std::int64_t>(std::floor(unix_seconds)));
+  const std::int64_t secs = at.second_of_day;
   char buf[64];
   std::snprintf(buf, sizeof buf, "%04lld-%02lld-%02lldT%02lld:%02lld:%02lldZ",
-                static_cast<long long>(year), static_cast<long long>(month),
-                static_cast<long long>(day), static_cast<long long>(secs / 3600),
+                static_cast<long long>(at.date.year), static_cast<long long>(at.date.month),
+                static_cast<long long>(at.date.day), static_cast<long long>(secs / 3600),
                 static_cast<long long>(secs / 60 % 60), static_cast<long long>(secs % 60));
   return buf;
 }

@@ -179,14 +179,9 @@ std::size_t format_utc_micros(std::int64_t unix_micros, char* out) {
     micros += 1000000;
     --seconds;
   }
-  std::int64_t days = seconds / 86400;
-  std::int64_t second_of_day = seconds % 86400;
-  if (second_of_day < 0) {
-    second_of_day += 86400;
-    --days;
-  }
-  const CivilDate date = civil_from_days(days);
-  const std::int64_t year = date.year, month = date.month, day = date.day;
+  const CivilTime at = civil_from_unix_seconds(seconds);
+  const std::int64_t year = at.date.year, month = at.date.month, day = at.date.day;
+  const std::int64_t second_of_day = at.second_of_day;
   if (year < 0 || year > 9999) {
     // Outside four digits: printf's %04d, as for every year before.
     const int n =

@@ -14,6 +14,7 @@
 // the record text is built in ledger_record.cpp under contained().
 #include <cstring>
 
+#include "careguard/pg/catalog_names.hpp"
 #include "careguard/pg/claims_source.hpp"
 #include "careguard/pg/guard.hpp"
 #include "careguard/pg/ledger.hpp"
@@ -175,9 +176,9 @@ void capture_identity(LedgerStatement* s, QueryDesc* query) {
   s->started_at = GetCurrentStatementStartTimestamp();
   s->query_id = query->plannedstmt->queryId;
   s->command = query->operation;
-  s->session_user = MemoryContextStrdup(cxt, ledger_role_name(GetSessionUserId()));
+  s->session_user = MemoryContextStrdup(cxt, remembered_role_name(GetSessionUserId()));
   s->top_user = query == running_top ? running_top_user : GetUserId();
-  s->current_user = MemoryContextStrdup(cxt, ledger_role_name(s->top_user));
+  s->current_user = MemoryContextStrdup(cxt, remembered_role_name(s->top_user));
   s->application_name =
       MemoryContextStrdup(cxt, application_name != nullptr ? application_name : "");
   s->client_addr = nullptr;
@@ -257,8 +258,8 @@ LedgerAccess* access_for(LedgerStatement* s, Oid relid, CmdType command, Oid as_
   a->command = command;
   a->user = user;
   a->nested = nested;
-  a->relation = MemoryContextStrdup(s->context, ledger_relation_name(relid));
-  a->user_name = MemoryContextStrdup(s->context, ledger_role_name(user));
+  a->relation = MemoryContextStrdup(s->context, remembered_relation_name(relid));
+  a->user_name = MemoryContextStrdup(s->context, remembered_role_name(user));
   a->security_definer = user != s->top_user || InSecurityRestrictedOperation();
   classify_rls(a, relid, as_user);
   a->next = s->accesses;
@@ -584,7 +585,6 @@ void install_ledger_hooks() {
   RegisterXactCallback(on_transaction_end, nullptr);
   RegisterSubXactCallback(on_subtransaction_end, nullptr);
   register_phi_registry_invalidation();
-  register_ledger_name_invalidation();
 }
 
 }  // namespace careguard::pg

@@ -7,6 +7,7 @@
 #include "careguard/core/error.hpp"
 #include "careguard/pg/guard.hpp"
 #include "careguard/pg/ledger.hpp"
+#include "careguard/pg/catalog_names.hpp"
 #include "careguard/pg/ledger_internal.hpp"
 
 extern "C" {
@@ -46,7 +47,7 @@ Oid schemas_relid = InvalidOid;
 Oid grants_relid = InvalidOid;
 
 void on_relcache_invalidation(Datum, Oid relid) {
-  forget_ledger_relation_name(relid);
+  forget_remembered_relation(relid);
   // careguard absent (tables_relid invalid): any invalidation may be its
   // arrival, and the reload is two syscache lookups.
   if (relid == InvalidOid || !OidIsValid(tables_relid) || relid == tables_relid ||

@@ -6,6 +6,7 @@
 
 #include "careguard/core/error.hpp"
 #include "careguard/core/jwt.hpp"
+#include "careguard/pg/catalog_names.hpp"
 #include "careguard/pg/claims_source.hpp"
 #include "careguard/pg/guard.hpp"
 #include "careguard/pg/jsonb_build.hpp"
@@ -16,9 +17,7 @@
 extern "C" {
 #include "executor/spi.h"
 #include "utils/acl.h"
-#include "utils/inval.h"
 #include "utils/numeric.h"
-#include "utils/syscache.h"
 }
 
 using namespace careguard;
@@ -104,30 +103,13 @@ std::string role_to_assume(const json::Value& claims) {
 // Warns once per statement-transaction, not once per token of a bulk call.
 bool warned_outside_block = false;
 
-// The role a token named last, by name: a gateway's tokens name a handful of
-// roles, and the catalogue lookup was 3% of a sign-in. Any change to
-// pg_authid forgets it; the role setting below still resolves the name
-// itself and checks membership again, so a stale entry could only change
-// which error a sign-in fails with.
-struct RememberedRole {
-  std::string name;
-  Oid oid = InvalidOid;
-};
-RememberedRole remembered_role;
-
-void forget_remembered_role(Datum, int, uint32) {
-  remembered_role.oid = InvalidOid;
-}
-
 // The role's oid, or InvalidOid when there is none. Called after
-// verification_keys() has read the pending invalidations.
+// verification_keys() has read the pending invalidations; the role setting
+// below still resolves the name itself and checks membership again.
 Oid role_oid(const std::string& role) {
-  if (OidIsValid(remembered_role.oid) && remembered_role.name == role) return remembered_role.oid;
   const char* name = role.c_str();
-  const Oid oid = call_pg([name] { return get_role_oid(name, true); });
-  remembered_role.name = role;
-  remembered_role.oid = oid;
-  return oid;
+  const Oid known = known_role_oid(name);
+  return OidIsValid(known) ? known : call_pg([name] { return remembered_role_oid(name); });
 }
 
 // Makes the claims this transaction's identity and switches role, both with
@@ -169,9 +151,6 @@ void reset_login_state_for_new_transaction() {
   warned_outside_block = false;
 }
 
-void register_login_role_invalidation() {
-  CacheRegisterSyscacheCallback(AUTHNAME, forget_remembered_role, PointerGetDatum(nullptr));
-}
 }  // namespace careguard::pg
 
 // auth.login(token): verifies a JWT and makes its claims and role this

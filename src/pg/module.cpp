@@ -1,4 +1,5 @@
 // careguard adapter: library load, settings, and transaction/executor hooks.
+#include "careguard/pg/catalog_names.hpp"
 #include "careguard/pg/citus_routing.hpp"
 #include "careguard/pg/catalog_hooks.hpp"
 #include "careguard/pg/claim_settings.hpp"
@@ -98,7 +99,7 @@ void _PG_init(void) {
 
   RegisterXactCallback(on_transaction_event, nullptr);
   register_key_store_invalidation();
-  register_login_role_invalidation();
+  register_catalog_name_invalidation();
   install_pooled_state_hooks();
   install_citus_routing_hook();
   install_catalog_hooks();

@@ -26,4 +26,20 @@ inline CivilDate civil_from_days(std::int64_t days) {
   return {yoe + era * 400 + (month <= 2 ? 1 : 0), month, day};
 }
 
+// A moment `seconds` after 1970-01-01T00:00:00Z, as a date and the second of
+// its day (0..86399), negative times included.
+struct CivilTime {
+  CivilDate date;
+  std::int64_t second_of_day;
+};
+inline CivilTime civil_from_unix_seconds(std::int64_t seconds) {
+  std::int64_t days = seconds / 86400;
+  std::int64_t second_of_day = seconds % 86400;
+  if (second_of_day < 0) {
+    second_of_day += 86400;
+    --days;
+  }
+  return {civil_from_days(days), second_of_day};
+}
+
 }  // namespace careguard

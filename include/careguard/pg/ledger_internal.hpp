@@ -20,17 +20,6 @@ bool ensure_phi_registry();
 bool glass_grant_covers(const unsigned char* user_id, const unsigned char* patient_id,
                         TimestampTz now);
 
-// A role's name (valid until the next call) and a relation's quoted
-// qualified name (palloc'd), as the catalogue has them now: remembered until
-// it changes (ledger_names.cpp). May ereport.
-const char* ledger_role_name(Oid role);
-const char* ledger_relation_name(Oid relid);
-// Forgets a relation's name (every one for InvalidOid): from the registry's
-// relcache callback.
-void forget_ledger_relation_name(Oid relid);
-// Registers the syscache callbacks behind them; from _PG_init.
-void register_ledger_name_invalidation();
-
 }  // namespace careguard::pg
 
 namespace careguard::pg {

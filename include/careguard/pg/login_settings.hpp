@@ -20,9 +20,6 @@ void define_login_settings();
 // Forgets per-transaction sign-in state (the outside-a-block warning).
 void reset_login_state_for_new_transaction();
 
-// Forgets auth.login()'s remembered role on any pg_authid change; from _PG_init.
-void register_login_role_invalidation();
-
 // The verified claims of this transaction, or nullptr when nobody signed in.
 inline const char* verified_claims_value() {
   return (verified_claims != nullptr && verified_claims[0] != '\0') ? verified_claims : nullptr;
