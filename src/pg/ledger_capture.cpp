@@ -571,6 +571,13 @@ void on_subtransaction_end(SubXactEvent event, SubTransactionId subxact, SubTran
 
 }  // namespace
 
+bool ledger_statement_open() noexcept {
+  for (const LedgerStatement* s = statements; s != nullptr; s = s->next) {
+    if (!s->emitted) return true;
+  }
+  return false;
+}
+
 void install_ledger_hooks() {
   previous_planner = planner_hook;
   planner_hook = on_plan;

@@ -11,6 +11,7 @@
 #include "careguard/pg/guard.hpp"
 #include "careguard/pg/jsonb_build.hpp"
 #include "careguard/pg/key_store.hpp"
+#include "careguard/pg/ledger.hpp"
 #include "careguard/pg/login_settings.hpp"
 #include "careguard/pg/security_settings.hpp"
 
@@ -159,6 +160,14 @@ Datum careguard_auth_login(PG_FUNCTION_ARGS) {
   text* token = PG_GETARG_TEXT_PP(0);
   return guarded("auth.login", [&]() -> Datum {
     require_preload("auth.login()");
+    if (ledger_statement_open()) {
+      throw Error(sqlstate::kObjectNotInPrerequisiteState,
+                  "auth.login() cannot change the identity while a statement that reads "
+                  "patient records is running",
+                  "The disclosure ledger names the identity in force when such a statement or "
+                  "cursor started. Sign in in a statement of its own, before the query, and close "
+                  "open cursors first.");
+    }
     jwt::VerifiedToken verified =
         jwt::verify(text_view(token), verification_keys(), verify_options());
     std::string role = role_to_assume(verified.claims);

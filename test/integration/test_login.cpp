@@ -9,6 +9,7 @@
 #include <optional>
 #include <pqxx/pqxx>
 #include <string>
+#include <vector>
 
 #include "careguard/core/jwk.hpp"
 #include "careguard/core/jwt.hpp"
@@ -356,6 +357,45 @@ TEST_F(LoginTest, RoleChangesInOtherSessionsReachTheNextSignIn) {
   admin_exec("ALTER ROLE authenticator RESET careguard.login_roles");
   admin_exec("DROP ROLE cg_login_probe");
   admin_exec("DROP ROLE cg_login_probe_old");
+}
+
+TEST_F(LoginTest, NoSignInWhileAStatementReadingPatientRecordsRuns) {
+  // The ledger names the identity in force when a PHI statement or cursor
+  // started: a sign-in inside it, or while its cursor is open, would have
+  // another identity read the rows under the first one's name.
+  pqxx::connection gateway("user=authenticator");
+  careguard_test::report_sqlstates(gateway);
+  const std::string token = db_token(claims(kPatient, "patient"));
+  const std::string other = db_token(claims(kAdmin, "patient"));
+  auto failure = [&](const std::vector<std::string>& statements) -> std::string {
+    try {
+      pqxx::work tx(gateway);
+      for (const std::string& sql : statements) tx.exec(sql);
+      tx.commit();
+      return "";
+    } catch (const pqxx::sql_error& e) {
+      return careguard_test::sqlstate_of(e) + " " + e.what();
+    }
+  };
+  const std::string inside =
+      failure({"SET LOCAL ROLE patient",
+               "SELECT count(*) FROM bookings.appointments WHERE (SELECT auth.login('" + token +
+                   "')) IS NOT NULL"});
+  EXPECT_EQ(inside.rfind("55000", 0), 0u) << inside;
+  EXPECT_NE(inside.find("while a statement that reads patient records is running"),
+            std::string::npos)
+      << inside;
+  const std::string cursor =
+      failure({"SELECT auth.login('" + token + "')",
+               "DECLARE c CURSOR FOR SELECT patient_id FROM bookings.appointments",
+               "SELECT auth.login('" + other + "')"});
+  EXPECT_EQ(cursor.rfind("55000", 0), 0u) << cursor;
+  // Closed first, or in statements of their own, sign-ins work as before.
+  EXPECT_EQ(failure({"SELECT auth.login('" + token + "')",
+                     "DECLARE c CURSOR FOR SELECT patient_id FROM bookings.appointments",
+                     "FETCH 1 FROM c", "CLOSE c", "SELECT auth.login('" + other + "')",
+                     "SELECT count(*) FROM bookings.appointments"}),
+            "");
 }
 
 TEST_F(LoginTest, RevocationCommittedAfterTheSnapshotStillWins) {

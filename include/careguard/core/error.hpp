@@ -16,6 +16,7 @@ inline constexpr const char* kProgramLimitExceeded = "54000";
 inline constexpr const char* kInvalidAuthorization = "28000";
 inline constexpr const char* kInvalidPassword = "28P01";
 inline constexpr const char* kInsufficientPrivilege = "42501";
+inline constexpr const char* kObjectNotInPrerequisiteState = "55000";
 inline constexpr const char* kInternalError = "XX000";
 }  // namespace sqlstate
 

@@ -33,6 +33,10 @@ void register_phi_registry_invalidation();
 void install_ledger_hooks();
 // True in the ledger's own writer: careguard does not audit itself.
 extern bool in_ledger_writer;
+// True while a statement (or an open cursor) that reads a PHI table is
+// running in this backend: its records carry the identity in force when it
+// started, so a sign-in may not change it underneath (auth.login refuses).
+bool ledger_statement_open() noexcept;
 // An access-matrix probe runs in this subtransaction: its statements are
 // careguard's own and not ledgered, until the subtransaction ends.
 void note_access_matrix_probe(SubTransactionId subxact);
