@@ -19,7 +19,7 @@ OBJS        = $(patsubst %.cpp,%.o,$(sort $(wildcard src/core/*.cpp) $(wildcard 
 # script between each pair of neighbouring releases, assembled from the
 # pieces in sql/<ext>/updates/<from>--<to>/ (docs/migrations.md).
 FROZEN_VERSION = 0.2.0
-UPDATE_PATHS   = 0.2.0--0.3.0 0.3.0--0.4.0 0.4.0--0.3.0 0.3.0--0.2.0
+UPDATE_PATHS   = 0.2.0--0.3.0 0.3.0--0.4.0 0.4.0--0.4.1 0.4.1--0.4.0 0.4.0--0.3.0 0.3.0--0.2.0
 NEWEST_SCRIPTS = sql/careguard--$(CAREGUARD_VERSION).sql sql/careguard_booking--$(BOOKING_VERSION).sql \
                  sql/careguard_test--$(TEST_VERSION).sql
 FROZEN_SCRIPTS = $(foreach e,$(EXTENSION),sql/$(e)--$(FROZEN_VERSION).sql)

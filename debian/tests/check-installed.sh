@@ -16,7 +16,7 @@ psql -X -q -d postgres -c "CREATE DATABASE careguard_pkg"
 q -c "SET client_min_messages = warning" -c "CREATE SCHEMA extensions" \
   -c "CREATE EXTENSION careguard_booking SCHEMA extensions CASCADE" \
   -c "CREATE EXTENSION pgtap" -c "CREATE EXTENSION careguard_test" >/dev/null
-check "the three extensions are installed at 0.4.0" "careguard|0.4.0,careguard_booking|0.4.0,careguard_test|0.4.0" \
+check "the three extensions are installed at 0.4.1" "careguard|0.4.1,careguard_booking|0.4.1,careguard_test|0.4.1" \
   "$(q -c "SELECT string_agg(extname || '|' || extversion, ',' ORDER BY extname) FROM pg_extension WHERE extname LIKE 'careguard%'")"
 check "careguard is preloaded" t "$(q -c "SELECT careguard.is_preloaded()")"
 q -c "SET client_min_messages = warning" -c "SELECT careguard.seed_demo(20, 4, 200, 42)" >/dev/null
@@ -31,7 +31,7 @@ check "the policy gate refuses RLS disabled on a PHI table" refused "$r"
 out="$(q -c "DROP EXTENSION careguard_booking" || true)"
 case "$out" in *"cannot drop extension \"careguard_booking\""*) r=refused ;; *) r="$out" ;; esac
 check "DROP EXTENSION refuses while the tables hold data" refused "$r"
-check "careguard-audit runs" "careguard-audit 0.4.0" "$("$CAREGUARD_AUDIT" --version)"
+check "careguard-audit runs" "careguard-audit 0.4.1" "$("$CAREGUARD_AUDIT" --version)"
 # The product alone (pgtap in public is test tooling, not the product's).
 psql -X -q -d postgres -c "CREATE DATABASE careguard_product"
 psql -X -q -v ON_ERROR_STOP=1 -d careguard_product -c "SET client_min_messages = warning" \

@@ -8,9 +8,9 @@
 -- deleted, a reordered row and a truncated tail; break-the-glass needs a
 -- reason, widens the provider's policy for one patient, is ledgered and
 -- reviewed, and lapses when it expires; a patient's accounting shows only
--- their own disclosures. Expected values come from the data (as superuser).
+-- their own disclosures, and names no other patient. Expected values come from the data (as superuser).
 BEGIN;
-SELECT plan(65);
+SELECT plan(72);
 
 TRUNCATE bookings.status_history, bookings.appointments, patients.preferences, patients.profiles,
          providers.availability, providers.profiles, public.locations, public.categories, auth.users;
@@ -389,6 +389,55 @@ SET LOCAL ROLE admin;
 SELECT set_config('request.jwt.claims', :'claims_admin', true);
 SELECT cmp_ok((SELECT count(*) FROM careguard.disclosures(:'uid_b')), '>', 0::bigint,
               'an admin (careguard_auditor) reads anyone''s accounting');
+RESET ROLE;
+
+-- 12a. Another patient's search: bookings.busy_time() (SECURITY DEFINER)
+-- scans every appointment in its window, so patient B's search is in A's
+-- accounting, marked nested, without B's session user, sub or application
+-- name; an auditor sees them. A's own reads and a provider's keep theirs.
+SELECT provider_id AS a_provider, starts_at AS a_start FROM bookings.appointments
+ WHERE patient_id = :'uid_a' AND status IN ('pending', 'confirmed') ORDER BY starts_at LIMIT 1 \gset
+SET LOCAL application_name = 'b-private-app';
+-- A plain index scan reads the patient column (an index-only one over the
+-- exclusion index would not: ids_exact false, no ids, docs/audit-trail.md).
+SET LOCAL enable_indexonlyscan = off;
+SET LOCAL ROLE patient;
+SELECT set_config('request.jwt.claims', :'claims_b', true);
+SELECT count(*) AS busy_rows FROM bookings.busy_time(ARRAY[:'a_provider'::uuid], :'a_start'::timestamptz,
+                                                     :'a_start'::timestamptz + interval '1 hour') \gset
+RESET ROLE;
+RESET application_name;
+RESET enable_indexonlyscan;
+SELECT careguard.ledger_flush() IS NOT NULL AS flushed \gset
+SELECT coalesce(max(seq), 0) AS b_search_seq FROM careguard.ledger
+ WHERE record::jsonb ->> 'application_name' = 'b-private-app' AND :'uid_a' = ANY (patient_ids) \gset
+SELECT cmp_ok(:'b_search_seq'::bigint, '>', 0::bigint, 'B''s search is recorded, naming A');
+SELECT count(*) AS provider_reads_a FROM careguard.ledger
+ WHERE :'uid_a' = ANY (patient_ids) AND record::jsonb ->> 'current_user' = 'provider' \gset
+SET LOCAL ROLE patient;
+SELECT set_config('request.jwt.claims', :'claims_a', true);
+SELECT results_eq(format('SELECT session_user_name, role_name, sub, application_name, nested FROM careguard.disclosures(%L) WHERE seq = %s',
+                         :'uid_a', :'b_search_seq'),
+                  $$VALUES (NULL::text, 'patient'::text, NULL::text, NULL::text, true)$$,
+                  'A''s accounting lists B''s search (nested) as a patient''s, without B''s session user, sub or application name');
+SELECT is((SELECT count(*) FROM careguard.disclosures(:'uid_a')
+            WHERE sub = :'uid_b' OR application_name = 'b-private-app'), 0::bigint,
+          'B is named nowhere in A''s accounting');
+SELECT is((SELECT count(*) FROM careguard.disclosures(:'uid_a') WHERE sub IS DISTINCT FROM :'uid_a' AND role_name = 'patient'
+              AND (session_user_name IS NOT NULL OR application_name IS NOT NULL OR sub IS NOT NULL)), 0::bigint,
+          'no other patient''s read in A''s accounting keeps a name');
+SELECT cmp_ok((SELECT count(*) FROM careguard.disclosures(:'uid_a') WHERE sub = :'uid_a' AND application_name IS NOT NULL),
+              '>', 0::bigint, 'A''s own reads keep A''s sub and application name');
+SELECT is((SELECT count(*) FROM careguard.disclosures(:'uid_a') WHERE role_name = 'provider' AND sub IS NOT NULL
+              AND session_user_name IS NOT NULL), :'provider_reads_a'::bigint,
+          'every provider''s read of A names the provider');
+RESET ROLE;
+SET LOCAL ROLE admin;
+SELECT set_config('request.jwt.claims', :'claims_admin', true);
+SELECT results_eq(format('SELECT sub, application_name FROM careguard.disclosures(%L) WHERE seq = %s',
+                         :'uid_a', :'b_search_seq'),
+                  format('VALUES (%L::text, %L::text)', :'uid_b', 'b-private-app'),
+                  'an auditor sees who searched: B''s sub and application name');
 RESET ROLE;
 
 -- 12b. A PARALLEL SAFE function that reads a PHI table in a parallel worker:

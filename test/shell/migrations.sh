@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Rehearses every shipped upgrade and downgrade path (docs/migrations.md):
-#  (a) the newest release installed fresh equals the oldest (0.2.0) plus
-#      every upgrade; 0.4.0 taken down to 0.3.0 equals 0.2.0 taken up to
-#      0.3.0; and down to 0.2.0 equals a fresh 0.2.0. Compared: a normalized
+#  (a) the newest release (0.4.1) installed fresh equals the oldest (0.2.0)
+#      plus every upgrade; 0.4.1 taken down to 0.4.0 equals 0.2.0 taken up
+#      to 0.4.0 (0.4.0's install script is no longer shipped; that path was
+#      proven equal to it when 0.4.0 was the newest); down to 0.3.0 equals
+#      0.2.0 taken up to 0.3.0; and down to 0.2.0 equals a fresh 0.2.0. Compared: a normalized
 #      `pg_dump --binary-upgrade --schema-only` (the mode that writes
 #      extension members), and policies, grants, comments and config
 #      registrations by query (test/migrations/catalogue.sql);
@@ -74,25 +76,31 @@ same_schema() {
 }
 
 section "(a) the newest release fresh equals the oldest plus every upgrade"
-fresh4="$(newdb fresh4 0.4.0)"
+fresh4="$(newdb fresh4 0.4.1)"
 path4="$(newdb path4 0.2.0)"
 update "$path4" 0.3.0
 check "0.2.0 -> 0.3.0 along the shipped path" "0.3.0,0.3.0,0.3.0" \
   "$(q "$path4" -c "SELECT string_agg(extversion, ',' ORDER BY extname) FROM pg_extension WHERE extname LIKE 'careguard%'")"
 up3="$(newdb up3 0.2.0)"
 update "$up3" 0.3.0
+up4="$(newdb up4 0.2.0)"
+update "$up4" 0.3.0
+update "$up4" 0.4.0
 update "$path4" 0.4.0
-same_schema "fresh 0.4.0 = 0.2.0 + 0.2.0--0.3.0 + 0.3.0--0.4.0" "$fresh4" "$path4"
+update "$path4" 0.4.1
+same_schema "fresh 0.4.1 = 0.2.0 + 0.2.0--0.3.0 + 0.3.0--0.4.0 + 0.4.0--0.4.1" "$fresh4" "$path4"
+update "$path4" 0.4.0
+same_schema "0.4.1 -> 0.4.0 = 0.2.0 + 0.2.0--0.3.0 + 0.3.0--0.4.0" "$up4" "$path4"
 update "$path4" 0.3.0
 same_schema "0.4.0 -> 0.3.0 = 0.2.0 + 0.2.0--0.3.0 (column order aside)" "$up3" "$path4" --unordered-columns
-# From a fresh 0.4.0 too: a downgrade must undo what the install parts made,
+# From a fresh 0.4.1 too: a downgrade must undo what the install parts made,
 # not only what the upgrade pieces made.
-down3="$(newdb down3 0.4.0)"
+down3="$(newdb down3 0.4.1)"
 update "$down3" 0.3.0
-same_schema "fresh 0.4.0 -> 0.3.0 = 0.2.0 + 0.2.0--0.3.0 (column order aside)" "$up3" "$down3" --unordered-columns
+same_schema "fresh 0.4.1 -> 0.3.0 = 0.2.0 + 0.2.0--0.3.0 (column order aside)" "$up3" "$down3" --unordered-columns
 fresh2="$(newdb fresh2 0.2.0)"
 update "$path4" 0.2.0
-same_schema "0.4.0 -> 0.3.0 -> 0.2.0 = fresh 0.2.0 (column order aside)" "$fresh2" "$path4" --unordered-columns
+same_schema "0.4.1 -> 0.4.0 -> 0.3.0 -> 0.2.0 = fresh 0.2.0 (column order aside)" "$fresh2" "$path4" --unordered-columns
 
 section "(b) up -> down -> up keeps every row ($APPOINTMENTS appointments)"
 data="$(newdb data 0.2.0)"
@@ -147,15 +155,16 @@ checksums "$data" >"$OUT/rows-0.4.0-second.txt"
 check "up -> down -> up: every table's rows as after the first upgrade" "" \
   "$(diff "$OUT/rows-0.4.0-first.txt" "$OUT/rows-0.4.0-second.txt")"
 check "(c) the access matrix still holds after up -> down -> up" "$(cat "$OUT/matrix-0.2.0-before.txt")" "$(matrix "$data")"
-same_schema "(c) policies and schema with data: upgraded = fresh 0.4.0" "$fresh4" "$data"
+update "$data" 0.4.1
+same_schema "(c) policies and schema with data: upgraded = fresh 0.4.1" "$fresh4" "$data"
 
 section "downgrades that would lose data refuse"
 first_patient="$(q "$data" -c "SELECT patient_id FROM patients.preferences ORDER BY 1 LIMIT 1")"
 q "$data" -c "UPDATE patients.preferences SET reminder_before = '90 seconds' WHERE patient_id = '$first_patient'" >/dev/null
 out="$(psql -X -q -At -v ON_ERROR_STOP=1 -v VERBOSITY=verbose -d "$data" -c "\\set VERBOSITY verbose" \
         -c "ALTER EXTENSION careguard_booking UPDATE TO '0.3.0'" 2>&1 || true)"
-check_contains "0.4.0 -> 0.3.0 refuses with CG010" "ERROR:  CG010: downgrade to 0.3.0 would lose data: 1 rows of patients.preferences have a reminder_before that is not a whole number of minutes" "$out"
-check "and changed nothing" "0.4.0" "$(q "$data" -c "SELECT extversion FROM pg_extension WHERE extname = 'careguard_booking'")"
+check_contains "0.4.1 -> 0.3.0 refuses with CG010" "ERROR:  CG010: downgrade to 0.3.0 would lose data: 1 rows of patients.preferences have a reminder_before that is not a whole number of minutes" "$out"
+check "and changed nothing" "0.4.1" "$(q "$data" -c "SELECT extversion FROM pg_extension WHERE extname = 'careguard_booking'")"
 q "$data" -c "UPDATE patients.preferences SET reminder_before = '2 minutes' WHERE patient_id = '$first_patient'" >/dev/null
 update "$data" 0.3.0
 check "after rounding, 0.3.0 holds the minutes" "2|00:02:00" \
