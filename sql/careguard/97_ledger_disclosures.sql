@@ -5,11 +5,18 @@
 -- role is the role setting (SET LOCAL ROLE, which a definer function does not
 -- change), or the login when none is set. It returns this patient's entry
 -- only, never the other patients a record lists.
--- A patient's own accounting does not name other end users: a read by
--- another patient, anon or authenticated caller (a SECURITY DEFINER search
--- such as bookings.busy_time() scans appointments of every patient in its
--- window) is listed with its time, relation, command and end-user role, but
--- with its session user, sub and application name NULL. An auditor sees all.
+-- A patient's own accounting does not name another user whose function,
+-- trigger or policy read their rows on the way (a SECURITY DEFINER search
+-- such as bookings.busy_time() scans the appointments of every patient in
+-- its window): such a nested read by a sub not theirs is listed with its
+-- time, relation and command, its reader's session user, role, sub and
+-- application name NULL, unless the reader's role (current_user, which a
+-- caller cannot choose as it can a role claim) is staff: a superuser, a
+-- BYPASSRLS role, or one with the rights of careguard_auditor or
+-- careguard_break_glass (granted to the provider by careguard_booking).
+-- Unknown means unnamed. A direct read keeps its names: under RLS only
+-- staff reach another patient's rows, and whoever did saw them. An auditor
+-- sees every name.
 CREATE FUNCTION careguard.disclosures(patient_id uuid, from_time timestamptz DEFAULT '-infinity',
                                       to_time timestamptz DEFAULT 'infinity')
   RETURNS TABLE (at timestamptz, seq bigint, kind text, relation text, command text,
@@ -24,7 +31,6 @@ DECLARE
   -- USAGE, not MEMBER: a NOINHERIT gateway login may SET ROLE to an
   -- auditor's role, but until it does it holds none of its rights.
   auditor boolean := pg_catalog.pg_has_role(caller, 'careguard_auditor', 'USAGE');
-  end_users text[] := ARRAY['anon', 'authenticated', 'patient'];
 BEGIN
   IF patient_id IS NULL THEN
     RAISE EXCEPTION 'an accounting is for one patient' USING ERRCODE = '22004';
@@ -36,15 +42,10 @@ BEGIN
   RETURN QUERY
     SELECT (r OPERATOR(pg_catalog.->>) 'at')::timestamptz, l.seq, l.kind,
            r OPERATOR(pg_catalog.->>) 'relation', r OPERATOR(pg_catalog.->>) 'command',
-           CASE WHEN NOT other_user THEN r OPERATOR(pg_catalog.->>) 'session_user' END,
-           -- For another end user, the end-user role it acted as: a
-           -- category, never a login or a role of its own.
-           CASE WHEN NOT other_user THEN r OPERATOR(pg_catalog.->>) 'current_user'
-                WHEN (r OPERATOR(pg_catalog.->>) 'current_user') OPERATOR(pg_catalog.=) ANY (end_users)
-                  THEN r OPERATOR(pg_catalog.->>) 'current_user'
-                ELSE r OPERATOR(pg_catalog.->>) 'role_claim' END,
-           CASE WHEN NOT other_user THEN r OPERATOR(pg_catalog.->>) 'sub' END,
-           CASE WHEN NOT other_user THEN r OPERATOR(pg_catalog.->>) 'application_name' END,
+           CASE WHEN NOT unnamed THEN r OPERATOR(pg_catalog.->>) 'session_user' END,
+           CASE WHEN NOT unnamed THEN r OPERATOR(pg_catalog.->>) 'current_user' END,
+           CASE WHEN NOT unnamed THEN r OPERATOR(pg_catalog.->>) 'sub' END,
+           CASE WHEN NOT unnamed THEN r OPERATOR(pg_catalog.->>) 'application_name' END,
            r OPERATOR(pg_catalog.->>) 'rls', r OPERATOR(pg_catalog.->>) 'bypass_reason',
            COALESCE((r OPERATOR(pg_catalog.->>) 'nested')::boolean, false),
            COALESCE((r OPERATOR(pg_catalog.->>) 'break_glass')::boolean, false)
@@ -52,13 +53,22 @@ BEGIN
            r OPERATOR(pg_catalog.->) 'detail' OPERATOR(pg_catalog.->>) 'reason'
       FROM careguard.ledger l,
            LATERAL (SELECT l.record::jsonb AS r) AS parsed,
-           -- Another end user's read: not the patient's own, by a role that
-           -- acts for a member of the public, not for the provider.
-           LATERAL (SELECT COALESCE(NOT auditor
-                      AND (r OPERATOR(pg_catalog.->>) 'sub') IS DISTINCT FROM patient_id::text
-                      AND ((r OPERATOR(pg_catalog.->>) 'current_user') OPERATOR(pg_catalog.=) ANY (end_users)
-                           OR (r OPERATOR(pg_catalog.->>) 'role_claim') OPERATOR(pg_catalog.=) ANY (end_users)),
-                      false) AS other_user) AS reader
+           LATERAL (SELECT
+             -- nested or inside a SECURITY DEFINER function
+             COALESCE((r OPERATOR(pg_catalog.->>) 'nested')::boolean, false)
+               OR COALESCE((r OPERATOR(pg_catalog.->>) 'security_definer')::boolean, false) AS on_the_way,
+             -- the patient's own sub in any spelling auth.uid() accepts
+             COALESCE(pg_catalog.translate(pg_catalog.lower(r OPERATOR(pg_catalog.->>) 'sub'), '{}-', '')
+                        OPERATOR(pg_catalog.=) pg_catalog.translate(patient_id::text, '-', ''), false) AS own,
+             COALESCE((SELECT a.rolsuper OR a.rolbypassrls
+                              OR pg_catalog.pg_has_role(a.oid, 'careguard_auditor', 'USAGE')
+                              OR pg_catalog.pg_has_role(a.oid, 'careguard_break_glass', 'USAGE')
+                         FROM pg_catalog.pg_roles a
+                        WHERE a.oid OPERATOR(pg_catalog.=) pg_catalog.to_regrole(
+                                pg_catalog.quote_ident(r OPERATOR(pg_catalog.->>) 'current_user'))::pg_catalog.oid),
+                      false) AS staff) AS reader,
+           LATERAL (SELECT NOT auditor AND reader.on_the_way AND NOT reader.own AND NOT reader.staff
+                      AS unnamed) AS shown
      WHERE l.patient_ids OPERATOR(pg_catalog.@>) ARRAY[patient_id]
        AND (r OPERATOR(pg_catalog.->>) 'at')::timestamptz OPERATOR(pg_catalog.>=) from_time
        AND (r OPERATOR(pg_catalog.->>) 'at')::timestamptz OPERATOR(pg_catalog.<) to_time

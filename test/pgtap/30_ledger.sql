@@ -391,41 +391,83 @@ SELECT cmp_ok((SELECT count(*) FROM careguard.disclosures(:'uid_b')), '>', 0::bi
               'an admin (careguard_auditor) reads anyone''s accounting');
 RESET ROLE;
 
--- 12a. Another patient's search: bookings.busy_time() (SECURITY DEFINER)
--- scans every appointment in its window, so patient B's search is in A's
--- accounting, marked nested, without B's session user, sub or application
--- name; an auditor sees them. A's own reads and a provider's keep theirs.
+-- 12a. Reads on the way: bookings.busy_time() (SECURITY DEFINER) scans every
+-- appointment in its window, so patient B's search is in A's accounting,
+-- marked nested, without B's session user, role, sub or application name
+-- (also as a role careguard does not know, and whatever role claim is set);
+-- an auditor sees them. A's own search (its sub in capitals), a provider's
+-- search and a provider's direct read (under a role claim 'patient') keep
+-- their names.
 SELECT provider_id AS a_provider, starts_at AS a_start FROM bookings.appointments
  WHERE patient_id = :'uid_a' AND status IN ('pending', 'confirmed') ORDER BY starts_at LIMIT 1 \gset
-SET LOCAL application_name = 'b-private-app';
+SELECT claims::text AS claims_a_provider, claims ->> 'sub' AS sub_a_provider,
+       jsonb_set(claims, '{role}', '"patient"')::text AS claims_a_provider_as_patient
+  FROM careguard.demo_users() WHERE claims ->> 'provider_id' = :'a_provider' \gset
+CREATE ROLE ledger_test_guardian NOLOGIN IN ROLE patient;
 -- A plain index scan reads the patient column (an index-only one over the
 -- exclusion index would not: ids_exact false, no ids, docs/audit-trail.md).
 SET LOCAL enable_indexonlyscan = off;
+SELECT jsonb_set(:'claims_b'::jsonb, '{role}', '"provider"')::text AS claims_b_as_provider,
+       jsonb_set(:'claims_a'::jsonb, '{sub}', to_jsonb(upper(:'uid_a')))::text AS claims_a_upper \gset
+SET LOCAL application_name = 'b-private-app';
 SET LOCAL ROLE patient;
-SELECT set_config('request.jwt.claims', :'claims_b', true);
+SELECT set_config('request.jwt.claims', :'claims_b', true) IS NULL AS ignored \gset
 SELECT count(*) AS busy_rows FROM bookings.busy_time(ARRAY[:'a_provider'::uuid], :'a_start'::timestamptz,
                                                      :'a_start'::timestamptz + interval '1 hour') \gset
+RESET ROLE;
+SET LOCAL application_name = 'b-guardian-app';
+SET LOCAL ROLE ledger_test_guardian;
+SELECT set_config('request.jwt.claims', :'claims_b_as_provider', true) IS NULL AS ignored \gset
+SELECT count(*) AS busy_rows FROM bookings.busy_time(ARRAY[:'a_provider'::uuid], :'a_start'::timestamptz,
+                                                     :'a_start'::timestamptz + interval '1 hour') \gset
+RESET ROLE;
+SET LOCAL application_name = 'a-own-app';
+SET LOCAL ROLE patient;
+SELECT set_config('request.jwt.claims', :'claims_a_upper', true) IS NULL AS ignored \gset
+SELECT count(*) AS busy_rows FROM bookings.busy_time(ARRAY[:'a_provider'::uuid], :'a_start'::timestamptz,
+                                                     :'a_start'::timestamptz + interval '1 hour') \gset
+RESET ROLE;
+SET LOCAL application_name = 'x-search-app';
+SET LOCAL ROLE provider;
+SELECT set_config('request.jwt.claims', :'claims_a_provider', true) IS NULL AS ignored \gset
+SELECT count(*) AS busy_rows FROM bookings.busy_time(ARRAY[:'a_provider'::uuid], :'a_start'::timestamptz,
+                                                     :'a_start'::timestamptz + interval '1 hour') \gset
+RESET ROLE;
+SET LOCAL application_name = 'x-direct-app';
+SET LOCAL ROLE provider;
+SELECT set_config('request.jwt.claims', :'claims_a_provider_as_patient', true);
+SELECT count(*) AS x_direct_rows FROM bookings.appointments WHERE patient_id = :'uid_a' \gset
 RESET ROLE;
 RESET application_name;
 RESET enable_indexonlyscan;
 SELECT careguard.ledger_flush() IS NOT NULL AS flushed \gset
-SELECT coalesce(max(seq), 0) AS b_search_seq FROM careguard.ledger
- WHERE record::jsonb ->> 'application_name' = 'b-private-app' AND :'uid_a' = ANY (patient_ids) \gset
-SELECT cmp_ok(:'b_search_seq'::bigint, '>', 0::bigint, 'B''s search is recorded, naming A');
+SELECT coalesce(max(seq) FILTER (WHERE record::jsonb ->> 'application_name' = 'b-private-app'), 0) AS b_search_seq,
+       coalesce(max(seq) FILTER (WHERE record::jsonb ->> 'application_name' = 'b-guardian-app'), 0) AS guardian_seq,
+       coalesce(max(seq) FILTER (WHERE record::jsonb ->> 'application_name' = 'a-own-app'), 0) AS a_search_seq,
+       coalesce(max(seq) FILTER (WHERE record::jsonb ->> 'application_name' = 'x-search-app'), 0) AS x_search_seq,
+       coalesce(max(seq) FILTER (WHERE record::jsonb ->> 'application_name' = 'x-direct-app'), 0) AS x_direct_seq
+  FROM careguard.ledger WHERE :'uid_a' = ANY (patient_ids) \gset
 SELECT count(*) AS provider_reads_a FROM careguard.ledger
  WHERE :'uid_a' = ANY (patient_ids) AND record::jsonb ->> 'current_user' = 'provider' \gset
+SELECT ok(:b_search_seq > 0 AND :guardian_seq > 0 AND :a_search_seq > 0 AND :x_search_seq > 0 AND :x_direct_seq > 0,
+          'the five reads are recorded, each naming A');
 SET LOCAL ROLE patient;
 SELECT set_config('request.jwt.claims', :'claims_a', true);
-SELECT results_eq(format('SELECT session_user_name, role_name, sub, application_name, nested FROM careguard.disclosures(%L) WHERE seq = %s',
-                         :'uid_a', :'b_search_seq'),
-                  $$VALUES (NULL::text, 'patient'::text, NULL::text, NULL::text, true)$$,
-                  'A''s accounting lists B''s search (nested) as a patient''s, without B''s session user, sub or application name');
+SELECT results_eq(format('SELECT seq, session_user_name, role_name, sub, application_name, nested FROM careguard.disclosures(%L) WHERE seq IN (%s, %s) ORDER BY seq',
+                         :'uid_a', :'b_search_seq', :'guardian_seq'),
+                  format('VALUES (%s::bigint, NULL::text, NULL::text, NULL::text, NULL::text, true), (%s, NULL, NULL, NULL, NULL, true)',
+                         :'b_search_seq', :'guardian_seq'),
+                  'A''s accounting lists B''s searches (nested), as patient and as a role careguard does not know under a role claim provider, naming no one');
 SELECT is((SELECT count(*) FROM careguard.disclosures(:'uid_a')
-            WHERE sub = :'uid_b' OR application_name = 'b-private-app'), 0::bigint,
+            WHERE sub = :'uid_b' OR application_name LIKE 'b-%' OR role_name = 'ledger_test_guardian'), 0::bigint,
           'B is named nowhere in A''s accounting');
-SELECT is((SELECT count(*) FROM careguard.disclosures(:'uid_a') WHERE sub IS DISTINCT FROM :'uid_a' AND role_name = 'patient'
-              AND (session_user_name IS NOT NULL OR application_name IS NOT NULL OR sub IS NOT NULL)), 0::bigint,
-          'no other patient''s read in A''s accounting keeps a name');
+SELECT results_eq(format('SELECT seq, role_name, upper(sub), application_name FROM careguard.disclosures(%L) WHERE seq IN (%s, %s, %s) ORDER BY seq',
+                         :'uid_a', :'a_search_seq', :'x_search_seq', :'x_direct_seq'),
+                  format('VALUES (%s::bigint, %L::text, upper(%L), %L::text), (%s, %L, upper(%L), %L), (%s, %L, upper(%L), %L)',
+                         :'a_search_seq', 'patient', :'uid_a', 'a-own-app',
+                         :'x_search_seq', 'provider', :'sub_a_provider', 'x-search-app',
+                         :'x_direct_seq', 'provider', :'sub_a_provider', 'x-direct-app'),
+                  'A''s own search (sub in capitals), the provider''s search and its direct read under a role claim patient keep their names');
 SELECT cmp_ok((SELECT count(*) FROM careguard.disclosures(:'uid_a') WHERE sub = :'uid_a' AND application_name IS NOT NULL),
               '>', 0::bigint, 'A''s own reads keep A''s sub and application name');
 SELECT is((SELECT count(*) FROM careguard.disclosures(:'uid_a') WHERE role_name = 'provider' AND sub IS NOT NULL
@@ -434,10 +476,11 @@ SELECT is((SELECT count(*) FROM careguard.disclosures(:'uid_a') WHERE role_name 
 RESET ROLE;
 SET LOCAL ROLE admin;
 SELECT set_config('request.jwt.claims', :'claims_admin', true);
-SELECT results_eq(format('SELECT sub, application_name FROM careguard.disclosures(%L) WHERE seq = %s',
-                         :'uid_a', :'b_search_seq'),
-                  format('VALUES (%L::text, %L::text)', :'uid_b', 'b-private-app'),
-                  'an auditor sees who searched: B''s sub and application name');
+SELECT results_eq(format('SELECT role_name, sub, application_name FROM careguard.disclosures(%L) WHERE seq IN (%s, %s) ORDER BY seq',
+                         :'uid_a', :'b_search_seq', :'guardian_seq'),
+                  format('VALUES (%L::text, %L::text, %L::text), (%L, %L, %L)', 'patient', :'uid_b', 'b-private-app',
+                         'ledger_test_guardian', :'uid_b', 'b-guardian-app'),
+                  'an auditor sees who searched: B''s role, sub and application name');
 RESET ROLE;
 
 -- 12b. A PARALLEL SAFE function that reads a PHI table in a parallel worker:
