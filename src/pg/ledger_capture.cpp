@@ -578,6 +578,10 @@ bool ledger_statement_open() noexcept {
   return false;
 }
 
+Oid ledger_statement_user() noexcept {
+  return run_depth > 0 && OidIsValid(running_top_user) ? running_top_user : GetUserId();
+}
+
 void install_ledger_hooks() {
   previous_planner = planner_hook;
   planner_hook = on_plan;

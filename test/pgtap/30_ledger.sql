@@ -10,7 +10,7 @@
 -- reviewed, and lapses when it expires; a patient's accounting shows only
 -- their own disclosures, and names no other patient. Expected values come from the data (as superuser).
 BEGIN;
-SELECT plan(72);
+SELECT plan(73);
 
 TRUNCATE bookings.status_history, bookings.appointments, patients.preferences, patients.profiles,
          providers.availability, providers.profiles, public.locations, public.categories, auth.users;
@@ -342,6 +342,9 @@ SELECT is((SELECT count(*) FROM careguard.ledger l WHERE l.kind = 'break_glass'
              AND l.patient_ids = ARRAY[:'uid_a'::uuid]
              AND l.record::jsonb -> 'detail' ->> 'reason' = 'patient unconscious in ER, history needed now'),
           1::bigint, 'the grant itself is ledgered with its reason');
+SELECT is((SELECT l.record::jsonb ->> 'current_user' FROM careguard.ledger l WHERE l.kind = 'break_glass'
+             AND l.patient_ids = ARRAY[:'uid_a'::uuid]), 'provider',
+          'and names the provider''s role, not the owner of the SECURITY DEFINER function');
 SELECT is((SELECT count(*) FROM careguard.glass_review() g WHERE g.patient_id = :'uid_a'), 1::bigint,
           'glass_review() lists it until signed off');
 -- It expires by itself: move the window into the past.
