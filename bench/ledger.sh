@@ -116,7 +116,7 @@ run() {
     {a[NR]=$1} END {printf "%s %.3f %.3f %.1f\n", tps, a[int(NR*0.5)+1]/1000, a[int(NR*0.99)+1]/1000,
                     ticks * 1e6 / hz / n}'
 }
-declare -A tps p50 p99 cpu
+declare -A tps p50 p99 cpu pair
 for ((r = 1; r <= REPS; r++)); do
   # ABBA: every other repetition runs "on" first, so a drift of the machine
   # over the run does not favour whichever variant always runs second.
@@ -129,7 +129,11 @@ for ((r = 1; r <= REPS; r++)); do
         read -r t a b c < <(run "$script" "$clients" "$mode")
         key="$script/$clients/$mode"
         tps[$key]+=" $t"; p50[$key]+=" $a"; p99[$key]+=" $b"; cpu[$key]+=" $c"
+        [ "$mode" = on ] && t_on=$t || t_off=$t
       done
+      # This repetition's own ratio: its two runs are seconds apart, so a
+      # drift of the machine between repetitions cancels out of it.
+      pair[$script/$clients]+=" $(awk -v a="$t_on" -v b="$t_off" 'BEGIN {printf "%.3f", a / b}')"
     done
   done
 done
@@ -138,8 +142,8 @@ records=$(q "SELECT careguard.ledger_flush(60000)")
 
 echo
 echo "== Disclosure ledger on vs off (pgbench, authenticator, median of $REPS x ${SECONDS_PER_RUN} s) =="
-printf '%-10s %7s %10s %10s %7s %9s %9s %9s %9s %8s %8s %7s\n' transaction clients "tps off" "tps on" ratio \
-  "p50 off" "p50 on" "p99 off" "p99 on" "cpu off" "cpu on" ratio
+printf '%-10s %7s %10s %10s %7s %7s %9s %9s %9s %9s %8s %8s %7s\n' transaction clients "tps off" "tps on" ratio \
+  pairs "p50 off" "p50 on" "p99 off" "p99 on" "cpu off" "cpu on" ratio
 for script in patient dashboard; do
   for clients in 1 2; do
     off="$script/$clients/off"; on="$script/$clients/on"
@@ -147,10 +151,13 @@ for script in patient dashboard; do
         -v a0="$(median ${p50[$off]})" -v a1="$(median ${p50[$on]})" \
         -v b0="$(median ${p99[$off]})" -v b1="$(median ${p99[$on]})" \
         -v c0="$(median ${cpu[$off]})" -v c1="$(median ${cpu[$on]})" \
-      'BEGIN {printf "%-10s %7s %10.0f %10.0f %7.3f %9.3f %9.3f %9.3f %9.3f %8.1f %8.1f %7.3f\n",
-              s, c, t0, t1, t1/t0, a0, a1, b0, b1, c0, c1, c1/c0}'
+        -v pr="$(median ${pair[$script/$clients]})" \
+      'BEGIN {printf "%-10s %7s %10.0f %10.0f %7.3f %7.3f %9.3f %9.3f %9.3f %9.3f %8.1f %8.1f %7.3f\n",
+              s, c, t0, t1, t1/t0, pr, a0, a1, b0, b1, c0, c1, c1/c0}'
   done
 done
+echo "(ratio: of the medians; pairs: the median of the repetitions' own on/off ratios, each"
+echo " repetition's ratio: ${pair[patient/2]# }, for the patient at 2 clients)"
 echo "(latencies in ms; cpu: the server's CPU time per transaction in microseconds, every backend and"
 echo " the ledger writer included, until the writer has stored the run's records; the ledger held"
 echo " $records records after the runs, all written by the writer)"
