@@ -4,7 +4,10 @@
 # machine's load. A single-user backend runs a patient's appointments query
 # 100 and 400 times in one transaction, with careguard.ledger off and on; the
 # difference of the two lengths, per statement, leaves out start-up and the
-# first statement's catalogue loads. The record's write(2) runs in the kernel,
+# first statement's catalogue loads. Then the same for whole transactions as
+# the gateway sends them (BEGIN, the claims, SET LOCAL ROLE, the read,
+# COMMIT), so that what the ledger costs per transaction, commit included,
+# is counted too. The record's write(2) runs in the kernel,
 # which valgrind does not count, and the writer's insert is another process
 # (bench/ledger.sh measures both in CPU time).
 set -euo pipefail
@@ -29,8 +32,16 @@ statements() {  # $1: on|off, $2: how many reads
   done
   echo "COMMIT;"
 }
-profile() {  # $1: on|off, $2: reads; prints callgrind's inclusive table
-  statements "$1" "$2" | as_cluster_owner valgrind --tool=callgrind \
+transactions() {  # $1: on|off, $2: how many patient transactions
+  printf 'SET careguard.ledger = %s;\n' "$1"
+  for ((i = 0; i < $2; i++)); do
+    printf "BEGIN;\nSELECT set_config('request.jwt.claims', '%s', true);\nSET LOCAL ROLE patient;\n" "$claims"
+    echo "SELECT id, provider_id, starts_at, status FROM bookings.appointments ORDER BY starts_at;"
+    echo "COMMIT;"
+  done
+}
+profile() {  # $1: on|off, $2: count[, $3: the generator]; prints callgrind's inclusive table
+  "${3:-statements}" "$1" "$2" | as_cluster_owner valgrind --tool=callgrind \
     --callgrind-out-file="$CLUSTER_DIR/cg.$1.$2" "$PG_BINDIR/postgres" --single -D "$CLUSTER_DIR/data" postgres \
     2>&1 | grep -m3 ERROR >&2 || true
   as_cluster_owner callgrind_annotate --inclusive=yes "$CLUSTER_DIR/cg.$1.$2" 2>/dev/null
@@ -61,4 +72,14 @@ awk -v off="$statement_off" -v on="$statement_on" \
   printf "%-58s %8.0f\n", "  who is asking (names, claims), at ExecutorStart", open
   printf "%-58s %8.0f\n", "  patient ids seen by the scans", ids
   printf "%-58s %8.0f\n", "  the planner walk that keeps PHI reads serial", walk
+}'
+
+tx_off="$(per "$(callgrind_total "$(profile off 400 transactions)")" "$(callgrind_total "$(profile off 100 transactions)")")"
+tx_on="$(per "$(callgrind_total "$(profile on 400 transactions)")" "$(callgrind_total "$(profile on 100 transactions)")")"
+echo
+echo "== the same per whole patient transaction (BEGIN, claims, SET LOCAL ROLE, the read, COMMIT; 400 - 100) =="
+awk -v off="$tx_off" -v on="$tx_on" 'BEGIN {
+  printf "%-58s %8.0f\n", "the transaction, ledger off", off
+  printf "%-58s %8.0f\n", "the transaction, ledger on", on
+  printf "%-58s %8.0f  %4.1f%%\n", "the ledger, all told", on - off, 100 * (on - off) / off
 }'
