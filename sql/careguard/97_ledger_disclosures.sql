@@ -8,15 +8,16 @@
 -- A patient's own accounting does not name another user whose function,
 -- trigger or policy read their rows on the way (a SECURITY DEFINER search
 -- such as bookings.busy_time() scans the appointments of every patient in
--- its window): such a nested read by a sub not theirs is listed with its
--- time, relation and command, its reader's session user, role, sub and
--- application name NULL, unless the reader's role (current_user, which a
--- caller cannot choose as it can a role claim) is staff: a superuser, a
--- BYPASSRLS role, or one with the rights of careguard_auditor or
--- careguard_break_glass (granted to the provider by careguard_booking).
--- Unknown means unnamed. A direct read keeps its names: under RLS only
--- staff reach another patient's rows, and whoever did saw them. An auditor
--- sees every name.
+-- its window), or whose statement failed (an INSERT naming them that RLS
+-- refused): such a record under a sub not theirs is listed with its time,
+-- relation and command, its reader's session user, role, sub and
+-- application name NULL, unless the reader was staff when the record was
+-- written (reader_staff: a superuser, a BYPASSRLS role, or one with the
+-- rights of careguard_auditor or careguard_break_glass, granted to the
+-- provider by careguard_booking; for a record without it, the recorded
+-- current_user's role now). Unknown means unnamed. A direct read that
+-- completed keeps its names: under RLS only staff reach another patient's
+-- rows, and whoever did saw them. An auditor sees every name.
 CREATE FUNCTION careguard.disclosures(patient_id uuid, from_time timestamptz DEFAULT '-infinity',
                                       to_time timestamptz DEFAULT 'infinity')
   RETURNS TABLE (at timestamptz, seq bigint, kind text, relation text, command text,
@@ -54,13 +55,15 @@ BEGIN
       FROM careguard.ledger l,
            LATERAL (SELECT l.record::jsonb AS r) AS parsed,
            LATERAL (SELECT
-             -- nested or inside a SECURITY DEFINER function
+             -- nested, inside a SECURITY DEFINER function, or failed
              COALESCE((r OPERATOR(pg_catalog.->>) 'nested')::boolean, false)
-               OR COALESCE((r OPERATOR(pg_catalog.->>) 'security_definer')::boolean, false) AS on_the_way,
+               OR COALESCE((r OPERATOR(pg_catalog.->>) 'security_definer')::boolean, false)
+               OR COALESCE((r OPERATOR(pg_catalog.->>) 'aborted')::boolean, false) AS on_the_way,
              -- the patient's own sub in any spelling auth.uid() accepts
              COALESCE(pg_catalog.translate(pg_catalog.lower(r OPERATOR(pg_catalog.->>) 'sub'), '{}-', '')
                         OPERATOR(pg_catalog.=) pg_catalog.translate(patient_id::text, '-', ''), false) AS own,
-             COALESCE((SELECT a.rolsuper OR a.rolbypassrls
+             COALESCE((r OPERATOR(pg_catalog.->>) 'reader_staff')::boolean,
+                      (SELECT a.rolsuper OR a.rolbypassrls
                               OR pg_catalog.pg_has_role(a.oid, 'careguard_auditor', 'USAGE')
                               OR pg_catalog.pg_has_role(a.oid, 'careguard_break_glass', 'USAGE')
                          FROM pg_catalog.pg_roles a

@@ -78,7 +78,6 @@ int wrap_capacity = 0;
 
 LedgerStatement* statements = nullptr;  // open top-level statements
 QueryDesc* running_top = nullptr;       // the top-level query whose run is active
-Oid running_top_user = InvalidOid;      // its user, before any SECURITY DEFINER switch
 int run_depth = 0;
 int64 statement_serial = 0;
 
@@ -169,7 +168,24 @@ char* copy_claim(const Claims* claims, const char* name, MemoryContext cxt) {
   return copy;
 }
 
+// Staff, for a patient's accounting (careguard.disclosures() names their
+// reads of a patient on the way): a superuser, a BYPASSRLS role, or one with
+// careguard_auditor's or careguard_break_glass's rights. Decided when the
+// record is written, so that renaming or dropping a role later changes no
+// history.
+bool reader_is_staff(Oid user) {
+  if (superuser_arg(user) || has_bypassrls_privilege(user)) return true;
+  Oid auditor = remembered_role_oid("careguard_auditor");
+  Oid break_glass = remembered_role_oid("careguard_break_glass");
+  return (OidIsValid(auditor) && has_privs_of_role(user, auditor)) ||
+         (OidIsValid(break_glass) && has_privs_of_role(user, break_glass));
+}
+
 // Who is asking, captured once per statement while the catalogue is usable.
+// The user is the outer one (SET ROLE's, the role auth.login switched to):
+// SECURITY DEFINER does not change it, whether the definer function runs
+// under a query, a DO block or a CALL, and a parallel worker has its
+// leader's.
 void capture_identity(LedgerStatement* s, QueryDesc* query) {
   MemoryContext cxt = s->context;
   s->serial = ++statement_serial;
@@ -177,8 +193,9 @@ void capture_identity(LedgerStatement* s, QueryDesc* query) {
   s->query_id = query->plannedstmt->queryId;
   s->command = query->operation;
   s->session_user = MemoryContextStrdup(cxt, remembered_role_name(GetSessionUserId()));
-  s->top_user = query == running_top ? running_top_user : GetUserId();
+  s->top_user = GetOuterUserId();
   s->current_user = MemoryContextStrdup(cxt, remembered_role_name(s->top_user));
+  s->reader_staff = reader_is_staff(s->top_user);
   s->application_name =
       MemoryContextStrdup(cxt, application_name != nullptr ? application_name : "");
   s->client_addr = nullptr;
@@ -439,6 +456,16 @@ void on_start(QueryDesc* query, int eflags) {
     standard_ExecutorStart(query, eflags);
   }
   if (!statement_is_audited(query, eflags)) return;
+  // A statement's records name the user it captured: one changed since (SET
+  // ROLE inside a function the statement called) would read rows under a
+  // name the records do not carry.
+  const LedgerStatement* open =
+      run_depth > 0 && running_top != nullptr ? statement_of(running_top) : nullptr;
+  if (open != nullptr && open->top_user != GetOuterUserId()) {
+    ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+                    errmsg("the role changed while a statement that reads patient records runs"),
+                    errhint("Change the role (SET ROLE) before the statement, not inside it.")));
+  }
   WalkContext walk{query, nullptr, run_depth > 0 && running_top != nullptr ? running_top : query};
   wrap_audited_nodes(query->planstate, &walk);
 }
@@ -451,11 +478,7 @@ template <typename Step>
 void run_step(QueryDesc* query, Step step) {
   bool top = run_depth == 0;
   QueryDesc* saved_top = running_top;
-  Oid saved_user = running_top_user;
-  if (top) {
-    running_top = query;
-    running_top_user = GetUserId();
-  }
+  if (top) running_top = query;
   ++run_depth;
   PG_TRY();
   { step(); }
@@ -463,14 +486,12 @@ void run_step(QueryDesc* query, Step step) {
   {
     --run_depth;
     running_top = saved_top;
-    running_top_user = saved_user;
     if (top) abandon_statement(query);
     PG_RE_THROW();
   }
   PG_END_TRY();
   --run_depth;
   running_top = saved_top;
-  running_top_user = saved_user;
 }
 
 void on_run(QueryDesc* query, ScanDirection direction, uint64 count, bool execute_once) {
@@ -576,10 +597,6 @@ bool ledger_statement_open() noexcept {
     if (!s->emitted) return true;
   }
   return false;
-}
-
-Oid ledger_statement_user() noexcept {
-  return run_depth > 0 && OidIsValid(running_top_user) ? running_top_user : GetUserId();
 }
 
 void install_ledger_hooks() {

@@ -106,9 +106,9 @@ Datum careguard_ledger_append(PG_FUNCTION_ARGS) {
                       ? nullptr
                       : DatumGetCString(DirectFunctionCall1(uuid_out, PG_GETARG_DATUM(2)));
   char* session_user_name = GetUserNameFromId(GetSessionUserId(), false);
-  // Not GetUserId(): events are appended by SECURITY DEFINER functions
-  // (break_glass), whose owner did not ask.
-  char* current_user_name = GetUserNameFromId(ledger_statement_user(), false);
+  // The outer user, as an access record names it: events are appended by
+  // SECURITY DEFINER functions (break_glass), whose owner did not ask.
+  char* current_user_name = GetUserNameFromId(GetOuterUserId(), false);
   guarded("careguard.ledger_append", [&] {
     careguard::ledger::RecordWriter record;
     record.number("v", 1);

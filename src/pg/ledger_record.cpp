@@ -57,6 +57,7 @@ void write_access(const LedgerStatement& s, const LedgerAccess& a) {
   record.number("query_id", static_cast<std::int64_t>(s.query_id));
   record.field("session_user", s.session_user);
   record.field("current_user", s.current_user);
+  record.boolean("reader_staff", s.reader_staff);
   record.field("as_user", a.user_name);
   record.boolean("security_definer", a.security_definer);
   record.boolean("nested", a.nested);

@@ -10,7 +10,7 @@
 -- reviewed, and lapses when it expires; a patient's accounting shows only
 -- their own disclosures, and names no other patient. Expected values come from the data (as superuser).
 BEGIN;
-SELECT plan(73);
+SELECT plan(77);
 
 TRUNCATE bookings.status_history, bookings.appointments, patients.preferences, patients.profiles,
          providers.availability, providers.profiles, public.locations, public.categories, auth.users;
@@ -441,6 +441,53 @@ SET LOCAL ROLE provider;
 SELECT set_config('request.jwt.claims', :'claims_a_provider_as_patient', true);
 SELECT count(*) AS x_direct_rows FROM bookings.appointments WHERE patient_id = :'uid_a' \gset
 RESET ROLE;
+-- A SECURITY DEFINER function called outside a query (a DO block): the
+-- record names the outer user (patient), not the definer, and is marked.
+CREATE FUNCTION public.ledger_test_provider_load(p uuid) RETURNS bigint
+  LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog
+  AS $$ SELECT count(*) FROM bookings.appointments WHERE provider_id = p $$;
+GRANT EXECUTE ON FUNCTION public.ledger_test_provider_load(uuid) TO patient;
+SELECT set_config('cg.a_provider', :'a_provider', true) IS NULL AS ignored \gset
+SET LOCAL application_name = 'b-do-app';
+SET LOCAL ROLE patient;
+SELECT set_config('request.jwt.claims', :'claims_b', true) IS NULL AS ignored \gset
+DO $$ DECLARE n bigint; BEGIN n := public.ledger_test_provider_load(current_setting('cg.a_provider')::uuid); END $$;
+RESET ROLE;
+-- B's INSERT of an appointment for A, refused by RLS: recorded, aborted.
+SAVEPOINT before_b_insert;
+SET LOCAL application_name = 'b-insert-app';
+SET LOCAL ROLE patient;
+SELECT set_config('request.jwt.claims', :'claims_b', true) IS NULL AS ignored \gset
+\set ON_ERROR_STOP 0
+INSERT INTO bookings.appointments (patient_id, provider_id, starts_at, ends_at)
+  VALUES (:'uid_a', :'a_provider', '2031-01-06 10:00+00', '2031-01-06 10:30+00');
+\set ON_ERROR_STOP 1
+ROLLBACK TO SAVEPOINT before_b_insert;
+-- The gateway login switches to provider inside a function, then reads:
+-- the record names the role in force when it read (provider), not the one
+-- the statement started as (authenticator).
+CREATE FUNCTION pg_temp.switch_then_read(claims text) RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE n bigint;
+BEGIN
+  PERFORM set_config('role', 'provider', true);
+  PERFORM set_config('request.jwt.claims', claims, true);
+  PERFORM set_config('application_name', 'x-switch-app', true);
+  SELECT count(*) INTO n FROM bookings.appointments;
+  RETURN n;
+END $$;
+SET LOCAL ROLE authenticator;
+SELECT set_config('request.jwt.claims', :'claims_b', true) IS NULL AS ignored \gset
+SELECT pg_temp.switch_then_read(:'claims_a_provider') AS switched_rows \gset
+RESET ROLE;
+-- Staff when the record was written stays staff: a provider's login that
+-- no longer exists keeps its name.
+CREATE ROLE ledger_test_staff NOLOGIN IN ROLE provider;
+SET LOCAL application_name = 'x-staff-app';
+SET LOCAL ROLE ledger_test_staff;
+SELECT set_config('request.jwt.claims', :'claims_a_provider', true) IS NULL AS ignored \gset
+SELECT count(*) AS busy_rows FROM bookings.busy_time(ARRAY[:'a_provider'::uuid], :'a_start'::timestamptz,
+                                                     :'a_start'::timestamptz + interval '1 hour') \gset
+RESET ROLE;
 RESET application_name;
 RESET enable_indexonlyscan;
 SELECT careguard.ledger_flush() IS NOT NULL AS flushed \gset
@@ -452,8 +499,36 @@ SELECT coalesce(max(seq) FILTER (WHERE record::jsonb ->> 'application_name' = 'b
   FROM careguard.ledger WHERE :'uid_a' = ANY (patient_ids) \gset
 SELECT count(*) AS provider_reads_a FROM careguard.ledger
  WHERE :'uid_a' = ANY (patient_ids) AND record::jsonb ->> 'current_user' = 'provider' \gset
-SELECT ok(:b_search_seq > 0 AND :guardian_seq > 0 AND :a_search_seq > 0 AND :x_search_seq > 0 AND :x_direct_seq > 0,
-          'the five reads are recorded, each naming A');
+SELECT coalesce(max(seq) FILTER (WHERE record::jsonb ->> 'application_name' = 'b-do-app'), 0) AS b_do_seq,
+       coalesce(max(seq) FILTER (WHERE record::jsonb ->> 'application_name' = 'b-insert-app'), 0) AS b_insert_seq,
+       coalesce(max(seq) FILTER (WHERE record::jsonb ->> 'application_name' = 'x-switch-app'), 0) AS x_switch_seq,
+       coalesce(max(seq) FILTER (WHERE record::jsonb ->> 'application_name' = 'x-staff-app'), 0) AS x_staff_seq
+  FROM careguard.ledger WHERE :'uid_a' = ANY (patient_ids) \gset
+SELECT results_eq(format($$SELECT record::jsonb ->> 'application_name', record::jsonb ->> 'current_user',
+                                  (record::jsonb ->> 'security_definer')::boolean, (record::jsonb ->> 'aborted')::boolean,
+                                  (record::jsonb ->> 'reader_staff')::boolean
+                             FROM careguard.ledger WHERE seq IN (%s, %s, %s, %s) ORDER BY seq$$,
+                           :'b_do_seq', :'b_insert_seq', :'x_switch_seq', :'x_staff_seq'),
+                  $$VALUES ('b-do-app'::text, 'patient'::text, true, false, false),
+                           ('b-insert-app', 'patient', false, true, false),
+                           ('x-switch-app', 'provider', false, false, true),
+                           ('x-staff-app', 'ledger_test_staff', true, false, true)$$,
+                  'the records name the outer user: patient under a definer called from DO, provider after a switch inside the statement; staff decided when written');
+DROP ROLE ledger_test_staff;
+CREATE FUNCTION pg_temp.read_then_switch() RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE n bigint;
+BEGIN
+  SELECT count(*) INTO n FROM bookings.appointments;
+  PERFORM set_config('role', 'provider', true);
+  SELECT count(*) INTO n FROM bookings.appointments;
+  RETURN n;
+END $$;
+SELECT throws_ok('SELECT pg_temp.read_then_switch()', '55000',
+                 'the role changed while a statement that reads patient records runs',
+                 'a role changed inside a statement after it read patient records is refused');
+SELECT ok(:b_search_seq > 0 AND :guardian_seq > 0 AND :a_search_seq > 0 AND :x_search_seq > 0 AND :x_direct_seq > 0
+          AND :b_do_seq > 0 AND :b_insert_seq > 0 AND :x_switch_seq > 0 AND :x_staff_seq > 0,
+          'the nine reads and writes are recorded, each naming A');
 SET LOCAL ROLE patient;
 SELECT set_config('request.jwt.claims', :'claims_a', true);
 SELECT results_eq(format('SELECT seq, session_user_name, role_name, sub, application_name, nested FROM careguard.disclosures(%L) WHERE seq IN (%s, %s) ORDER BY seq',
@@ -461,6 +536,17 @@ SELECT results_eq(format('SELECT seq, session_user_name, role_name, sub, applica
                   format('VALUES (%s::bigint, NULL::text, NULL::text, NULL::text, NULL::text, true), (%s, NULL, NULL, NULL, NULL, true)',
                          :'b_search_seq', :'guardian_seq'),
                   'A''s accounting lists B''s searches (nested), as patient and as a role careguard does not know under a role claim provider, naming no one');
+SELECT results_eq(format('SELECT seq, session_user_name, role_name, sub, application_name FROM careguard.disclosures(%L) WHERE seq IN (%s, %s) ORDER BY seq',
+                         :'uid_a', :'b_do_seq', :'b_insert_seq'),
+                  format('VALUES (%s::bigint, NULL::text, NULL::text, NULL::text, NULL::text), (%s, NULL, NULL, NULL, NULL)',
+                         :'b_do_seq', :'b_insert_seq'),
+                  'nor B''s definer call from a DO block, nor B''s INSERT for A that RLS refused');
+SELECT results_eq(format('SELECT seq, role_name, sub, application_name FROM careguard.disclosures(%L) WHERE seq IN (%s, %s) ORDER BY seq',
+                         :'uid_a', :'x_switch_seq', :'x_staff_seq'),
+                  format('VALUES (%s::bigint, %L::text, %L::text, %L::text), (%s, %L, %L, %L)',
+                         :'x_switch_seq', 'provider', :'sub_a_provider', 'x-switch-app',
+                         :'x_staff_seq', 'ledger_test_staff', :'sub_a_provider', 'x-staff-app'),
+                  'the provider after its switch is named, and so is a staff role dropped since');
 SELECT is((SELECT count(*) FROM careguard.disclosures(:'uid_a')
             WHERE sub = :'uid_b' OR application_name LIKE 'b-%' OR role_name = 'ledger_test_guardian'), 0::bigint,
           'B is named nowhere in A''s accounting');

@@ -37,9 +37,6 @@ extern bool in_ledger_writer;
 // running in this backend: its records carry the identity in force when it
 // started, so a sign-in may not change it underneath (auth.login refuses).
 bool ledger_statement_open() noexcept;
-// The user the running top-level statement started as, before any SECURITY
-// DEFINER switch (the current user when none runs): who an event names.
-Oid ledger_statement_user() noexcept;
 // An access-matrix probe runs in this subtransaction: its statements are
 // careguard's own and not ledgered, until the subtransaction ends.
 void note_access_matrix_probe(SubTransactionId subxact);

@@ -84,6 +84,7 @@ struct LedgerStatement {
   unsigned char sub_uuid[16];
   bool has_sub_uuid;
   bool verified;
+  bool reader_staff;  // see reader_is_staff() (ledger_capture.cpp)
   bool claims_error;
   bool emitted;
   bool aborted;
