@@ -456,17 +456,17 @@ void on_start(QueryDesc* query, int eflags) {
     standard_ExecutorStart(query, eflags);
   }
   if (!statement_is_audited(query, eflags)) return;
+  QueryDesc* top = run_depth > 0 && running_top != nullptr ? running_top : query;
   // A statement's records name the user it captured: one changed since (SET
   // ROLE inside a function the statement called) would read rows under a
   // name the records do not carry.
-  const LedgerStatement* open =
-      run_depth > 0 && running_top != nullptr ? statement_of(running_top) : nullptr;
+  const LedgerStatement* open = top != query ? statement_of(top) : nullptr;
   if (open != nullptr && open->top_user != GetOuterUserId()) {
     ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
                     errmsg("the role changed while a statement that reads patient records runs"),
                     errhint("Change the role (SET ROLE) before the statement, not inside it.")));
   }
-  WalkContext walk{query, nullptr, run_depth > 0 && running_top != nullptr ? running_top : query};
+  WalkContext walk{query, nullptr, top};
   wrap_audited_nodes(query->planstate, &walk);
 }
 
