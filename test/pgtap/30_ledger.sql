@@ -406,6 +406,8 @@ SELECT provider_id AS a_provider, starts_at AS a_start FROM bookings.appointment
 SELECT claims::text AS claims_a_provider, claims ->> 'sub' AS sub_a_provider,
        jsonb_set(claims, '{role}', '"patient"')::text AS claims_a_provider_as_patient
   FROM careguard.demo_users() WHERE claims ->> 'provider_id' = :'a_provider' \gset
+-- The search each case below runs: A's provider's busy time around A's appointment.
+\set search_a_window 'SELECT count(*) AS busy_rows FROM bookings.busy_time(ARRAY[' :'a_provider' '::uuid], ' :'a_start' '::timestamptz, ' :'a_start' '::timestamptz + interval ''1 hour'')'
 CREATE ROLE ledger_test_guardian NOLOGIN IN ROLE patient;
 -- A plain index scan reads the patient column (an index-only one over the
 -- exclusion index would not: ids_exact false, no ids, docs/audit-trail.md).
@@ -415,26 +417,22 @@ SELECT jsonb_set(:'claims_b'::jsonb, '{role}', '"provider"')::text AS claims_b_a
 SET LOCAL application_name = 'b-private-app';
 SET LOCAL ROLE patient;
 SELECT set_config('request.jwt.claims', :'claims_b', true) IS NULL AS ignored \gset
-SELECT count(*) AS busy_rows FROM bookings.busy_time(ARRAY[:'a_provider'::uuid], :'a_start'::timestamptz,
-                                                     :'a_start'::timestamptz + interval '1 hour') \gset
+:search_a_window \gset
 RESET ROLE;
 SET LOCAL application_name = 'b-guardian-app';
 SET LOCAL ROLE ledger_test_guardian;
 SELECT set_config('request.jwt.claims', :'claims_b_as_provider', true) IS NULL AS ignored \gset
-SELECT count(*) AS busy_rows FROM bookings.busy_time(ARRAY[:'a_provider'::uuid], :'a_start'::timestamptz,
-                                                     :'a_start'::timestamptz + interval '1 hour') \gset
+:search_a_window \gset
 RESET ROLE;
 SET LOCAL application_name = 'a-own-app';
 SET LOCAL ROLE patient;
 SELECT set_config('request.jwt.claims', :'claims_a_upper', true) IS NULL AS ignored \gset
-SELECT count(*) AS busy_rows FROM bookings.busy_time(ARRAY[:'a_provider'::uuid], :'a_start'::timestamptz,
-                                                     :'a_start'::timestamptz + interval '1 hour') \gset
+:search_a_window \gset
 RESET ROLE;
 SET LOCAL application_name = 'x-search-app';
 SET LOCAL ROLE provider;
 SELECT set_config('request.jwt.claims', :'claims_a_provider', true) IS NULL AS ignored \gset
-SELECT count(*) AS busy_rows FROM bookings.busy_time(ARRAY[:'a_provider'::uuid], :'a_start'::timestamptz,
-                                                     :'a_start'::timestamptz + interval '1 hour') \gset
+:search_a_window \gset
 RESET ROLE;
 SET LOCAL application_name = 'x-direct-app';
 SET LOCAL ROLE provider;
@@ -485,8 +483,7 @@ CREATE ROLE ledger_test_staff NOLOGIN IN ROLE provider;
 SET LOCAL application_name = 'x-staff-app';
 SET LOCAL ROLE ledger_test_staff;
 SELECT set_config('request.jwt.claims', :'claims_a_provider', true) IS NULL AS ignored \gset
-SELECT count(*) AS busy_rows FROM bookings.busy_time(ARRAY[:'a_provider'::uuid], :'a_start'::timestamptz,
-                                                     :'a_start'::timestamptz + interval '1 hour') \gset
+:search_a_window \gset
 RESET ROLE;
 RESET application_name;
 RESET enable_indexonlyscan;
