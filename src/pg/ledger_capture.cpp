@@ -207,6 +207,26 @@ void capture_identity(LedgerStatement* s, QueryDesc* query) {
     s->parallel_leader_pid = MyProc->lockGroupLeader->pid;
   }
   s->verified = verified_claims_value() != nullptr;
+  // What the claims come from now, kept to refuse a change under the
+  // statement; none when they cannot be read (the helpers will say why).
+  s->identity_inputs = nullptr;
+  s->identity_inputs_size = 0;
+  std::size_t inputs_size = 0;
+  try {
+    inputs_size = identity_inputs_size();
+  } catch (...) {
+    inputs_size = 0;
+  }
+  if (inputs_size > 0) {
+    auto* inputs = static_cast<char*>(MemoryContextAlloc(cxt, inputs_size));
+    try {
+      copy_identity_inputs(inputs);
+      s->identity_inputs = inputs;
+      s->identity_inputs_size = inputs_size;
+    } catch (...) {
+      s->identity_inputs = nullptr;
+    }
+  }
   const Claims* claims = nullptr;
   s->claims_error = false;
   try {
@@ -597,6 +617,16 @@ bool ledger_statement_open() noexcept {
     if (!s->emitted) return true;
   }
   return false;
+}
+
+bool ledger_identity_unchanged() {
+  for (const LedgerStatement* s = statements; s != nullptr; s = s->next) {
+    if (!s->emitted && s->identity_inputs != nullptr &&
+        !identity_inputs_equal(s->identity_inputs, s->identity_inputs_size)) {
+      return false;
+    }
+  }
+  return true;
 }
 
 void install_ledger_hooks() {

@@ -10,7 +10,7 @@
 -- reviewed, and lapses when it expires; a patient's accounting shows only
 -- their own disclosures, and names no other patient. Expected values come from the data (as superuser).
 BEGIN;
-SELECT plan(77);
+SELECT plan(79);
 
 TRUNCATE bookings.status_history, bookings.appointments, patients.preferences, patients.profiles,
          providers.availability, providers.profiles, public.locations, public.categories, auth.users;
@@ -523,6 +523,16 @@ END $$;
 SELECT throws_ok('SELECT pg_temp.read_then_switch()', '55000',
                  'the role changed while a statement that reads patient records runs',
                  'a role changed inside a statement after it read patient records is refused');
+-- The claims, likewise: B's claims set by a subquery before the scan that
+-- reads under them, in a statement that started as A's.
+SET LOCAL ROLE patient;
+SELECT set_config('request.jwt.claims', :'claims_a', true) IS NULL AS ignored \gset
+SELECT throws_ok(format($$SELECT p.id FROM (SELECT set_config('request.jwt.claims', %L, true) AS s OFFSET 0) AS c,
+                          LATERAL (SELECT * FROM patients.profiles WHERE c.s IS NOT NULL) AS p$$, :'claims_b'),
+                 '55000', 'the claims changed while a statement that reads patient records runs',
+                 'claims changed inside a statement that reads patient records are refused');
+SELECT is((SELECT count(*) FROM patients.profiles), 1::bigint, 'and after it, the claims A started with read A''s profile only');
+RESET ROLE;
 SELECT ok(:b_search_seq > 0 AND :guardian_seq > 0 AND :a_search_seq > 0 AND :x_search_seq > 0 AND :x_direct_seq > 0
           AND :b_do_seq > 0 AND :b_insert_seq > 0 AND :x_switch_seq > 0 AND :x_staff_seq > 0,
           'the nine reads and writes are recorded, each naming A');

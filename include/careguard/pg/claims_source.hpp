@@ -38,6 +38,16 @@ ClaimSource resolve_claim(NamedClaim name);
 // The named claim of `name` in a document (sub, role, email, provider_id).
 const char* claim_key(NamedClaim name);
 
+// Every input a claim is resolved from (the document's text, the older
+// one-claim settings), as one byte string: its size, a copy into `out` (of
+// that size), and whether a copy taken earlier still equals it. A statement
+// that reads patient records keeps one (ledger_capture.cpp), and the claims
+// are refused while they differ from it (55000): its record names the claims
+// it started with, so none may change under it.
+std::size_t identity_inputs_size();
+void copy_identity_inputs(char* out);
+bool identity_inputs_equal(const char* copy, std::size_t size);
+
 // Seeds the cache with claims auth.login() has already parsed (and their
 // jsonb image), so the helpers that follow in its transaction parse nothing.
 void adopt_verified_claims(std::string&& text, json::Value&& parsed, std::string&& jsonb_image);

@@ -37,6 +37,10 @@ extern bool in_ledger_writer;
 // running in this backend: its records carry the identity in force when it
 // started, so a sign-in may not change it underneath (auth.login refuses).
 bool ledger_statement_open() noexcept;
+// False while such a statement runs and the claims differ from those it
+// started with (claims_source.cpp refuses them then). Throws what reading
+// the claims throws.
+bool ledger_identity_unchanged();
 // An access-matrix probe runs in this subtransaction: its statements are
 // careguard's own and not ledgered, until the subtransaction ends.
 void note_access_matrix_probe(SubTransactionId subxact);

@@ -84,7 +84,9 @@ struct LedgerStatement {
   unsigned char sub_uuid[16];
   bool has_sub_uuid;
   bool verified;
-  bool reader_staff;  // see reader_is_staff() (ledger_capture.cpp)
+  bool reader_staff;      // see reader_is_staff() (ledger_capture.cpp)
+  char* identity_inputs;  // identity_inputs_size() bytes (claims_source.hpp)
+  std::size_t identity_inputs_size;
   bool claims_error;
   bool emitted;
   bool aborted;
