@@ -620,6 +620,9 @@ bool ledger_statement_open() noexcept {
 }
 
 bool ledger_identity_unchanged() {
+  // careguard's own probes (the access matrix, plans under each persona)
+  // switch claims by design; their reads are not ledgered, and roll back.
+  if (probe_subxact != InvalidSubTransactionId) return true;
   for (const LedgerStatement* s = statements; s != nullptr; s = s->next) {
     if (!s->emitted && s->identity_inputs != nullptr &&
         !identity_inputs_equal(s->identity_inputs, s->identity_inputs_size)) {
