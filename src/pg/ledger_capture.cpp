@@ -568,10 +568,22 @@ bool query_reads_audited(Node* node, void* context) {
       context);
 }
 
+// The statement's own relations, before any expression is walked: a direct
+// read of a PHI table, the common case, is found at once.
+bool query_reads_audited_directly(const Query* query) {
+  ListCell* cell;
+  foreach (cell, query->rtable) {
+    auto* rte = static_cast<RangeTblEntry*>(lfirst(cell));
+    if (rte->rtekind == RTE_RELATION && audited_column(rte) >= 0) return true;
+  }
+  return false;
+}
+
 PlannedStmt* on_plan(Query* parse, const char* query_string, int options, ParamListInfo params) {
   if ((options & CURSOR_OPT_PARALLEL_OK) != 0 && ledger_enabled && !in_ledger_writer &&
       !IsParallelWorker() && ensure_phi_registry() && phi_registry_nonempty() &&
-      query_reads_audited(reinterpret_cast<Node*>(parse), nullptr)) {
+      (query_reads_audited_directly(parse) ||
+       query_reads_audited(reinterpret_cast<Node*>(parse), nullptr))) {
     options &= ~CURSOR_OPT_PARALLEL_OK;
   }
   if (previous_planner != nullptr) return previous_planner(parse, query_string, options, params);

@@ -98,6 +98,9 @@ int64 month_of(TimestampTz at) {
   return static_cast<int64>(parts->tm_year + 1900) * 12 + parts->tm_mon;
 }
 
+// A batch's rows take about its bytes again (texts, hashes, ids, arrays).
+constexpr Size kBatchContextBytes = 2 * kBatchBytes;
+
 int64 partition_month = -1;
 bool batch_was_full = false;
 SPIPlanPtr insert_plan = nullptr;
@@ -403,6 +406,17 @@ int ingest_once(SpoolSlot* slot) {
   batch_was_full = got == static_cast<ssize_t>(kBatchBytes);
   TimestampTz now = GetCurrentTimestamp();
   int lines = count_lines(buffer, buffer + end);
+  // A batch's rows live in one context kept across batches: its first block
+  // holds a full batch's small pieces, so a batch reuses the pages of the
+  // last instead of faulting in fresh ones (a tenth of the writer's time).
+  static MemoryContext batch_context = nullptr;
+  if (batch_context == nullptr) {
+    batch_context =
+        AllocSetContextCreate(TopMemoryContext, "careguard ledger batch", kBatchContextBytes,
+                              kBatchContextBytes, kBatchContextBytes);
+  }
+  MemoryContextReset(batch_context);
+  MemoryContext outer = MemoryContextSwitchTo(batch_context);
   Batch batch;
   batch_init(&batch, lines + 1);
   for (const char* line = buffer; line < buffer + end;) {
@@ -426,6 +440,7 @@ int ingest_once(SpoolSlot* slot) {
     line = newline + 1;
   }
   batch_insert(&batch, now);
+  MemoryContextSwitchTo(outer);
   state.offset += end;
   LWLockAcquire(spool_shared->lock, LW_SHARED);
   int64 appending_to = slot->segment;

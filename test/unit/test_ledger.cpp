@@ -160,6 +160,24 @@ TEST(LedgerRecord, EveryFieldKindMatchesTheFormatOnRandomBytes) {
   EXPECT_EQ(extremes.finish(), "{\"min\":-9223372036854775808,\"max\":9223372036854775807}");
 }
 
+// The writer copies eight clean bytes at a time: one byte to escape, at each
+// position of a longer clean text, must still be escaped where it stands.
+TEST(LedgerRecord, OneByteToEscapeAtEveryPosition) {
+  for (const char special : {'"', '\\', '\n', '\x01', '\x1f'}) {
+    for (std::size_t length = 1; length <= 40; ++length) {
+      for (std::size_t at = 0; at < length; ++at) {
+        std::string value(length, 'a');
+        value[at] = special;
+        value.back() = at + 1 == length ? special : static_cast<char>(0xc3);
+        RecordWriter record;
+        record.field("k", value);
+        ASSERT_EQ(record.finish(), "{\"k\":" + reference_string(value) + "}")
+            << "length " << length << ", at " << at;
+      }
+    }
+  }
+}
+
 TEST(LedgerRecord, EmptyArray) {
   RecordWriter record;
   record.open_array("ids");
