@@ -3,7 +3,8 @@
 // (ALTER TABLE, GRANT, ...); the object access hook sees every deletion,
 // including those a CASCADE or a DROP COLUMN brings; ExecutorCheckPerms
 // sees DML on the catalogue itself. Each only notes; COMMIT judges. The
-// ProcessUtility hook also hands COPY TO to the ledger (ledger_copy.cpp).
+// ProcessUtility hook also hands COPY TO to the ledger (ledger_copy.cpp),
+// and a finished COPY FROM or TRUNCATE (ledger_utility.cpp).
 #include "careguard/pg/catalog_hooks.hpp"
 
 #include "careguard/pg/drop_guard.hpp"
@@ -66,6 +67,9 @@ void on_process_utility(PlannedStmt* planned, const char* query, bool read_only_
   PG_FINALLY();
   { ledger_copy_destination = nullptr; }
   PG_END_TRY();
+  guarded("ProcessUtility hook", [planned, completion] {
+    call_pg([planned, completion] { ledger_record_utility(planned, completion); });
+  });
   if (restoring) AtEOXact_GUC(true, nest_level);
   if (dropped_database != InvalidOid) {
     guarded("ProcessUtility hook", [dropped_database] {

@@ -158,93 +158,6 @@ LedgerStatement* statement_of(QueryDesc* top) {
   return nullptr;
 }
 
-char* copy_claim(const Claims* claims, const char* name, MemoryContext cxt) {
-  if (claims == nullptr) return nullptr;
-  ClaimText text = claims->text(name);
-  if (text.kind == ClaimText::Kind::Absent) return nullptr;
-  auto* copy = static_cast<char*>(MemoryContextAlloc(cxt, text.value.size() + 1));
-  std::memcpy(copy, text.value.data(), text.value.size());
-  copy[text.value.size()] = '\0';
-  return copy;
-}
-
-// Staff, for a patient's accounting (careguard.disclosures() names their
-// reads of a patient on the way): a superuser, a BYPASSRLS role, or one with
-// careguard_auditor's or careguard_break_glass's rights. Decided when the
-// record is written, so that renaming or dropping a role later changes no
-// history.
-bool reader_is_staff(Oid user) {
-  if (superuser_arg(user) || has_bypassrls_privilege(user)) return true;
-  Oid auditor = remembered_role_oid("careguard_auditor");
-  Oid break_glass = remembered_role_oid("careguard_break_glass");
-  return (OidIsValid(auditor) && has_privs_of_role(user, auditor)) ||
-         (OidIsValid(break_glass) && has_privs_of_role(user, break_glass));
-}
-
-// Who is asking, captured once per statement while the catalogue is usable.
-// The user is the outer one (SET ROLE's, the role auth.login switched to):
-// SECURITY DEFINER does not change it, whether the definer function runs
-// under a query, a DO block or a CALL, and a parallel worker has its
-// leader's.
-void capture_identity(LedgerStatement* s, QueryDesc* query) {
-  MemoryContext cxt = s->context;
-  s->serial = ++statement_serial;
-  s->started_at = GetCurrentStatementStartTimestamp();
-  s->query_id = query->plannedstmt->queryId;
-  s->command = query->operation;
-  s->session_user = MemoryContextStrdup(cxt, remembered_role_name(GetSessionUserId()));
-  s->top_user = GetOuterUserId();
-  s->current_user = MemoryContextStrdup(cxt, remembered_role_name(s->top_user));
-  s->reader_staff = reader_is_staff(s->top_user);
-  s->application_name =
-      MemoryContextStrdup(cxt, application_name != nullptr ? application_name : "");
-  s->client_addr = nullptr;
-  if (MyProcPort != nullptr && MyProcPort->remote_host != nullptr) {
-    s->client_addr = MemoryContextStrdup(cxt, MyProcPort->remote_host);
-  }
-  s->parallel_leader_pid = 0;
-  if (IsParallelWorker() && MyProc->lockGroupLeader != nullptr) {
-    s->parallel_leader_pid = MyProc->lockGroupLeader->pid;
-  }
-  s->verified = verified_claims_value() != nullptr;
-  // What the claims come from now, kept to refuse a change under the
-  // statement; none when they cannot be read (the helpers will say why).
-  s->identity_inputs = nullptr;
-  s->identity_inputs_size = 0;
-  std::size_t inputs_size = 0;
-  try {
-    inputs_size = identity_inputs_size();
-  } catch (...) {
-    inputs_size = 0;
-  }
-  if (inputs_size > 0) {
-    auto* inputs = static_cast<char*>(MemoryContextAlloc(cxt, inputs_size));
-    try {
-      copy_identity_inputs(inputs);
-      s->identity_inputs = inputs;
-      s->identity_inputs_size = inputs_size;
-    } catch (...) {
-      s->identity_inputs = nullptr;
-    }
-  }
-  const Claims* claims = nullptr;
-  s->claims_error = false;
-  try {
-    claims = current_claims(false);
-  } catch (...) {
-    s->claims_error = true;
-  }
-  s->sub = copy_claim(claims, "sub", cxt);
-  s->jti = copy_claim(claims, "jti", cxt);
-  s->session_id = copy_claim(claims, "session_id", cxt);
-  s->role_claim = copy_claim(claims, "role", cxt);
-  s->has_sub_uuid = false;
-  if (claims != nullptr && claims->sub().state == UuidClaim::State::Valid) {
-    std::memcpy(s->sub_uuid, claims->sub().value.data(), 16);
-    s->has_sub_uuid = true;
-  }
-}
-
 LedgerStatement* open_statement(QueryDesc* top) {
   LedgerStatement* s = statement_of(top);
   if (s != nullptr) return s;
@@ -254,7 +167,8 @@ LedgerStatement* open_statement(QueryDesc* top) {
   s->context = cxt;
   s->owner = top;
   s->copy_to = ledger_copy_destination;
-  capture_identity(s, top);
+  s->serial = ++statement_serial;
+  capture_identity(s, top->plannedstmt, top->operation);
   s->next = statements;
   statements = s;
   return s;
@@ -623,6 +537,36 @@ void on_subtransaction_end(SubXactEvent event, SubTransactionId subxact, SubTran
 }
 
 }  // namespace
+
+bool ledger_watching() noexcept {
+  return ledger_enabled && !in_ledger_writer && probe_subxact == InvalidSubTransactionId;
+}
+
+LedgerStatement* open_utility_statement(const PlannedStmt* planned, const char* utility) {
+  MemoryContext cxt =
+      AllocSetContextCreate(TopTransactionContext, "careguard ledger", ALLOCSET_SMALL_SIZES);
+  auto* s = static_cast<LedgerStatement*>(MemoryContextAllocZero(cxt, sizeof(LedgerStatement)));
+  s->context = cxt;
+  s->utility = utility;
+  s->serial = ++statement_serial;
+  capture_identity(s, planned, CMD_UTILITY);
+  s->next = statements;
+  statements = s;
+  return s;
+}
+
+LedgerAccess* utility_access(LedgerStatement* s, Oid relid, CmdType command,
+                             const char* command_text) {
+  LedgerAccess* a = access_for(s, relid, command, InvalidOid);
+  a->command_text = command_text;
+  a->ids_incomplete = true;  // no per-row hook: the rows' patients are not known
+  return a;
+}
+
+void close_utility_statement(LedgerStatement* s) noexcept {
+  emit_and_close(s, false);
+  forget_statement(s);
+}
 
 bool ledger_statement_open() noexcept {
   for (const LedgerStatement* s = statements; s != nullptr; s = s->next) {

@@ -70,11 +70,20 @@ void write_access(const LedgerStatement& s, const LedgerAccess& a) {
   record.field("application_name", s.application_name);
   optional_text(record, "client_addr", s.client_addr);
   record.field("relation", a.relation);
-  record.field("command", command_name(a.command));
-  record.field("statement_command", s.copy_to != nullptr ? "COPY" : command_name(s.command));
+  record.field("command", a.command_text != nullptr ? a.command_text : command_name(a.command));
+  const char* statement_command = s.utility;
+  if (statement_command == nullptr) {
+    statement_command = s.copy_to != nullptr ? "COPY" : command_name(s.command);
+  }
+  record.field("statement_command", statement_command);
   if (s.copy_to != nullptr) record.field("copy_to", s.copy_to);
+  if (s.copy_from != nullptr) record.field("copy_from", s.copy_from);
   if (s.parallel_leader_pid != 0) record.number("parallel_worker_of", s.parallel_leader_pid);
-  record.number("rows", a.rows);
+  if (a.rows_unknown) {
+    record.null_field("rows");
+  } else {
+    record.number("rows", a.rows);
+  }
 
   std::vector<std::array<unsigned char, 16>> ids;
   ids.reserve(a.ids.count);

@@ -5,12 +5,13 @@
 -- rollback, a failed statement is recorded as aborted, a COPY TO that
 -- bypasses RLS is recorded; the ledger refuses
 -- UPDATE, DELETE and TRUNCATE, and verify_ledger() finds an edited, a
--- deleted, a reordered row and a truncated tail; break-the-glass needs a
+-- deleted, a reordered row and a truncated tail; COPY FROM and TRUNCATE of
+-- a watched table are recorded (without ids); break-the-glass needs a
 -- reason, widens the provider's policy for one patient, is ledgered and
 -- reviewed, and lapses when it expires; a patient's accounting shows only
 -- their own disclosures, and names no other patient. Expected values come from the data (as superuser).
 BEGIN;
-SELECT plan(79);
+SELECT plan(84);
 
 TRUNCATE bookings.status_history, bookings.appointments, patients.preferences, patients.profiles,
          providers.availability, providers.profiles, public.locations, public.categories, auth.users;
@@ -177,6 +178,64 @@ SELECT is((SELECT jsonb_array_length(r -> 'patient_ids') + (r ->> 'ids_overflow'
              FROM pg_temp.records('p-copy') r), :'profiles_all'::int,
           'service_role COPY TO: every patient it copied');
 
+-- 5c. COPY table FROM writes its rows without the executor, and TRUNCATE
+-- empties tables without reading them; neither has a per-row hook, so their
+-- records name who changed which table, how many rows COPY wrote and the
+-- bypass, with no patient ids (ids_exact false). CASCADE's tables too.
+CREATE TABLE public.ledger_copy_target (patient_id uuid, note text);
+CREATE TABLE public.ledger_unwatched (note text);
+SELECT careguard.register_phi('public.ledger_copy_target', 'patient_id') IS NULL AS ignored \gset
+SET LOCAL application_name = 'p-copy-from';
+COPY public.ledger_copy_target FROM STDIN;
+aaaaaaaa-0000-4000-8000-000000000001	one
+aaaaaaaa-0000-4000-8000-000000000002	two
+\.
+SAVEPOINT before_copy;
+SET LOCAL application_name = 'pgtap';
+DELETE FROM patients.preferences WHERE patient_id = :'uid_b';
+SET LOCAL application_name = 'p-copy-from-service';
+SET LOCAL ROLE service_role;
+COPY patients.preferences (patient_id) FROM STDIN;
+aaaaaaaa-0000-4000-8000-000000000002
+\.
+RESET ROLE;
+ROLLBACK TO SAVEPOINT before_copy;
+SET LOCAL application_name = 'p-truncate';
+TRUNCATE public.ledger_copy_target, public.ledger_unwatched;
+SAVEPOINT before_cascade;
+SET LOCAL application_name = 'p-truncate-cascade';
+TRUNCATE patients.profiles CASCADE;
+ROLLBACK TO SAVEPOINT before_cascade;
+SET LOCAL application_name = 'pgtap';
+SELECT careguard.ledger_flush() IS NOT NULL AS flushed \gset
+SELECT is((SELECT string_agg(concat_ws('/', r ->> 'relation', r ->> 'command', r ->> 'statement_command',
+                                       r ->> 'copy_from', r ->> 'rows', r ->> 'ids_exact',
+                                       r -> 'patient_ids'), ',')
+             FROM pg_temp.records('p-copy-from') r),
+          'public.ledger_copy_target/INSERT/COPY/stdin/2/false/[]',
+          'COPY FROM: recorded with its source and row count, without ids');
+SELECT is((SELECT string_agg(concat_ws('/', r ->> 'relation', r ->> 'rls', r ->> 'bypass_reason',
+                                       r ->> 'current_user', r ->> 'rows'), ',')
+             FROM pg_temp.records('p-copy-from-service') r),
+          'patients.preferences/bypassed/bypassrls/service_role/1',
+          'service_role COPY FROM into an RLS table: recorded as a bypass, and by whom');
+SELECT is((SELECT string_agg(concat_ws('/', r ->> 'relation', r ->> 'command', r ->> 'rls',
+                                       coalesce(r ->> 'rows', 'null'), r ->> 'ids_exact'), ',')
+             FROM pg_temp.records('p-truncate') r),
+          'public.ledger_copy_target/TRUNCATE/disabled/null/false',
+          'TRUNCATE: the watched table recorded (rows not counted), the unwatched one not');
+SELECT is((SELECT string_agg(r ->> 'relation', ',' ORDER BY r ->> 'relation')
+             FROM pg_temp.records('p-truncate-cascade') r),
+          (SELECT string_agg(t, ',' ORDER BY t) FROM
+             (SELECT 'patients.profiles' AS t UNION
+              SELECT conrelid::regclass::text FROM pg_constraint
+               WHERE contype = 'f' AND confrelid = 'patients.profiles'::regclass) AS cascaded),
+          'TRUNCATE ... CASCADE: every table it emptied, though rolled back');
+SELECT is((SELECT string_agg(DISTINCT (r ->> 'rls') || '/' || (r ->> 'bypass_reason'), ',')
+             FROM pg_temp.records('p-truncate-cascade') r),
+          'bypassed/superuser', 'TRUNCATE of RLS tables: recorded as a bypass, and why');
+DROP TABLE public.ledger_copy_target, public.ledger_unwatched;
+
 -- 6. A superuser is audited too (pgaudit does not).
 SET LOCAL application_name = 'p-super';
 SELECT count(*) FROM patients.profiles WHERE id = :'uid_b';
@@ -247,7 +306,8 @@ SELECT is((SELECT ok FROM careguard.verify_ledger()), true, 'the untouched chain
 
 -- 10. Tampering, each kind, by someone who disabled the triggers.
 SELECT seq AS head_seq, hash AS head_hash FROM careguard.ledger_head() \gset
-SELECT (SELECT min(seq) FROM careguard.ledger) + 2 AS victim \gset
+-- A record with ids (a TRUNCATE's has none, so blanking them would change nothing).
+SELECT seq AS victim FROM careguard.ledger WHERE cardinality(patient_ids) > 0 ORDER BY seq OFFSET 2 LIMIT 1 \gset
 SAVEPOINT tamper;
 ALTER TABLE careguard.ledger DISABLE TRIGGER USER;
 UPDATE careguard.ledger SET record = replace(record, '"rows":', '"rows":1') WHERE seq = :victim;

@@ -49,6 +49,9 @@ void note_access_matrix_probe(SubTransactionId subxact);
 // that the executor (and the ledger) sees its rows; any other statement is
 // returned as it is (ledger_copy.cpp). May ereport.
 PlannedStmt* ledger_copy_as_query(PlannedStmt* planned);
+// After a utility statement succeeded: the record of a COPY FROM or a
+// TRUNCATE of a table the ledger watches (ledger_utility.cpp). May ereport.
+void ledger_record_utility(const PlannedStmt* planned, const QueryCompletion* completion);
 // While such a COPY runs: where it writes ("stdout", "file", "program"); the
 // ProcessUtility hook clears it when the COPY ends, however it ends.
 extern const char* ledger_copy_destination;

@@ -54,6 +54,8 @@ struct LedgerAccess {
   bool nested;                // read by a function, trigger or policy the statement called
   bool ids_incomplete;        // an index-only scan without the patient column
   bool has_new_ids;           // an UPDATE's new patient ids
+  const char* command_text;   // a utility's own command (TRUNCATE), else command's name
+  bool rows_unknown;          // TRUNCATE: every row, none counted
   int64 rows;
   int64 null_ids;
   LedgerIdSet ids;
@@ -70,6 +72,8 @@ struct LedgerStatement {
   uint64 query_id;
   CmdType command;
   const char* copy_to;      // a COPY TO's destination, or nullptr
+  const char* copy_from;    // a COPY FROM's source, or nullptr
+  const char* utility;      // COPY or TRUNCATE for a utility statement, else nullptr
   int parallel_leader_pid;  // in a parallel worker: its leader's pid, else 0
   uint64 processed;
   Oid top_user;
@@ -91,6 +95,18 @@ struct LedgerStatement {
   bool emitted;
   bool aborted;
 };
+
+// Fills the statement's who and when (ledger_identity.cpp).
+void capture_identity(LedgerStatement* s, const PlannedStmt* planned, CmdType command);
+
+// A utility statement's record (ledger_utility.cpp), made through the same
+// statement list as a query's (ledger_capture.cpp): opened, one access per
+// relation it changed, then written and forgotten at once.
+bool ledger_watching() noexcept;
+LedgerStatement* open_utility_statement(const PlannedStmt* planned, const char* utility);
+LedgerAccess* utility_access(LedgerStatement* s, Oid relid, CmdType command,
+                             const char* command_text);
+void close_utility_statement(LedgerStatement* s) noexcept;
 
 // Writes one ledger record per access of the statement (ledger_record.cpp).
 // Never raises: runs on error paths and at transaction end.
