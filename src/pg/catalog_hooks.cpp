@@ -67,9 +67,11 @@ void on_process_utility(PlannedStmt* planned, const char* query, bool read_only_
   PG_FINALLY();
   { ledger_copy_destination = nullptr; }
   PG_END_TRY();
-  guarded("ProcessUtility hook", [planned, completion] {
-    call_pg([planned, completion] { ledger_record_utility(planned, completion); });
-  });
+  if (IsA(statement, CopyStmt) || IsA(statement, TruncateStmt)) {
+    guarded("ProcessUtility hook", [planned, completion] {
+      call_pg([planned, completion] { ledger_record_utility(planned, completion); });
+    });
+  }
   if (restoring) AtEOXact_GUC(true, nest_level);
   if (dropped_database != InvalidOid) {
     guarded("ProcessUtility hook", [dropped_database] {
