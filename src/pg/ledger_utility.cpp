@@ -10,6 +10,7 @@
 
 #include "careguard/pg/ledger.hpp"
 #include "careguard/pg/ledger_internal.hpp"
+#include "careguard/pg/policy_gate.hpp"
 
 extern "C" {
 #include "catalog/heap.h"
@@ -104,6 +105,11 @@ void ledger_record_utility(const PlannedStmt* planned, const QueryCompletion* co
   const bool copy_from = IsA(statement, CopyStmt) && castNode(CopyStmt, statement)->is_from;
   if (!copy_from && !IsA(statement, TruncateStmt)) return;
   if (!ensure_phi_registry() || !phi_registry_nonempty()) return;
+  // A superuser's pg_restore reloads rows whose history is the source's
+  // ledger, while that ledger is being reloaded too: a record of its own
+  // would take a sequence number a restored record holds. A superuser could
+  // switch the ledger off for the session anyway.
+  if (is_superuser_restore_session()) return;
   if (copy_from) {
     record_copy_from(planned, castNode(CopyStmt, statement), completion);
   } else {
