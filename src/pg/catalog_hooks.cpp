@@ -4,7 +4,8 @@
 // including those a CASCADE or a DROP COLUMN brings; ExecutorCheckPerms
 // sees DML on the catalogue itself. Each only notes; COMMIT judges. The
 // ProcessUtility hook also hands COPY TO to the ledger (ledger_copy.cpp),
-// and a finished COPY FROM or TRUNCATE (ledger_utility.cpp).
+// and a COPY FROM or TRUNCATE, whose tables the other two hooks report as
+// PostgreSQL reaches them (ledger_utility.cpp).
 #include "careguard/pg/catalog_hooks.hpp"
 
 #include "careguard/pg/drop_guard.hpp"
@@ -59,17 +60,28 @@ void on_process_utility(PlannedStmt* planned, const char* query, bool read_only_
     set_config_option("session_replication_role", "replica", PGC_SUSET, PGC_S_SESSION,
                       GUC_ACTION_SAVE, true, 0, false);
   }
+  LedgerStatement* utility = nullptr;
+  if (IsA(statement, CopyStmt) || IsA(statement, TruncateStmt)) {
+    utility = guarded("ProcessUtility hook", [planned] {
+      return call_pg([planned] { return ledger_utility_begin(planned); });
+    });
+  }
   PG_TRY();
   {
     run_next_process_utility(previous_process_utility, planned, query, read_only_tree, context,
                              params, environment, dest, completion);
   }
-  PG_FINALLY();
-  { ledger_copy_destination = nullptr; }
+  PG_CATCH();
+  {
+    ledger_copy_destination = nullptr;
+    ledger_utility_failed(utility);
+    PG_RE_THROW();
+  }
   PG_END_TRY();
-  if (IsA(statement, CopyStmt) || IsA(statement, TruncateStmt)) {
-    guarded("ProcessUtility hook", [planned, completion] {
-      call_pg([planned, completion] { ledger_record_utility(planned, completion); });
+  ledger_copy_destination = nullptr;
+  if (utility != nullptr) {
+    guarded("ProcessUtility hook", [utility, completion] {
+      call_pg([utility, completion] { ledger_utility_end(utility, completion); });
     });
   }
   if (restoring) AtEOXact_GUC(true, nest_level);
@@ -86,6 +98,11 @@ void on_object_access(ObjectAccessType access, Oid class_id, Oid object_id, int 
                       void* argument) {
   if (previous_object_access != nullptr) {
     previous_object_access(access, class_id, object_id, sub_id, argument);
+  }
+  if (access == OAT_TRUNCATE && class_id == RelationRelationId) {
+    guarded("object access hook",
+            [object_id] { call_pg([object_id] { ledger_note_truncate(object_id); }); });
+    return;
   }
   if (access != OAT_DROP) return;
   const auto* drop = static_cast<const ObjectAccessDrop*>(argument);
@@ -105,6 +122,10 @@ void on_object_access(ObjectAccessType access, Oid class_id, Oid object_id, int 
 
 bool on_check_permissions(List* range_table, bool report_violation) {
   if (!IsParallelWorker()) note_catalog_writes(range_table);
+  if (ledger_copy_awaits_target()) {
+    guarded("ExecutorCheckPerms hook",
+            [range_table] { call_pg([range_table] { ledger_note_copy_target(range_table); }); });
+  }
   if (previous_check_perms != nullptr) return previous_check_perms(range_table, report_violation);
   return true;
 }

@@ -568,6 +568,10 @@ void close_utility_statement(LedgerStatement* s) noexcept {
   forget_statement(s);
 }
 
+void forget_utility_statement(LedgerStatement* s) noexcept {
+  forget_statement(s);
+}
+
 bool ledger_statement_open() noexcept {
   for (const LedgerStatement* s = statements; s != nullptr; s = s->next) {
     if (!s->emitted) return true;

@@ -6,23 +6,41 @@
 // rows COPY wrote and that row-level security did not apply, with no patient
 // ids (ids_exact false): a patient's accounting cannot list them, the
 // security officer's review of the ledger does.
+//
+// Who and which tables are taken while the statement runs, never from its
+// text afterwards: the identity before it starts (a COPY's WHERE or a
+// TRUNCATE trigger may change the role, the claims, the search_path), the
+// tables as PostgreSQL itself reaches them (COPY's permission check on the
+// table it opened, TRUNCATE's object-access call for each table it empties,
+// inheritors and CASCADE included). The record is written once the
+// statement succeeded; one that fails changed nothing.
 #include <cstring>
 
+#include "careguard/pg/claims_source.hpp"
 #include "careguard/pg/ledger.hpp"
 #include "careguard/pg/ledger_internal.hpp"
-#include "careguard/pg/policy_gate.hpp"
 
 extern "C" {
-#include "catalog/heap.h"
-#include "catalog/namespace.h"
+#include "catalog/pg_class.h"
 #include "catalog/pg_inherits.h"
+#include "miscadmin.h"
 #include "nodes/parsenodes.h"
+#include "parser/parsetree.h"
+#include "utils/lsyscache.h"
 #include "utils/rls.h"
 }
 
 namespace careguard::pg {
 
 namespace {
+
+// The COPY FROM or TRUNCATE running now (an inner one, from a trigger or a
+// function, stacks on it through enclosing_utility).
+LedgerStatement* running_utility = nullptr;
+
+bool is_copy(const LedgerStatement* s) {
+  return std::strcmp(s->utility, "COPY") == 0;
+}
 
 // COPY FROM reaches only a table row-level security does not apply to
 // (PostgreSQL refuses it otherwise): a registered table, or any table of a
@@ -32,89 +50,108 @@ bool copy_target_watched(Oid relid) {
          (in_phi_schema(relid) && check_enable_rls(relid, InvalidOid, true) == RLS_NONE_ENV);
 }
 
-void record_copy_from(const PlannedStmt* planned, const CopyStmt* copy,
-                      const QueryCompletion* completion) {
-  if (copy->relation == nullptr) return;
-  // COPY FROM holds its lock on the table until the transaction ends.
-  Oid relid = RangeVarGetRelid(copy->relation, NoLock, true);
-  if (!OidIsValid(relid) || !copy_target_watched(relid)) return;
-  LedgerStatement* s = open_utility_statement(planned, "COPY");
-  s->copy_from = copy->filename == nullptr ? "stdin" : (copy->is_program ? "program" : "file");
-  LedgerAccess* a = utility_access(s, relid, CMD_INSERT, nullptr);
-  if (completion != nullptr && completion->commandTag == CMDTAG_COPY) {
-    a->rows = static_cast<int64>(completion->nprocessed);
-  } else {
-    a->rows_unknown = true;
-  }
-  close_utility_statement(s);
-}
-
-// The tables TRUNCATE emptied, resolved as ExecuteTruncate did (it holds
-// an ACCESS EXCLUSIVE lock on each until the transaction ends): the named
-// ones, their inheritors unless ONLY, and with CASCADE every table that
-// references one of them by a foreign key.
-List* truncated_relations(const TruncateStmt* truncate) {
-  List* relids = NIL;
-  ListCell* cell;
-  foreach (cell, truncate->relations) {
-    auto* range = lfirst_node(RangeVar, cell);
-    Oid relid = RangeVarGetRelid(range, NoLock, true);
-    if (!OidIsValid(relid)) continue;
-    if (range->inh) {
-      relids = list_concat_unique_oid(relids, find_all_inheritors(relid, NoLock, nullptr));
-    } else {
-      relids = list_append_unique_oid(relids, relid);
-    }
-  }
-  while (truncate->behavior == DROP_CASCADE) {
-    List* referencing = list_difference_oid(heap_truncate_find_FKs(relids), relids);
-    if (referencing == NIL) break;
-    relids = list_concat(relids, referencing);
-  }
-  return relids;
-}
-
 // TRUNCATE is not subject to row-level security: for every role it is a
 // bypass, recorded for a registered table or a PHI schema's table that has
 // row-level security.
-void record_truncate(const PlannedStmt* planned, const TruncateStmt* truncate) {
-  LedgerStatement* s = nullptr;
-  ListCell* cell;
-  foreach (cell, truncated_relations(truncate)) {
-    Oid relid = lfirst_oid(cell);
-    if (phi_patient_column(relid) <= 0 &&
-        (!in_phi_schema(relid) || check_enable_rls(relid, InvalidOid, true) == RLS_NONE)) {
-      continue;
-    }
-    if (s == nullptr) s = open_utility_statement(planned, "TRUNCATE");
-    LedgerAccess* a = utility_access(s, relid, CMD_DELETE, "TRUNCATE");
-    a->rows_unknown = true;
-    if (std::strcmp(a->rls, "disabled") != 0 && a->bypass_reason == nullptr) {
-      a->rls = "bypassed";
-      a->bypass_reason = "truncate";
-    }
-  }
-  if (s != nullptr) close_utility_statement(s);
+bool truncate_target_watched(Oid relid) {
+  return phi_patient_column(relid) > 0 ||
+         (in_phi_schema(relid) && check_enable_rls(relid, InvalidOid, true) != RLS_NONE);
+}
+
+// A superuser's session with row_security off is what pg_dump's scripts and
+// pg_restore run in: it reloads rows whose history is the source's ledger,
+// reloaded alongside, and a record of its own would take a sequence number a
+// restored record holds. A superuser could switch the ledger off anyway.
+bool restoring_session() {
+  return !row_security && superuser_arg(GetSessionUserId());
 }
 
 }  // namespace
 
-void ledger_record_utility(const PlannedStmt* planned, const QueryCompletion* completion) {
+LedgerStatement* ledger_utility_begin(const PlannedStmt* planned) {
   const Node* statement = planned->utilityStmt;
-  if (statement == nullptr || !ledger_watching()) return;
-  const bool copy_from = IsA(statement, CopyStmt) && castNode(CopyStmt, statement)->is_from;
-  if (!copy_from && !IsA(statement, TruncateStmt)) return;
-  if (!ensure_phi_registry() || !phi_registry_nonempty()) return;
-  // A superuser's pg_restore reloads rows whose history is the source's
-  // ledger, while that ledger is being reloaded too: a record of its own
-  // would take a sequence number a restored record holds. A superuser could
-  // switch the ledger off for the session anyway.
-  if (is_superuser_restore_session()) return;
+  const bool copy_from = IsA(statement, CopyStmt) && castNode(CopyStmt, statement)->is_from &&
+                         castNode(CopyStmt, statement)->relation != nullptr;
+  if (!copy_from && !IsA(statement, TruncateStmt)) return nullptr;
+  if (!ledger_watching() || !ensure_phi_registry() || !phi_registry_nonempty()) return nullptr;
+  if (restoring_session()) return nullptr;
+  LedgerStatement* s = open_utility_statement(planned, copy_from ? "COPY" : "TRUNCATE");
   if (copy_from) {
-    record_copy_from(planned, castNode(CopyStmt, statement), completion);
-  } else {
-    record_truncate(planned, castNode(TruncateStmt, statement));
+    const auto* copy = castNode(CopyStmt, statement);
+    s->copy_from = copy->filename == nullptr ? "stdin" : (copy->is_program ? "program" : "file");
   }
+  s->enclosing_utility = running_utility;
+  running_utility = s;
+  return s;
+}
+
+bool ledger_copy_awaits_target() noexcept {
+  return running_utility != nullptr && is_copy(running_utility) &&
+         !running_utility->copy_target_seen;
+}
+
+void ledger_note_copy_target(List* range_table) {
+  LedgerStatement* s = running_utility;
+  if (!ledger_copy_awaits_target() || range_table == NIL) return;
+  // DoCopy checks the table it opened before it reads a row: this is that
+  // table, whatever its name means by the time the COPY ends.
+  s->copy_target_seen = true;
+  const auto* rte = static_cast<const RangeTblEntry*>(linitial(range_table));
+  if (rte->rtekind != RTE_RELATION) return;
+  s->copy_target = rte->relid;
+  List* reached = list_make1_oid(rte->relid);
+  // Rows routed to a watched partition of the target: its rows are not
+  // counted per partition.
+  if (get_rel_relkind(rte->relid) == RELKIND_PARTITIONED_TABLE) {
+    reached = find_all_inheritors(rte->relid, NoLock, nullptr);
+  }
+  ListCell* cell;
+  foreach (cell, reached) {
+    Oid relid = lfirst_oid(cell);
+    if (copy_target_watched(relid)) (void)utility_access(s, relid, CMD_INSERT, nullptr);
+  }
+}
+
+void ledger_note_truncate(Oid relid) {
+  LedgerStatement* s = running_utility;
+  if (s == nullptr || is_copy(s) || !truncate_target_watched(relid)) return;
+  LedgerAccess* a = utility_access(s, relid, CMD_DELETE, "TRUNCATE");
+  a->rows_unknown = true;
+  if (std::strcmp(a->rls, "disabled") != 0 && a->bypass_reason == nullptr) {
+    a->rls = "bypassed";
+    a->bypass_reason = "truncate";
+  }
+}
+
+void ledger_utility_failed(LedgerStatement* s) noexcept {
+  if (s == nullptr) return;
+  running_utility = s->enclosing_utility;
+  forget_utility_statement(s);
+}
+
+void ledger_utility_end(LedgerStatement* s, const QueryCompletion* completion) {
+  running_utility = s->enclosing_utility;
+  // The rows went in under the identity captured at the start: one changed
+  // since (by the COPY's WHERE, by a trigger) would leave a record naming
+  // someone else. Refused, so the change is undone.
+  if (s->top_user != GetOuterUserId() ||
+      (s->identity_inputs != nullptr &&
+       !identity_inputs_equal(s->identity_inputs, s->identity_inputs_size))) {
+    forget_utility_statement(s);
+    ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+                    errmsg("the role or the claims changed while a statement that changes patient "
+                           "records ran")));
+  }
+  for (LedgerAccess* a = s->accesses; a != nullptr; a = a->next) {
+    if (a->rows_unknown) continue;
+    if (a->relid == s->copy_target && completion != nullptr &&
+        completion->commandTag == CMDTAG_COPY) {
+      a->rows = static_cast<int64>(completion->nprocessed);
+    } else {
+      a->rows_unknown = true;  // a partition of the target, or no count reported
+    }
+  }
+  close_utility_statement(s);
 }
 
 }  // namespace careguard::pg

@@ -11,7 +11,7 @@
 -- reviewed, and lapses when it expires; a patient's accounting shows only
 -- their own disclosures, and names no other patient. Expected values come from the data (as superuser).
 BEGIN;
-SELECT plan(84);
+SELECT plan(89);
 
 TRUNCATE bookings.status_history, bookings.appointments, patients.preferences, patients.profiles,
          providers.availability, providers.profiles, public.locations, public.categories, auth.users;
@@ -234,7 +234,46 @@ SELECT is((SELECT string_agg(r ->> 'relation', ',' ORDER BY r ->> 'relation')
 SELECT is((SELECT string_agg(DISTINCT (r ->> 'rls') || '/' || (r ->> 'bypass_reason'), ',')
              FROM pg_temp.records('p-truncate-cascade') r),
           'bypassed/superuser', 'TRUNCATE of RLS tables: recorded as a bypass, and why');
-DROP TABLE public.ledger_copy_target, public.ledger_unwatched;
+-- The table and the identity are PostgreSQL's own, not the text's read
+-- afterwards: a WHERE that moves the search_path leaves the record on the
+-- table COPY opened; one that changes the role is refused (the rows go).
+SET LOCAL application_name = 'p-copy-path';
+SET LOCAL search_path = public;
+COPY ledger_copy_target FROM STDIN WHERE set_config('search_path', 'pg_catalog', true) IS NOT NULL;
+aaaaaaaa-0000-4000-8000-000000000003	three
+\.
+RESET search_path;
+SELECT current_setting('data_directory') || '/careguard_copy_src.tsv' AS copy_src \gset
+COPY (SELECT :'uid_a'::uuid, 'four') TO :'copy_src';
+SET LOCAL application_name = 'p-copy-role';
+SELECT throws_ok(format($$COPY public.ledger_copy_target FROM %L
+                          WHERE set_config('role', 'service_role', true) IS NOT NULL$$, :'copy_src'),
+                 '55000', NULL, 'COPY FROM whose WHERE changes the role: refused');
+SET LOCAL application_name = 'p-copy-partitioned';
+CREATE TABLE public.ledger_parted (patient_id uuid, k int) PARTITION BY LIST (k);
+CREATE TABLE public.ledger_parted_1 PARTITION OF public.ledger_parted FOR VALUES IN (1);
+SELECT careguard.register_phi('public.ledger_parted_1', 'patient_id') IS NULL AS ignored \gset
+COPY public.ledger_parted FROM STDIN;
+aaaaaaaa-0000-4000-8000-000000000001	1
+\.
+SET LOCAL application_name = 'p-copy-restore';
+SET LOCAL row_security = off;
+COPY public.ledger_copy_target FROM STDIN;
+aaaaaaaa-0000-4000-8000-000000000001	restored
+\.
+RESET row_security;
+SET LOCAL application_name = 'pgtap';
+SELECT careguard.ledger_flush() IS NOT NULL AS flushed \gset
+SELECT is((SELECT string_agg((r ->> 'relation') || '/' || (r ->> 'rows'), ',') FROM pg_temp.records('p-copy-path') r),
+          'public.ledger_copy_target/1', 'COPY FROM: the table it opened, though its WHERE moved the search_path');
+SELECT is((SELECT count(*) FROM pg_temp.records('p-copy-role')), 0::bigint,
+          '... the refused COPY left no record (it changed nothing)');
+SELECT is((SELECT string_agg((r ->> 'relation') || '/' || coalesce(r ->> 'rows', 'null'), ',')
+             FROM pg_temp.records('p-copy-partitioned') r),
+          'public.ledger_parted_1/null', 'COPY FROM into a partitioned table: its watched partition');
+SELECT is((SELECT count(*) FROM pg_temp.records('p-copy-restore')), 0::bigint,
+          'a superuser''s restore session (row_security off) is not recorded');
+DROP TABLE public.ledger_copy_target, public.ledger_unwatched, public.ledger_parted;
 
 -- 6. A superuser is audited too (pgaudit does not).
 SET LOCAL application_name = 'p-super';

@@ -49,9 +49,18 @@ void note_access_matrix_probe(SubTransactionId subxact);
 // that the executor (and the ledger) sees its rows; any other statement is
 // returned as it is (ledger_copy.cpp). May ereport.
 PlannedStmt* ledger_copy_as_query(PlannedStmt* planned);
-// After a utility statement succeeded: the record of a COPY FROM or a
-// TRUNCATE of a table the ledger watches (ledger_utility.cpp). May ereport.
-void ledger_record_utility(const PlannedStmt* planned, const QueryCompletion* completion);
+// A COPY FROM or TRUNCATE under the ledger (ledger_utility.cpp): begun
+// before it runs (nullptr: not watched), told each table PostgreSQL reaches
+// (its COPY permission check, its TRUNCATE object-access calls), then ended
+// when it succeeded (the record; 55000 if the role or the claims changed
+// meanwhile) or failed (no record). All but _failed may ereport.
+struct LedgerStatement;
+LedgerStatement* ledger_utility_begin(const PlannedStmt* planned);
+bool ledger_copy_awaits_target() noexcept;  // cheap: every query's check passes here
+void ledger_note_copy_target(List* range_table);
+void ledger_note_truncate(Oid relid);
+void ledger_utility_end(LedgerStatement* utility, const QueryCompletion* completion);
+void ledger_utility_failed(LedgerStatement* utility) noexcept;
 // While such a COPY runs: where it writes ("stdout", "file", "program"); the
 // ProcessUtility hook clears it when the COPY ends, however it ends.
 extern const char* ledger_copy_destination;

@@ -71,9 +71,12 @@ struct LedgerStatement {
   TimestampTz started_at;
   uint64 query_id;
   CmdType command;
-  const char* copy_to;      // a COPY TO's destination, or nullptr
-  const char* copy_from;    // a COPY FROM's source, or nullptr
-  const char* utility;      // COPY or TRUNCATE for a utility statement, else nullptr
+  const char* copy_to;                 // a COPY TO's destination, or nullptr
+  const char* copy_from;               // a COPY FROM's source, or nullptr
+  const char* utility;                 // COPY or TRUNCATE for a utility statement, else nullptr
+  LedgerStatement* enclosing_utility;  // the COPY or TRUNCATE this one runs inside
+  Oid copy_target;                     // the table a COPY FROM opened
+  bool copy_target_seen;
   int parallel_leader_pid;  // in a parallel worker: its leader's pid, else 0
   uint64 processed;
   Oid top_user;
@@ -107,6 +110,7 @@ LedgerStatement* open_utility_statement(const PlannedStmt* planned, const char* 
 LedgerAccess* utility_access(LedgerStatement* s, Oid relid, CmdType command,
                              const char* command_text);
 void close_utility_statement(LedgerStatement* s) noexcept;
+void forget_utility_statement(LedgerStatement* s) noexcept;  // no record
 
 // Writes one ledger record per access of the statement (ledger_record.cpp).
 // Never raises: runs on error paths and at transaction end.
