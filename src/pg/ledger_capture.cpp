@@ -550,13 +550,17 @@ LedgerStatement* open_utility_statement(const PlannedStmt* planned, const char* 
   s->utility = utility;
   s->serial = ++statement_serial;
   capture_identity(s, planned, CMD_UTILITY);
-  s->next = statements;
-  statements = s;
   return s;
 }
 
 LedgerAccess* utility_access(LedgerStatement* s, Oid relid, CmdType command,
                              const char* command_text) {
+  // Open, for the identity refusals, from the first watched table on: a
+  // COPY or TRUNCATE of tables nobody watches is left alone.
+  if (s->accesses == nullptr) {
+    s->next = statements;
+    statements = s;
+  }
   LedgerAccess* a = access_for(s, relid, command, InvalidOid);
   a->command_text = command_text;
   a->ids_incomplete = true;  // no per-row hook: the rows' patients are not known

@@ -58,12 +58,13 @@ bool truncate_target_watched(Oid relid) {
          (in_phi_schema(relid) && check_enable_rls(relid, InvalidOid, true) != RLS_NONE);
 }
 
-// A superuser's session with row_security off is what pg_dump's scripts and
-// pg_restore run in: it reloads rows whose history is the source's ledger,
+// A superuser's COPY FROM with row_security off is what pg_dump's scripts
+// and pg_restore run: it reloads rows whose history is the source's ledger,
 // reloaded alongside, and a record of its own would take a sequence number a
 // restored record holds. A superuser could switch the ledger off anyway.
-bool restoring_session() {
-  return !row_security && superuser_arg(GetSessionUserId());
+bool restoring(bool copy_from) {
+  return copy_from && !row_security && superuser_arg(GetSessionUserId()) &&
+         superuser_arg(GetUserId());
 }
 
 }  // namespace
@@ -74,7 +75,7 @@ LedgerStatement* ledger_utility_begin(const PlannedStmt* planned) {
                          castNode(CopyStmt, statement)->relation != nullptr;
   if (!copy_from && !IsA(statement, TruncateStmt)) return nullptr;
   if (!ledger_watching() || !ensure_phi_registry() || !phi_registry_nonempty()) return nullptr;
-  if (restoring_session()) return nullptr;
+  if (restoring(copy_from)) return nullptr;
   LedgerStatement* s = open_utility_statement(planned, copy_from ? "COPY" : "TRUNCATE");
   if (copy_from) {
     const auto* copy = castNode(CopyStmt, statement);
@@ -100,10 +101,11 @@ void ledger_note_copy_target(List* range_table) {
   if (rte->rtekind != RTE_RELATION) return;
   s->copy_target = rte->relid;
   List* reached = list_make1_oid(rte->relid);
-  // Rows routed to a watched partition of the target: its rows are not
-  // counted per partition.
+  // Rows may be routed to any watched partition of the target: each is
+  // listed, its rows not counted (which partitions got rows is not known).
+  // Locked as a scan would, so that none is dropped while it is named.
   if (get_rel_relkind(rte->relid) == RELKIND_PARTITIONED_TABLE) {
-    reached = find_all_inheritors(rte->relid, NoLock, nullptr);
+    reached = find_all_inheritors(rte->relid, AccessShareLock, nullptr);
   }
   ListCell* cell;
   foreach (cell, reached) {
@@ -133,7 +135,12 @@ void ledger_utility_end(LedgerStatement* s, const QueryCompletion* completion) {
   running_utility = s->enclosing_utility;
   // The rows went in under the identity captured at the start: one changed
   // since (by the COPY's WHERE, by a trigger) would leave a record naming
-  // someone else. Refused, so the change is undone.
+  // someone else. Refused, so the change is undone; only when a watched
+  // table was reached.
+  if (s->accesses == nullptr) {
+    forget_utility_statement(s);
+    return;
+  }
   if (s->top_user != GetOuterUserId() ||
       (s->identity_inputs != nullptr &&
        !identity_inputs_equal(s->identity_inputs, s->identity_inputs_size))) {

@@ -11,7 +11,7 @@
 -- reviewed, and lapses when it expires; a patient's accounting shows only
 -- their own disclosures, and names no other patient. Expected values come from the data (as superuser).
 BEGIN;
-SELECT plan(89);
+SELECT plan(91);
 
 TRUNCATE bookings.status_history, bookings.appointments, patients.preferences, patients.profiles,
          providers.availability, providers.profiles, public.locations, public.categories, auth.users;
@@ -249,6 +249,12 @@ SET LOCAL application_name = 'p-copy-role';
 SELECT throws_ok(format($$COPY public.ledger_copy_target FROM %L
                           WHERE set_config('role', 'service_role', true) IS NOT NULL$$, :'copy_src'),
                  '55000', NULL, 'COPY FROM whose WHERE changes the role: refused');
+SELECT current_setting('data_directory') || '/careguard_copy_note.tsv' AS copy_note \gset
+COPY (SELECT 'five') TO :'copy_note';
+SELECT lives_ok(format($$COPY public.ledger_unwatched FROM %L
+                         WHERE set_config('role', 'service_role', true) IS NOT NULL$$, :'copy_note'),
+                'COPY FROM of a table nobody watches may change the role (nothing to refuse)');
+RESET ROLE;
 SET LOCAL application_name = 'p-copy-partitioned';
 CREATE TABLE public.ledger_parted (patient_id uuid, k int) PARTITION BY LIST (k);
 CREATE TABLE public.ledger_parted_1 PARTITION OF public.ledger_parted FOR VALUES IN (1);
@@ -261,6 +267,8 @@ SET LOCAL row_security = off;
 COPY public.ledger_copy_target FROM STDIN;
 aaaaaaaa-0000-4000-8000-000000000001	restored
 \.
+SET LOCAL application_name = 'p-truncate-restore';
+TRUNCATE public.ledger_unwatched, public.ledger_copy_target;
 RESET row_security;
 SET LOCAL application_name = 'pgtap';
 SELECT careguard.ledger_flush() IS NOT NULL AS flushed \gset
@@ -272,7 +280,9 @@ SELECT is((SELECT string_agg((r ->> 'relation') || '/' || coalesce(r ->> 'rows',
              FROM pg_temp.records('p-copy-partitioned') r),
           'public.ledger_parted_1/null', 'COPY FROM into a partitioned table: its watched partition');
 SELECT is((SELECT count(*) FROM pg_temp.records('p-copy-restore')), 0::bigint,
-          'a superuser''s restore session (row_security off) is not recorded');
+          'a superuser''s restore COPY (row_security off) is not recorded');
+SELECT is((SELECT string_agg(r ->> 'relation', ',') FROM pg_temp.records('p-truncate-restore') r),
+          'public.ledger_copy_target', '... a TRUNCATE in such a session is (restores do not truncate)');
 DROP TABLE public.ledger_copy_target, public.ledger_unwatched, public.ledger_parted;
 
 -- 6. A superuser is audited too (pgaudit does not).
