@@ -218,15 +218,17 @@ LedgerAccess* access_for(LedgerStatement* s, Oid relid, CmdType command, Oid as_
   return a;
 }
 
-// What the ledger watches on this range-table entry: the patient column
-// (> 0), "count rows only" (0: an RLS bypass in a PHI schema), or -1.
 AttrNumber audited_column(const RangeTblEntry* rte) {
-  if (rte->rtekind != RTE_RELATION) return -1;
-  AttrNumber column = phi_patient_column(rte->relid);
-  if (column > 0) return column;
-  if (!in_phi_schema(rte->relid)) return -1;
-  if (check_enable_rls(rte->relid, rte->checkAsUser, true) != RLS_NONE_ENV) return -1;
-  return 0;
+  return rte->rtekind == RTE_RELATION ? watched_column(rte->relid, rte->checkAsUser) : -1;
+}
+
+// A range table reaches a relation the ledger watches.
+bool range_table_audited(List* range_table) {
+  ListCell* cell;
+  foreach (cell, range_table) {
+    if (audited_column(static_cast<RangeTblEntry*>(lfirst(cell))) >= 0) return true;
+  }
+  return false;
 }
 
 bool is_result_relation(PlannedStmt* planned, Index rti) {
@@ -348,12 +350,7 @@ bool statement_is_audited(QueryDesc* query, int eflags) {
   if ((eflags & EXEC_FLAG_EXPLAIN_ONLY) != 0) return false;
   if (!ensure_phi_registry()) return false;
   if (!phi_registry_nonempty()) return false;
-  ListCell* cell;
-  foreach (cell, query->plannedstmt->rtable) {
-    auto* rte = static_cast<RangeTblEntry*>(lfirst(cell));
-    if (rte->rtekind == RTE_RELATION && audited_column(rte) >= 0) return true;
-  }
-  return false;
+  return range_table_audited(query->plannedstmt->rtable);
 }
 
 void emit_and_close(LedgerStatement* s, bool aborted) {
@@ -482,21 +479,12 @@ bool query_reads_audited(Node* node, void* context) {
       context);
 }
 
-// The statement's own relations, before any expression is walked: a direct
-// read of a PHI table, the common case, is found at once.
-bool query_reads_audited_directly(const Query* query) {
-  ListCell* cell;
-  foreach (cell, query->rtable) {
-    auto* rte = static_cast<RangeTblEntry*>(lfirst(cell));
-    if (rte->rtekind == RTE_RELATION && audited_column(rte) >= 0) return true;
-  }
-  return false;
-}
-
 PlannedStmt* on_plan(Query* parse, const char* query_string, int options, ParamListInfo params) {
   if ((options & CURSOR_OPT_PARALLEL_OK) != 0 && ledger_enabled && !in_ledger_writer &&
       !IsParallelWorker() && ensure_phi_registry() && phi_registry_nonempty() &&
-      (query_reads_audited_directly(parse) ||
+      // The statement's own relations first, before any expression is
+      // walked: a direct read of a PHI table, the common case, is found at once.
+      (range_table_audited(parse->rtable) ||
        query_reads_audited(reinterpret_cast<Node*>(parse), nullptr))) {
     options &= ~CURSOR_OPT_PARALLEL_OK;
   }
@@ -537,6 +525,19 @@ void on_subtransaction_end(SubXactEvent event, SubTransactionId subxact, SubTran
 }
 
 }  // namespace
+
+AttrNumber watched_column(Oid relid, Oid as_user) {
+  AttrNumber column = phi_patient_column(relid);
+  if (column > 0) return column;
+  if (!in_phi_schema(relid)) return -1;
+  if (check_enable_rls(relid, as_user, true) != RLS_NONE_ENV) return -1;
+  return 0;
+}
+
+bool claims_changed_since(const LedgerStatement* s) {
+  return s->identity_inputs != nullptr &&
+         !identity_inputs_equal(s->identity_inputs, s->identity_inputs_size);
+}
 
 bool ledger_watching() noexcept {
   return ledger_enabled && !in_ledger_writer && probe_subxact == InvalidSubTransactionId;
@@ -588,10 +589,7 @@ bool ledger_identity_unchanged() {
   // switch claims by design; their reads are not ledgered, and roll back.
   if (probe_subxact != InvalidSubTransactionId) return true;
   for (const LedgerStatement* s = statements; s != nullptr; s = s->next) {
-    if (!s->emitted && s->identity_inputs != nullptr &&
-        !identity_inputs_equal(s->identity_inputs, s->identity_inputs_size)) {
-      return false;
-    }
+    if (!s->emitted && claims_changed_since(s)) return false;
   }
   return true;
 }

@@ -16,7 +16,6 @@
 // statement succeeded; one that fails changed nothing.
 #include <cstring>
 
-#include "careguard/pg/claims_source.hpp"
 #include "careguard/pg/ledger.hpp"
 #include "careguard/pg/ledger_internal.hpp"
 
@@ -25,7 +24,6 @@ extern "C" {
 #include "catalog/pg_inherits.h"
 #include "miscadmin.h"
 #include "nodes/parsenodes.h"
-#include "parser/parsetree.h"
 #include "utils/lsyscache.h"
 #include "utils/rls.h"
 }
@@ -39,15 +37,13 @@ namespace {
 LedgerStatement* running_utility = nullptr;
 
 bool is_copy(const LedgerStatement* s) {
-  return std::strcmp(s->utility, "COPY") == 0;
+  return s->copy_from != nullptr;
 }
 
 // COPY FROM reaches only a table row-level security does not apply to
-// (PostgreSQL refuses it otherwise): a registered table, or any table of a
-// PHI schema, since every bypass there is recorded.
+// (PostgreSQL refuses it otherwise): watched as a query's read would be.
 bool copy_target_watched(Oid relid) {
-  return phi_patient_column(relid) > 0 ||
-         (in_phi_schema(relid) && check_enable_rls(relid, InvalidOid, true) == RLS_NONE_ENV);
+  return watched_column(relid, InvalidOid) >= 0;
 }
 
 // TRUNCATE is not subject to row-level security: for every role it is a
@@ -141,9 +137,7 @@ void ledger_utility_end(LedgerStatement* s, const QueryCompletion* completion) {
     forget_utility_statement(s);
     return;
   }
-  if (s->top_user != GetOuterUserId() ||
-      (s->identity_inputs != nullptr &&
-       !identity_inputs_equal(s->identity_inputs, s->identity_inputs_size))) {
+  if (s->top_user != GetOuterUserId() || claims_changed_since(s)) {
     forget_utility_statement(s);
     ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
                     errmsg("the role or the claims changed while a statement that changes patient "

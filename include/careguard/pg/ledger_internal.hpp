@@ -76,8 +76,8 @@ struct LedgerStatement {
   const char* utility;                 // COPY or TRUNCATE for a utility statement, else nullptr
   LedgerStatement* enclosing_utility;  // the COPY or TRUNCATE this one runs inside
   Oid copy_target;                     // the table a COPY FROM opened
-  bool copy_target_seen;
-  int parallel_leader_pid;  // in a parallel worker: its leader's pid, else 0
+  bool copy_target_seen;               // its permission check passed (a non-table: none)
+  int parallel_leader_pid;             // in a parallel worker: its leader's pid, else 0
   uint64 processed;
   Oid top_user;
   char* session_user;
@@ -98,6 +98,15 @@ struct LedgerStatement {
   bool emitted;
   bool aborted;
 };
+
+// What the ledger watches on a relation, for a reader `as_user` (InvalidOid:
+// the current user): its patient column (> 0), "count rows only" (0: an RLS
+// bypass in a PHI schema), or -1 (ledger_capture.cpp).
+AttrNumber watched_column(Oid relid, Oid as_user);
+
+// The claims differ from those the statement captured (ledger_identity.cpp
+// keeps them in identity_inputs).
+bool claims_changed_since(const LedgerStatement* s);
 
 // Fills the statement's who and when (ledger_identity.cpp).
 void capture_identity(LedgerStatement* s, const PlannedStmt* planned, CmdType command);
