@@ -51,6 +51,20 @@ bool reader_is_staff(Oid user) {
 // under a query, a DO block or a CALL, and a parallel worker has its
 // leader's.
 void capture_identity(LedgerStatement* s, const PlannedStmt* planned, CmdType command) {
+  // A statement still open under other claims (a cursor) refuses this one,
+  // as it refuses a claims read: the catch below would otherwise record it
+  // as unreadable claims and let it run.
+  bool changed = false;
+  try {
+    changed = !ledger_identity_unchanged();
+  } catch (...) {
+    changed = false;  // unreadable claims: the helpers will say why
+  }
+  if (changed) {
+    ereport(ERROR,
+            (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+             errmsg("the claims changed while a statement that reads patient records runs")));
+  }
   MemoryContext cxt = s->context;
   s->started_at = GetCurrentStatementStartTimestamp();
   s->query_id = planned->queryId;

@@ -11,7 +11,7 @@
 -- reviewed, and lapses when it expires; a patient's accounting shows only
 -- their own disclosures, and names no other patient. Expected values come from the data (as superuser).
 BEGIN;
-SELECT plan(91);
+SELECT plan(92);
 
 TRUNCATE bookings.status_history, bookings.appointments, patients.preferences, patients.profiles,
          providers.availability, providers.profiles, public.locations, public.categories, auth.users;
@@ -641,7 +641,16 @@ SELECT throws_ok(format($$SELECT p.id FROM (SELECT set_config('request.jwt.claim
                  '55000', 'the claims changed while a statement that reads patient records runs',
                  'claims changed inside a statement that reads patient records are refused');
 SELECT is((SELECT count(*) FROM patients.profiles), 1::bigint, 'and after it, the claims A started with read A''s profile only');
+-- And a statement begun while A's cursor is open under B's claims, even by
+-- a reader that reads no claim (a superuser): its record could not name B.
+DECLARE held_a CURSOR FOR SELECT id FROM bookings.appointments;
 RESET ROLE;
+SELECT set_config('request.jwt.claims', :'claims_b', true) IS NULL AS ignored \gset
+SELECT throws_ok('SELECT count(*) FROM bookings.appointments', '55000',
+                 'the claims changed while a statement that reads patient records runs',
+                 'a new statement under other claims than an open cursor''s is refused, claim read or not');
+CLOSE held_a;
+SELECT set_config('request.jwt.claims', :'claims_a', true) IS NULL AS ignored \gset
 SELECT ok(:b_search_seq > 0 AND :guardian_seq > 0 AND :a_search_seq > 0 AND :x_search_seq > 0 AND :x_direct_seq > 0
           AND :b_do_seq > 0 AND :b_insert_seq > 0 AND :x_switch_seq > 0 AND :x_staff_seq > 0,
           'the nine reads and writes are recorded, each naming A');
