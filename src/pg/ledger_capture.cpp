@@ -218,19 +218,6 @@ LedgerAccess* access_for(LedgerStatement* s, Oid relid, CmdType command, Oid as_
   return a;
 }
 
-AttrNumber audited_column(const RangeTblEntry* rte) {
-  return rte->rtekind == RTE_RELATION ? watched_column(rte->relid, rte->checkAsUser) : -1;
-}
-
-// A range table reaches a relation the ledger watches.
-bool range_table_audited(List* range_table) {
-  ListCell* cell;
-  foreach (cell, range_table) {
-    if (audited_column(static_cast<RangeTblEntry*>(lfirst(cell))) >= 0) return true;
-  }
-  return false;
-}
-
 bool is_result_relation(PlannedStmt* planned, Index rti) {
   return list_member_int(planned->resultRelations, static_cast<int>(rti));
 }
@@ -239,6 +226,7 @@ struct WalkContext {
   QueryDesc* query;
   LedgerStatement* statement;  // created on the first audited node
   QueryDesc* top;
+  Index* append_parents;  // watched_entry()'s, made on first use
 };
 
 LedgerStatement* walk_statement(WalkContext* walk) {
@@ -246,30 +234,20 @@ LedgerStatement* walk_statement(WalkContext* walk) {
   return walk->statement;
 }
 
-// The patient column's position in an IndexOnlyScan's index tuple, or 0.
-AttrNumber index_only_position(IndexOnlyScan* scan, AttrNumber column) {
-  AttrNumber position = 0;
-  ListCell* cell;
-  foreach (cell, scan->indextlist) {
-    ++position;
-    auto* entry = static_cast<TargetEntry*>(lfirst(cell));
-    if (IsA(entry->expr, Var) && reinterpret_cast<Var*>(entry->expr)->varattno == column &&
-        !entry->resjunk) {
-      return position;
-    }
-  }
-  return 0;
-}
-
 void wrap_modify_table(ModifyTableState* mt, WalkContext* walk) {
   auto* plan = reinterpret_cast<ModifyTable*>(mt->ps.plan);
   if (plan->operation != CMD_INSERT && plan->operation != CMD_UPDATE) return;
-  if (list_length(plan->resultRelations) != 1) return;
-  PlannedStmt* planned = walk->query->plannedstmt;
+  if (plan->resultRelations == NIL) return;
+  // Several result relations are the partitions or children of the one the
+  // statement named; their new values come from one subplan, in one order.
   Index rti = static_cast<Index>(linitial_int(plan->resultRelations));
-  RangeTblEntry* rte = rt_fetch(rti, planned->rtable);
-  AttrNumber column = audited_column(rte);
-  if (column < 0) return;
+  WatchedEntry target = watched_entry(walk->query->plannedstmt, &walk->append_parents, rti);
+  if (target.column < 0) return;
+  if (list_length(plan->resultRelations) > 1 &&
+      target.recorded_as == rt_fetch(rti, walk->query->plannedstmt->rtable)) {
+    return;
+  }
+  AttrNumber column = target.column;
   AttrNumber position = column;
   if (plan->operation == CMD_UPDATE) {
     // The new values of the changed columns: only when the patient changes.
@@ -286,8 +264,9 @@ void wrap_modify_table(ModifyTableState* mt, WalkContext* walk) {
   }
   PlanState* child = outerPlanState(mt);
   if (child == nullptr) return;
-  LedgerAccess* access =
-      access_for(walk_statement(walk), rte->relid, plan->operation, rte->checkAsUser);
+  LedgerAccess* access = access_for(walk_statement(walk), target.recorded_as->relid,
+                                    plan->operation, target.recorded_as->checkAsUser);
+  if (target.column_lost) access->ids_incomplete = true;
   bool is_update = plan->operation == CMD_UPDATE;
   if (is_update) access->has_new_ids = true;
   add_wrap(child, access, position, true, walk->query, !is_update);
@@ -316,16 +295,18 @@ bool wrap_audited_nodes(PlanState* node, void* context) {
   }
   if (scanrelid > 0) {
     PlannedStmt* planned = walk->query->plannedstmt;
-    RangeTblEntry* rte = rt_fetch(scanrelid, planned->rtable);
-    AttrNumber column = audited_column(rte);
+    WatchedEntry scanned =
+        watched_entry(walk->query->plannedstmt, &walk->append_parents, scanrelid);
+    AttrNumber column = scanned.column;
     if (column >= 0) {
       CmdType command = CMD_SELECT;
       if (is_result_relation(planned, scanrelid) &&
           (planned->commandType == CMD_UPDATE || planned->commandType == CMD_DELETE)) {
         command = planned->commandType;
       }
-      LedgerAccess* access =
-          access_for(walk_statement(walk), rte->relid, command, rte->checkAsUser);
+      LedgerAccess* access = access_for(walk_statement(walk), scanned.recorded_as->relid, command,
+                                        scanned.recorded_as->checkAsUser);
+      if (scanned.column_lost) access->ids_incomplete = true;
       AttrNumber position = column;
       if (IsA(plan, IndexOnlyScan) && column > 0) {
         position = index_only_position(reinterpret_cast<IndexOnlyScan*>(plan), column);
@@ -397,7 +378,7 @@ void on_start(QueryDesc* query, int eflags) {
                     errmsg("the role changed while a statement that reads patient records runs"),
                     errhint("Change the role (SET ROLE) before the statement, not inside it.")));
   }
-  WalkContext walk{query, nullptr, top};
+  WalkContext walk{query, nullptr, top, nullptr};
   wrap_audited_nodes(query->planstate, &walk);
 }
 
@@ -525,14 +506,6 @@ void on_subtransaction_end(SubXactEvent event, SubTransactionId subxact, SubTran
 }
 
 }  // namespace
-
-AttrNumber watched_column(Oid relid, Oid as_user) {
-  AttrNumber column = phi_patient_column(relid);
-  if (column > 0) return column;
-  if (!in_phi_schema(relid)) return -1;
-  if (check_enable_rls(relid, as_user, true) != RLS_NONE_ENV) return -1;
-  return 0;
-}
 
 bool claims_changed_since(const LedgerStatement* s) {
   return s->identity_inputs != nullptr &&

@@ -1,7 +1,8 @@
 // careguard adapter: the PHI registry of this database (careguard.phi_tables
 // and careguard.audit_phi_schemas) and the active break-glass grants, cached
 // per backend and reloaded after a relcache invalidation that their
-// statement triggers send at commit.
+// statement triggers send at commit. A partition or inheritance child of a
+// registered table is watched through its ancestor's patient column.
 #include <cstring>
 
 #include "careguard/core/error.hpp"
@@ -11,10 +12,16 @@
 #include "careguard/pg/ledger_internal.hpp"
 
 extern "C" {
+#include "access/genam.h"
+#include "access/table.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_inherits.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
+#include "utils/fmgroids.h"
+#include "utils/hsearch.h"
 #include "utils/inval.h"
+#include "utils/lsyscache.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 }
@@ -46,6 +53,27 @@ Oid tables_relid = InvalidOid;
 Oid schemas_relid = InvalidOid;
 Oid grants_relid = InvalidOid;
 
+// What pg_inherits says of each relation looked up so far: the patient
+// column inherited from a registered ancestor, or 0. Every relation a lookup
+// passed has an entry, so a change to any of them (ATTACH, DETACH, INHERIT:
+// each invalidates the child's relcache entry), or to any relation while a
+// lookup runs, counts as a change; the map is dropped at the next lookup
+// (not in the callback, which may run in the middle of one), and a lookup
+// a change overtook is not kept.
+struct InheritedColumn {
+  Oid relid;
+  AttrNumber column;
+};
+HTAB* inherited_columns = nullptr;
+uint64 inherited_changes = 0;
+uint64 inherited_map_changes = 0;  // inherited_changes when the map was made
+int inherited_lookups = 0;         // lookups in progress
+// Bounds the map (temporary tables bring new oids): dropped when full.
+constexpr long kInheritedColumnsMax = 4096;
+// Deeper than any real partition tree; a bound, not a cycle check
+// (PostgreSQL refuses inheritance cycles).
+constexpr int kInheritanceDepthMax = 64;
+
 void on_relcache_invalidation(Datum, Oid relid) {
   forget_remembered_relation(relid);
   // careguard absent (tables_relid invalid): any invalidation may be its
@@ -53,6 +81,12 @@ void on_relcache_invalidation(Datum, Oid relid) {
   if (relid == InvalidOid || !OidIsValid(tables_relid) || relid == tables_relid ||
       relid == schemas_relid || relid == grants_relid) {
     cache_valid = false;
+    ++inherited_changes;
+  }
+  if (inherited_lookups > 0 ||
+      (inherited_columns != nullptr &&
+       hash_search(inherited_columns, &relid, HASH_FIND, nullptr) != nullptr)) {
+    ++inherited_changes;
   }
 }
 
@@ -182,11 +216,92 @@ bool phi_registry_nonempty() {
   return table_count > 0 || schema_count > 0;
 }
 
-AttrNumber phi_patient_column(Oid relid) {
+namespace {
+
+AttrNumber registered_column(Oid relid) {
   for (int i = 0; i < table_count; ++i) {
     if (tables[i].relid == relid) return tables[i].patient_column;
   }
   return 0;
+}
+
+// The parents pg_inherits lists for a relation (a partition has one).
+List* parents_of(Oid relid) {
+  Relation inherits = table_open(InheritsRelationId, AccessShareLock);
+  ScanKeyData key;
+  ScanKeyInit(&key, Anum_pg_inherits_inhrelid, BTEqualStrategyNumber, F_OIDEQ,
+              ObjectIdGetDatum(relid));
+  SysScanDesc scan =
+      systable_beginscan(inherits, InheritsRelidSeqnoIndexId, true, nullptr, 1, &key);
+  List* parents = NIL;
+  HeapTuple tuple;
+  while ((tuple = systable_getnext(scan)) != nullptr) {
+    parents = lappend_oid(parents, reinterpret_cast<Form_pg_inherits>(GETSTRUCT(tuple))->inhparent);
+  }
+  systable_endscan(scan);
+  table_close(inherits, AccessShareLock);
+  return parents;
+}
+
+AttrNumber patient_column_at(Oid relid, int depth);
+
+// The column of a registered ancestor, by name in this relation (inherited
+// columns keep their names; their numbers may differ), or 0.
+AttrNumber inherited_column(Oid relid, int depth) {
+  if (depth >= kInheritanceDepthMax) return 0;
+  List* parents = parents_of(relid);
+  AttrNumber column = 0;
+  ListCell* cell;
+  foreach (cell, parents) {
+    Oid parent = lfirst_oid(cell);
+    AttrNumber parent_column = patient_column_at(parent, depth + 1);
+    char* name = parent_column > 0 ? get_attname(parent, parent_column, true) : nullptr;
+    if (name != nullptr) column = get_attnum(relid, name);
+    if (column > 0) break;
+  }
+  list_free(parents);
+  return column;
+}
+
+AttrNumber patient_column_at(Oid relid, int depth) {
+  AttrNumber column = registered_column(relid);
+  if (column > 0 || table_count == 0 || relid < FirstNormalObjectId) return column;
+  if (inherited_columns != nullptr &&
+      (inherited_map_changes != inherited_changes ||
+       hash_get_num_entries(inherited_columns) >= kInheritedColumnsMax)) {
+    hash_destroy(inherited_columns);
+    inherited_columns = nullptr;
+  }
+  if (inherited_columns == nullptr) {
+    HASHCTL info;
+    info.keysize = sizeof(Oid);
+    info.entrysize = sizeof(InheritedColumn);
+    inherited_columns =
+        hash_create("careguard inherited patient columns", 64, &info, HASH_ELEM | HASH_BLOBS);
+    inherited_map_changes = inherited_changes;
+  }
+  auto* known =
+      static_cast<InheritedColumn*>(hash_search(inherited_columns, &relid, HASH_FIND, nullptr));
+  if (known != nullptr) return known->column;
+  const uint64 changes_before = inherited_changes;
+  ++inherited_lookups;
+  PG_TRY();
+  { column = inherited_column(relid, depth); }
+  PG_FINALLY();
+  { --inherited_lookups; }
+  PG_END_TRY();
+  if (inherited_changes == changes_before && inherited_columns != nullptr) {
+    auto* entry =
+        static_cast<InheritedColumn*>(hash_search(inherited_columns, &relid, HASH_ENTER, nullptr));
+    entry->column = column;
+  }
+  return column;
+}
+
+}  // namespace
+
+AttrNumber phi_patient_column(Oid relid) {
+  return patient_column_at(relid, 0);
 }
 
 bool in_phi_schema(Oid relid) {

@@ -96,13 +96,15 @@ void ledger_note_copy_target(List* range_table) {
   const auto* rte = static_cast<const RangeTblEntry*>(linitial(range_table));
   if (rte->rtekind != RTE_RELATION) return;
   s->copy_target = rte->relid;
-  List* reached = list_make1_oid(rte->relid);
+  if (copy_target_watched(rte->relid)) {
+    (void)utility_access(s, rte->relid, CMD_INSERT, nullptr);  // its partitions' rows are its own
+    return;
+  }
   // Rows may be routed to any watched partition of the target: each is
   // listed, its rows not counted (which partitions got rows is not known).
   // Locked as a scan would, so that none is dropped while it is named.
-  if (get_rel_relkind(rte->relid) == RELKIND_PARTITIONED_TABLE) {
-    reached = find_all_inheritors(rte->relid, AccessShareLock, nullptr);
-  }
+  if (get_rel_relkind(rte->relid) != RELKIND_PARTITIONED_TABLE) return;
+  List* reached = find_all_inheritors(rte->relid, AccessShareLock, nullptr);
   ListCell* cell;
   foreach (cell, reached) {
     Oid relid = lfirst_oid(cell);

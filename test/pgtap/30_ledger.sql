@@ -11,7 +11,7 @@
 -- reviewed, and lapses when it expires; a patient's accounting shows only
 -- their own disclosures, and names no other patient. Expected values come from the data (as superuser).
 BEGIN;
-SELECT plan(92);
+SELECT plan(102);
 
 TRUNCATE bookings.status_history, bookings.appointments, patients.preferences, patients.profiles,
          providers.availability, providers.profiles, public.locations, public.categories, auth.users;
@@ -284,6 +284,76 @@ SELECT is((SELECT count(*) FROM pg_temp.records('p-copy-restore')), 0::bigint,
 SELECT is((SELECT string_agg(r ->> 'relation', ',') FROM pg_temp.records('p-truncate-restore') r),
           'public.ledger_copy_target', '... a TRUNCATE in such a session is (restores do not truncate)');
 DROP TABLE public.ledger_copy_target, public.ledger_unwatched, public.ledger_parted;
+
+-- 5d. Partitions and inheritance children of a registered table: a read
+-- through the parent is recorded under the parent (its row-level security
+-- applies), one that names a partition or child directly under that table,
+-- with the ids of its rows, wherever its patient column sits.
+CREATE TABLE public.ledger_tree (patient_id uuid, k int) PARTITION BY LIST (k);
+CREATE TABLE public.ledger_tree_1 PARTITION OF public.ledger_tree FOR VALUES IN (1);
+CREATE TABLE public.ledger_tree_2 (k int, note text, patient_id uuid);
+ALTER TABLE public.ledger_tree_2 DROP COLUMN note;
+ALTER TABLE public.ledger_tree ATTACH PARTITION public.ledger_tree_2 FOR VALUES IN (2);
+CREATE TABLE public.ledger_loose (k int, patient_id uuid);
+INSERT INTO public.ledger_tree VALUES (:'uid_a', 1), (:'uid_b', 2);
+INSERT INTO public.ledger_loose VALUES (3, :'uid_a');
+CREATE TABLE public.ledger_family (patient_id uuid);
+CREATE TABLE public.ledger_family_child (extra int) INHERITS (public.ledger_family);
+INSERT INTO public.ledger_family_child VALUES (:'uid_b', 1);
+SELECT careguard.register_phi('public.ledger_tree', 'patient_id') IS NULL AS ignored \gset
+SELECT careguard.register_phi('public.ledger_family', 'patient_id') IS NULL AS ignored \gset
+SET LOCAL application_name = 'p-tree-parent';
+SELECT count(*) FROM public.ledger_tree;
+SET LOCAL application_name = 'p-tree-partition';
+SELECT count(*) FROM public.ledger_tree_2;
+SET LOCAL application_name = 'p-tree-insert';
+INSERT INTO public.ledger_tree_1 VALUES (:'uid_b', 1);
+SET LOCAL application_name = 'p-tree-update';
+UPDATE public.ledger_tree SET patient_id = :'uid_a' WHERE k = 2;
+SET LOCAL application_name = 'p-tree-delete';
+DELETE FROM public.ledger_tree WHERE k = 2;
+SET LOCAL application_name = 'p-tree-loose';
+SELECT count(*) FROM public.ledger_loose;
+ALTER TABLE public.ledger_tree ATTACH PARTITION public.ledger_loose FOR VALUES IN (3);
+SET LOCAL application_name = 'p-tree-attached';
+SELECT count(*) FROM public.ledger_loose;
+SET LOCAL application_name = 'p-tree-truncate';
+TRUNCATE public.ledger_tree_1;
+SET LOCAL application_name = 'p-family-child';
+SELECT count(*) FROM public.ledger_family_child;
+SET LOCAL application_name = 'p-tree-copy';
+COPY public.ledger_tree FROM STDIN;
+aaaaaaaa-0000-4000-8000-000000000001	1
+aaaaaaaa-0000-4000-8000-000000000002	2
+\.
+SET LOCAL application_name = 'pgtap';
+SELECT careguard.ledger_flush() IS NOT NULL AS flushed \gset
+CREATE FUNCTION pg_temp.seen(probe text) RETURNS text LANGUAGE sql AS $$
+  SELECT string_agg((r ->> 'relation') || ' ' || (r ->> 'command') || ' ' || coalesce(r ->> 'rows', 'null') || ' '
+                    || (SELECT coalesce(string_agg(i, ',' ORDER BY i), '') FROM jsonb_array_elements_text(r -> 'patient_ids') i),
+                    '; ' ORDER BY r ->> 'relation')
+    FROM pg_temp.records(probe) r
+$$;
+SELECT is(pg_temp.seen('p-tree-parent'), 'public.ledger_tree SELECT 2 ' || :'uid_a' || ',' || :'uid_b',
+          'a read through a registered partitioned table: one record under it, every partition''s patients');
+SELECT is(pg_temp.seen('p-tree-partition'), 'public.ledger_tree_2 SELECT 1 ' || :'uid_b',
+          'a partition named directly: recorded, its patient column found by name (not position)');
+SELECT is(pg_temp.seen('p-tree-insert'), 'public.ledger_tree_1 INSERT 1 ' || :'uid_b',
+          'an INSERT into a partition named directly');
+SELECT is(pg_temp.seen('p-tree-update'), 'public.ledger_tree UPDATE 1 ' || :'uid_a' || ',' || :'uid_b',
+          'an UPDATE through the parent that moves a row to another patient: both patients');
+SELECT is(pg_temp.seen('p-tree-delete'), 'public.ledger_tree DELETE 1 ' || :'uid_a',
+          'a DELETE through the parent');
+SELECT is(pg_temp.seen('p-tree-loose'), NULL, 'a table outside the tree is not watched ...');
+SELECT is(pg_temp.seen('p-tree-attached'), 'public.ledger_loose SELECT 1 ' || :'uid_a',
+          '... and is from the moment it is attached as a partition (the cached answer is dropped)');
+SELECT is(pg_temp.seen('p-tree-truncate'), 'public.ledger_tree_1 TRUNCATE null ',
+          'a TRUNCATE of a partition named directly');
+SELECT is(pg_temp.seen('p-family-child'), 'public.ledger_family_child SELECT 1 ' || :'uid_b',
+          'an inheritance child named directly');
+SELECT is(pg_temp.seen('p-tree-copy'), 'public.ledger_tree INSERT 2 ',
+          'a COPY FROM into a registered partitioned table: one record, every row it copied');
+DROP TABLE public.ledger_tree, public.ledger_family CASCADE;
 
 -- 6. A superuser is audited too (pgaudit does not).
 SET LOCAL application_name = 'p-super';

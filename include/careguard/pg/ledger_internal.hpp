@@ -1,4 +1,4 @@
-// careguard adapter: what the ledger's three files share (not a public API).
+// careguard adapter: what the ledger's files share (not a public API).
 #pragma once
 
 #include "careguard/pg/postgres.hpp"
@@ -100,9 +100,28 @@ struct LedgerStatement {
 };
 
 // What the ledger watches on a relation, for a reader `as_user` (InvalidOid:
-// the current user): its patient column (> 0), "count rows only" (0: an RLS
-// bypass in a PHI schema), or -1 (ledger_capture.cpp).
+// the current user): its patient column (> 0, a registered ancestor's for a
+// partition or child), "count rows only" (0: an RLS bypass in a PHI schema),
+// or -1 (ledger_watch.cpp, like the four below).
 AttrNumber watched_column(Oid relid, Oid as_user);
+// watched_column() of a range-table entry (-1 unless a relation).
+AttrNumber audited_column(const RangeTblEntry* rte);
+// A range table reaches a relation the ledger watches.
+bool range_table_audited(List* range_table);
+
+// A scanned or written relation (range-table index rti) as the ledger
+// records it: the relation the statement named when that one is watched,
+// else the relation itself.
+struct WatchedEntry {
+  AttrNumber column;  // in the scanned relation's numbering; -1: not watched
+  RangeTblEntry* recorded_as;
+  bool column_lost;  // the named relation's column has no counterpart here
+};
+// parents: a per-plan cache the caller keeps (nullptr at first).
+WatchedEntry watched_entry(PlannedStmt* planned, Index** parents, Index rti);
+
+// The patient column's position in an IndexOnlyScan's index tuple, or 0.
+AttrNumber index_only_position(IndexOnlyScan* scan, AttrNumber column);
 
 // The claims differ from those the statement captured (ledger_identity.cpp
 // keeps them in identity_inputs).

@@ -1,0 +1,97 @@
+// careguard adapter: which relations the ledger watches, and under which
+// name a scanned or written relation is recorded.
+#include "careguard/pg/ledger.hpp"
+#include "careguard/pg/ledger_internal.hpp"
+
+extern "C" {
+#include "nodes/pathnodes.h"
+#include "parser/parsetree.h"
+#include "utils/lsyscache.h"
+#include "utils/rls.h"
+}
+
+namespace careguard::pg {
+
+namespace {
+
+// The relation the statement named, for a partition or inheritance child
+// the planner expanded it to (parents: by range-table index, from
+// appendRelations, made on first use).
+Index named_relation(PlannedStmt* planned, Index** parents, Index rti) {
+  if (planned->appendRelations == NIL) return rti;
+  const int length = list_length(planned->rtable);
+  if (*parents == nullptr) {
+    *parents = static_cast<Index*>(palloc0(sizeof(Index) * (length + 1)));
+    ListCell* cell;
+    foreach (cell, planned->appendRelations) {
+      auto* info = static_cast<AppendRelInfo*>(lfirst(cell));
+      if (info->child_relid <= static_cast<Index>(length)) {
+        (*parents)[info->child_relid] = info->parent_relid;
+      }
+    }
+  }
+  for (int step = 0; step < length && (*parents)[rti] != 0; ++step) {
+    Index parent = (*parents)[rti];
+    if (rt_fetch(parent, planned->rtable)->rtekind != RTE_RELATION) break;
+    rti = parent;
+  }
+  return rti;
+}
+
+}  // namespace
+
+AttrNumber watched_column(Oid relid, Oid as_user) {
+  AttrNumber column = phi_patient_column(relid);
+  if (column > 0) return column;
+  if (!in_phi_schema(relid)) return -1;
+  if (check_enable_rls(relid, as_user, true) != RLS_NONE_ENV) return -1;
+  return 0;
+}
+
+AttrNumber audited_column(const RangeTblEntry* rte) {
+  return rte->rtekind == RTE_RELATION ? watched_column(rte->relid, rte->checkAsUser) : -1;
+}
+
+bool range_table_audited(List* range_table) {
+  ListCell* cell;
+  foreach (cell, range_table) {
+    if (audited_column(static_cast<RangeTblEntry*>(lfirst(cell))) >= 0) return true;
+  }
+  return false;
+}
+
+// A partition reached through the table the statement named is recorded
+// under that table, with its row-level security (the partition's own
+// policies do not apply); its patient column is the named table's, found by
+// name (a partition's columns may sit in another order).
+WatchedEntry watched_entry(PlannedStmt* planned, Index** parents, Index rti) {
+  RangeTblEntry* rte = rt_fetch(rti, planned->rtable);
+  RangeTblEntry* named = rt_fetch(named_relation(planned, parents, rti), planned->rtable);
+  if (named != rte) {
+    AttrNumber named_column = audited_column(named);
+    if (named_column == 0) return {0, named, false};
+    if (named_column > 0) {
+      char* name = get_attname(named->relid, named_column, true);
+      AttrNumber column = name == nullptr ? InvalidAttrNumber : get_attnum(rte->relid, name);
+      if (column > 0) return {column, named, false};
+      return {0, named, true};
+    }
+  }
+  return {audited_column(rte), rte, false};
+}
+
+AttrNumber index_only_position(IndexOnlyScan* scan, AttrNumber column) {
+  AttrNumber position = 0;
+  ListCell* cell;
+  foreach (cell, scan->indextlist) {
+    ++position;
+    auto* entry = static_cast<TargetEntry*>(lfirst(cell));
+    if (IsA(entry->expr, Var) && reinterpret_cast<Var*>(entry->expr)->varattno == column &&
+        !entry->resjunk) {
+      return position;
+    }
+  }
+  return 0;
+}
+
+}  // namespace careguard::pg
