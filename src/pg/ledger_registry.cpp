@@ -9,16 +9,14 @@
 #include "careguard/pg/guard.hpp"
 #include "careguard/pg/ledger.hpp"
 #include "careguard/pg/catalog_names.hpp"
+#include "careguard/pg/catalog_scan.hpp"
 #include "careguard/pg/ledger_internal.hpp"
 
 extern "C" {
-#include "access/genam.h"
-#include "access/table.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_inherits.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
-#include "utils/fmgroids.h"
 #include "utils/hsearch.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
@@ -227,19 +225,13 @@ AttrNumber registered_column(Oid relid) {
 
 // The parents pg_inherits lists for a relation (a partition has one).
 List* parents_of(Oid relid) {
-  Relation inherits = table_open(InheritsRelationId, AccessShareLock);
-  ScanKeyData key;
-  ScanKeyInit(&key, Anum_pg_inherits_inhrelid, BTEqualStrategyNumber, F_OIDEQ,
-              ObjectIdGetDatum(relid));
-  SysScanDesc scan =
-      systable_beginscan(inherits, InheritsRelidSeqnoIndexId, true, nullptr, 1, &key);
   List* parents = NIL;
-  HeapTuple tuple;
-  while ((tuple = systable_getnext(scan)) != nullptr) {
-    parents = lappend_oid(parents, reinterpret_cast<Form_pg_inherits>(GETSTRUCT(tuple))->inhparent);
-  }
-  systable_endscan(scan);
-  table_close(inherits, AccessShareLock);
+  for_each_catalog_row(
+      InheritsRelationId, InheritsRelidSeqnoIndexId, Anum_pg_inherits_inhrelid, relid,
+      [&parents](HeapTuple tuple, Relation) {
+        parents =
+            lappend_oid(parents, reinterpret_cast<Form_pg_inherits>(GETSTRUCT(tuple))->inhparent);
+      });
   return parents;
 }
 

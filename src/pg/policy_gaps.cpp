@@ -2,16 +2,15 @@
 // pg_attribute and pg_policy. The rule is stated in policy_gaps.hpp.
 #include "careguard/pg/policy_gaps.hpp"
 
+#include "careguard/pg/catalog_scan.hpp"
+
 extern "C" {
-#include "access/genam.h"
 #include "access/htup_details.h"
-#include "access/table.h"
 #include "catalog/pg_attribute.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_policy.h"
 #include "lib/stringinfo.h"
 #include "utils/acl.h"
-#include "utils/fmgroids.h"
 #include "utils/rel.h"
 }
 
@@ -90,30 +89,23 @@ List* grants_of(HeapTuple class_tuple, Oid relid, int columns) {
 // only while RLS is enabled, and a gap may be exactly that it is not).
 List* policies_of(Oid relid) {
   List* policies = NIL;
-  Relation catalog = table_open(PolicyRelationId, AccessShareLock);
-  ScanKeyData key;
-  ScanKeyInit(&key, Anum_pg_policy_polrelid, BTEqualStrategyNumber, F_OIDEQ,
-              ObjectIdGetDatum(relid));
-  SysScanDesc scan =
-      systable_beginscan(catalog, PolicyPolrelidPolnameIndexId, true, nullptr, 1, &key);
-  HeapTuple tuple;
-  while (HeapTupleIsValid(tuple = systable_getnext(scan))) {
-    auto* form = reinterpret_cast<Form_pg_policy>(GETSTRUCT(tuple));
-    auto* policy = static_cast<Policy*>(palloc0(sizeof(Policy)));
-    policy->polcmd = form->polcmd;
-    policy->permissive = form->polpermissive;
-    policy->name = form->polname;
-    bool isnull = true;
-    Datum roles = heap_getattr(tuple, Anum_pg_policy_polroles, RelationGetDescr(catalog), &isnull);
-    if (!isnull) {
-      ArrayType* array = DatumGetArrayTypePCopy(roles);
-      policy->role_count = ArrayGetNItems(ARR_NDIM(array), ARR_DIMS(array));
-      policy->roles = reinterpret_cast<Oid*>(ARR_DATA_PTR(array));
-    }
-    policies = lappend(policies, policy);
-  }
-  systable_endscan(scan);
-  table_close(catalog, AccessShareLock);
+  for_each_catalog_row(PolicyRelationId, PolicyPolrelidPolnameIndexId, Anum_pg_policy_polrelid,
+                       relid, [&policies](HeapTuple tuple, Relation catalog) {
+                         auto* form = reinterpret_cast<Form_pg_policy>(GETSTRUCT(tuple));
+                         auto* policy = static_cast<Policy*>(palloc0(sizeof(Policy)));
+                         policy->polcmd = form->polcmd;
+                         policy->permissive = form->polpermissive;
+                         policy->name = form->polname;
+                         bool isnull = true;
+                         Datum roles = heap_getattr(tuple, Anum_pg_policy_polroles,
+                                                    RelationGetDescr(catalog), &isnull);
+                         if (!isnull) {
+                           ArrayType* array = DatumGetArrayTypePCopy(roles);
+                           policy->role_count = ArrayGetNItems(ARR_NDIM(array), ARR_DIMS(array));
+                           policy->roles = reinterpret_cast<Oid*>(ARR_DATA_PTR(array));
+                         }
+                         policies = lappend(policies, policy);
+                       });
   return policies;
 }
 
