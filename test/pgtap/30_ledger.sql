@@ -11,7 +11,7 @@
 -- reviewed, and lapses when it expires; a patient's accounting shows only
 -- their own disclosures, and names no other patient. Expected values come from the data (as superuser).
 BEGIN;
-SELECT plan(102);
+SELECT plan(103);
 
 TRUNCATE bookings.status_history, bookings.appointments, patients.preferences, patients.profiles,
          providers.availability, providers.profiles, public.locations, public.categories, auth.users;
@@ -321,6 +321,17 @@ SET LOCAL application_name = 'p-tree-truncate';
 TRUNCATE public.ledger_tree_1;
 SET LOCAL application_name = 'p-family-child';
 SELECT count(*) FROM public.ledger_family_child;
+ALTER TABLE public.ledger_tree ENABLE ROW LEVEL SECURITY;
+CREATE POLICY ledger_tree_own ON public.ledger_tree FOR SELECT TO patient USING (patient_id OPERATOR(pg_catalog.=) auth.uid());
+GRANT SELECT ON public.ledger_tree TO patient;
+SET LOCAL application_name = 'pgtap';
+INSERT INTO public.ledger_tree VALUES (:'uid_b', 1);
+SET LOCAL application_name = 'p-tree-patient';
+SELECT set_config('request.jwt.claims', :'claims_a', true) IS NULL AS ignored \gset
+SET LOCAL ROLE patient;
+SELECT count(*) FROM public.ledger_tree;
+RESET ROLE;
+SELECT set_config('request.jwt.claims', '', true) IS NULL AS ignored \gset
 SET LOCAL application_name = 'p-tree-copy';
 COPY public.ledger_tree FROM STDIN;
 aaaaaaaa-0000-4000-8000-000000000001	1
@@ -351,6 +362,9 @@ SELECT is(pg_temp.seen('p-tree-truncate'), 'public.ledger_tree_1 TRUNCATE null '
           'a TRUNCATE of a partition named directly');
 SELECT is(pg_temp.seen('p-family-child'), 'public.ledger_family_child SELECT 1 ' || :'uid_b',
           'an inheritance child named directly');
+SELECT is((SELECT pg_temp.seen('p-tree-patient') || ' ' || string_agg(r ->> 'rls', ',') FROM pg_temp.records('p-tree-patient') r),
+          'public.ledger_tree SELECT 1 ' || :'uid_a' || ' applied',
+          'a patient''s read through the parent: the parent''s policy applied, their own row (not B''s)');
 SELECT is(pg_temp.seen('p-tree-copy'), 'public.ledger_tree INSERT 2 ',
           'a COPY FROM into a registered partitioned table: one record, every row it copied');
 DROP TABLE public.ledger_tree, public.ledger_family CASCADE;
