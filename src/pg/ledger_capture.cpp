@@ -70,6 +70,7 @@ struct Wrap {
   int tap_count;
   QueryDesc* creator;  // unwrapped at this query's ExecutorEnd
   SubTransactionId subxact;
+  bool orphaned;  // its statement's record was written before it ended
 };
 
 Wrap* wraps = nullptr;  // TopMemoryContext
@@ -108,6 +109,16 @@ void tap_tuple(const Tap& tap, PlanState* node, TupleTableSlot* out) {
 TupleTableSlot* audited_exec_proc_node(PlanState* node) {
   Wrap* wrap = find_wrap(node);
   if (wrap == nullptr) elog(ERROR, "careguard ledger: a wrapped plan node was lost");
+  // A cursor a function opened, fetched after the statement that called the
+  // function ended: that record is written and its memory gone, so the read
+  // could be recorded nowhere. Refused (fails closed).
+  if (wrap->orphaned) {
+    ereport(
+        ERROR,
+        (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+         errmsg("a cursor opened inside a statement that has ended cannot read patient records"),
+         errhint("Open the cursor at top level (DECLARE), or fetch it inside the statement.")));
+  }
   Tap taps[2] = {wrap->taps[0], wrap->taps[1]};
   int tap_count = wrap->tap_count;
   TupleTableSlot* out = wrap->original(node);
@@ -138,6 +149,7 @@ void add_wrap(PlanState* node, LedgerAccess* access, AttrNumber column, bool rea
   wrap.tap_count = 1;
   wrap.creator = creator;
   wrap.subxact = GetCurrentSubTransactionId();
+  wrap.orphaned = false;
   node->ExecProcNodeReal = audited_exec_proc_node;
 }
 
@@ -345,6 +357,14 @@ void forget_statement(LedgerStatement* s) {
   LedgerStatement** link = &statements;
   while (*link != nullptr && *link != s) link = &(*link)->next;
   if (*link == s) *link = s->next;
+  // Wraps still feeding it belong to queries that outlive it (a cursor a
+  // function opened): they must not touch its freed accesses.
+  for (int i = 0; i < wrap_count; ++i) {
+    for (int t = 0; t < wraps[i].tap_count; ++t) {
+      if (wraps[i].taps[t].access->statement == s) wraps[i].orphaned = true;
+    }
+    if (wraps[i].orphaned) wraps[i].tap_count = 0;
+  }
   MemoryContextDelete(s->context);
 }
 

@@ -11,7 +11,7 @@
 -- reviewed, and lapses when it expires; a patient's accounting shows only
 -- their own disclosures, and names no other patient. Expected values come from the data (as superuser).
 BEGIN;
-SELECT plan(103);
+SELECT plan(104);
 
 TRUNCATE bookings.status_history, bookings.appointments, patients.preferences, patients.profiles,
          providers.availability, providers.profiles, public.locations, public.categories, auth.users;
@@ -861,6 +861,20 @@ SELECT is((SELECT string_agg(r ->> 'relation', ' then ' ORDER BY ord)
              FROM pg_temp.records('p-quoting') WITH ORDINALITY AS t(r, ord)),
           '"pgtap_renamed"."after_rename" then pgtap_renamed.after_rename',
           'a record quotes the relation as its own statement''s quote_all_identifiers says');
+
+-- A cursor a function opened, fetched after the calling statement ended:
+-- that statement's record is written, so the read is refused (it crashed
+-- the backend, tapping freed memory, before).
+CREATE FUNCTION pg_temp.open_appointments() RETURNS refcursor LANGUAGE plpgsql AS $$
+DECLARE c refcursor := 'ledger_late_cursor';
+BEGIN OPEN c FOR SELECT patient_id FROM bookings.appointments; RETURN c; END $$;
+SELECT set_config('request.jwt.claims', :'claims_a', true) IS NULL AS ignored \gset
+SET LOCAL ROLE patient;
+SELECT pg_temp.open_appointments() IS NOT NULL AS opened \gset
+SELECT throws_ok('FETCH 3 FROM ledger_late_cursor', '0A000', NULL,
+                 'a cursor opened inside an ended statement cannot read patient records');
+RESET ROLE;
+SELECT set_config('request.jwt.claims', '', true) IS NULL AS ignored \gset
 
 SELECT * FROM finish();
 ROLLBACK;
