@@ -307,8 +307,7 @@ bool wrap_audited_nodes(PlanState* node, void* context) {
   }
   if (scanrelid > 0) {
     PlannedStmt* planned = walk->query->plannedstmt;
-    WatchedEntry scanned =
-        watched_entry(walk->query->plannedstmt, &walk->append_parents, scanrelid);
+    WatchedEntry scanned = watched_entry(planned, &walk->append_parents, scanrelid);
     AttrNumber column = scanned.column;
     if (column >= 0) {
       CmdType command = CMD_SELECT;
@@ -360,10 +359,11 @@ void forget_statement(LedgerStatement* s) {
   // Wraps still feeding it belong to queries that outlive it (a cursor a
   // function opened): they must not touch its freed accesses.
   for (int i = 0; i < wrap_count; ++i) {
-    for (int t = 0; t < wraps[i].tap_count; ++t) {
-      if (wraps[i].taps[t].access->statement == s) wraps[i].orphaned = true;
+    Wrap& wrap = wraps[i];
+    for (int t = 0; t < wrap.tap_count && !wrap.orphaned; ++t) {
+      wrap.orphaned = wrap.taps[t].access->statement == s;
     }
-    if (wraps[i].orphaned) wraps[i].tap_count = 0;
+    if (wrap.orphaned) wrap.tap_count = 0;
   }
   MemoryContextDelete(s->context);
 }

@@ -79,9 +79,9 @@ void on_relcache_invalidation(Datum, Oid relid) {
   if (relid == InvalidOid || !OidIsValid(tables_relid) || relid == tables_relid ||
       relid == schemas_relid || relid == grants_relid) {
     cache_valid = false;
-    ++inherited_changes;
   }
-  if (inherited_lookups > 0 ||
+  // A registry reload changes what every child inherits.
+  if (!cache_valid || inherited_lookups > 0 ||
       (inherited_columns != nullptr &&
        hash_search(inherited_columns, &relid, HASH_FIND, nullptr) != nullptr)) {
     ++inherited_changes;
