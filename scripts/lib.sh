@@ -11,7 +11,8 @@ PG_BINDIR="${PG_BINDIR:-$("$PG_CONFIG" --bindir 2>/dev/null || echo /usr/lib/pos
 PACKAGES=(build-essential cmake pkg-config clang-14 llvm-14 postgresql-15 postgresql-server-dev-15
   postgresql-contrib libpqxx-dev libgtest-dev libssl-dev postgresql-15-pgtap pgtap
   libclang-rt-14-dev chromium pgbouncer nlohmann-json3-dev
-  debhelper postgresql-server-dev-all dpkg-dev fakeroot)
+  debhelper postgresql-server-dev-all dpkg-dev fakeroot
+  libkrb5-dev)  # libkrb5-dev: gssapi.h, which the server headers (libpq-be.h) include
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 

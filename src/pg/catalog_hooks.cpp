@@ -60,6 +60,12 @@ void on_process_utility(PlannedStmt* planned, const char* query, bool read_only_
     set_config_option("session_replication_role", "replica", PGC_SUSET, PGC_S_SESSION,
                       GUC_ACTION_SAVE, true, 0, false);
   }
+  Oid renamed_patient_column = InvalidOid;
+  if (IsA(statement, RenameStmt) || IsA(statement, AlterTableStmt)) {
+    renamed_patient_column = guarded("ProcessUtility hook", [statement] {
+      return call_pg([statement] { return ledger_check_column_change(statement); });
+    });
+  }
   LedgerStatement* utility = nullptr;
   if (IsA(statement, CopyStmt) || IsA(statement, TruncateStmt)) {
     utility = guarded("ProcessUtility hook", [planned] {
@@ -82,6 +88,14 @@ void on_process_utility(PlannedStmt* planned, const char* query, bool read_only_
   if (utility != nullptr) {
     guarded("ProcessUtility hook", [utility, completion] {
       call_pg([utility, completion] { ledger_utility_end(utility, completion); });
+    });
+  }
+  if (OidIsValid(renamed_patient_column)) {
+    const char* new_name = castNode(RenameStmt, statement)->newname;
+    guarded("ProcessUtility hook", [renamed_patient_column, new_name] {
+      call_pg([renamed_patient_column, new_name] {
+        ledger_follow_column_rename(renamed_patient_column, new_name);
+      });
     });
   }
   if (restoring) AtEOXact_GUC(true, nest_level);
@@ -107,7 +121,13 @@ void on_object_access(ObjectAccessType access, Oid class_id, Oid object_id, int 
   if (access != OAT_DROP) return;
   const auto* drop = static_cast<const ObjectAccessDrop*>(argument);
   bool internal = drop != nullptr && (drop->dropflags & PERFORM_DELETION_INTERNAL) != 0;
-  if (class_id == PolicyRelationId) {
+  if (class_id == RelationRelationId && sub_id > 0 && !internal) {
+    guarded("object access hook", [object_id, sub_id] {
+      call_pg([object_id, sub_id] {
+        ledger_refuse_patient_column_drop(object_id, static_cast<AttrNumber>(sub_id));
+      });
+    });
+  } else if (class_id == PolicyRelationId) {
     guarded("object access hook",
             [object_id] { call_pg([object_id] { note_policy_drop(object_id); }); });
   } else if (class_id == RelationRelationId && sub_id == 0 && !internal) {

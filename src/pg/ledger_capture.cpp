@@ -186,27 +186,6 @@ LedgerStatement* open_statement(QueryDesc* top) {
   return s;
 }
 
-// How row-level security stood for this relation and user.
-void classify_rls(LedgerAccess* access, Oid relid, Oid as_user) {
-  Oid user = OidIsValid(as_user) ? as_user : GetUserId();
-  int rls = check_enable_rls(relid, as_user, true);
-  access->bypass_reason = nullptr;
-  if (rls == RLS_ENABLED) {
-    access->rls = "applied";
-  } else if (rls == RLS_NONE) {
-    access->rls = "disabled";
-  } else {
-    access->rls = "bypassed";
-    if (superuser_arg(user)) {
-      access->bypass_reason = "superuser";
-    } else if (has_bypassrls_privilege(user)) {
-      access->bypass_reason = "bypassrls";
-    } else {
-      access->bypass_reason = "owner";
-    }
-  }
-}
-
 LedgerAccess* access_for(LedgerStatement* s, Oid relid, CmdType command, Oid as_user) {
   Oid user = OidIsValid(as_user) ? as_user : GetUserId();
   bool nested = run_depth > 0;
@@ -230,16 +209,22 @@ LedgerAccess* access_for(LedgerStatement* s, Oid relid, CmdType command, Oid as_
   return a;
 }
 
-bool is_result_relation(PlannedStmt* planned, Index rti) {
-  return list_member_int(planned->resultRelations, static_cast<int>(rti));
-}
-
 struct WalkContext {
   QueryDesc* query;
   LedgerStatement* statement;  // created on the first audited node
   QueryDesc* top;
-  Index* append_parents;  // watched_entry()'s, made on first use
+  Index* append_parents;         // watched_entry()'s, made on first use
+  const ModifyTable* modifying;  // the ModifyTable above the node, if any
 };
+
+// The command a scan of range-table entry `rti` serves: the enclosing
+// ModifyTable's UPDATE, DELETE or MERGE for its own result relation (a
+// writable CTE's too, under a SELECT), else SELECT.
+CmdType scan_command(const WalkContext* walk, Index rti) {
+  const ModifyTable* mt = walk->modifying;
+  if (mt == nullptr || mt->operation == CMD_INSERT) return CMD_SELECT;
+  return list_member_int(mt->resultRelations, static_cast<int>(rti)) ? mt->operation : CMD_SELECT;
+}
 
 LedgerStatement* walk_statement(WalkContext* walk) {
   if (walk->statement == nullptr) walk->statement = open_statement(walk->top);
@@ -289,6 +274,13 @@ bool wrap_audited_nodes(PlanState* node, void* context) {
   auto* walk = static_cast<WalkContext*>(context);
   if (IsA(node, ModifyTableState)) {
     wrap_modify_table(reinterpret_cast<ModifyTableState*>(node), walk);
+    const ModifyTable* outer = walk->modifying;
+    walk->modifying = reinterpret_cast<const ModifyTable*>(node->plan);
+    bool stop = planstate_tree_walker(
+        node, reinterpret_cast<bool (*)()>(reinterpret_cast<void (*)()>(wrap_audited_nodes)),
+        context);
+    walk->modifying = outer;
+    return stop;
   }
   Plan* plan = node->plan;
   Index scanrelid = 0;
@@ -310,11 +302,7 @@ bool wrap_audited_nodes(PlanState* node, void* context) {
     WatchedEntry scanned = watched_entry(planned, &walk->append_parents, scanrelid);
     AttrNumber column = scanned.column;
     if (column >= 0) {
-      CmdType command = CMD_SELECT;
-      if (is_result_relation(planned, scanrelid) &&
-          (planned->commandType == CMD_UPDATE || planned->commandType == CMD_DELETE)) {
-        command = planned->commandType;
-      }
+      CmdType command = scan_command(walk, scanrelid);
       LedgerAccess* access = access_for(walk_statement(walk), scanned.recorded_as->relid, command,
                                         scanned.recorded_as->checkAsUser);
       if (scanned.column_lost) access->ids_incomplete = true;
@@ -337,8 +325,9 @@ bool statement_is_audited(QueryDesc* query, int eflags) {
   if (!ledger_enabled || in_ledger_writer) return false;
   if (probe_subxact != InvalidSubTransactionId) return false;
   // A foreign-key check (PostgreSQL runs it with SECURITY_NOFORCE_RLS)
-  // returns nothing to anyone: not a disclosure.
-  if (InNoForceRLSOperation()) return false;
+  // returns nothing to anyone: not a disclosure. Its ON DELETE/UPDATE
+  // actions (the same security context) change the referencing rows.
+  if (InNoForceRLSOperation() && query->operation == CMD_SELECT) return false;
   if ((eflags & EXEC_FLAG_EXPLAIN_ONLY) != 0) return false;
   if (!ensure_phi_registry()) return false;
   if (!phi_registry_nonempty()) return false;
@@ -398,7 +387,7 @@ void on_start(QueryDesc* query, int eflags) {
                     errmsg("the role changed while a statement that reads patient records runs"),
                     errhint("Change the role (SET ROLE) before the statement, not inside it.")));
   }
-  WalkContext walk{query, nullptr, top, nullptr};
+  WalkContext walk{query, nullptr, top, nullptr, nullptr};
   wrap_audited_nodes(query->planstate, &walk);
 }
 

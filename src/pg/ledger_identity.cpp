@@ -1,5 +1,6 @@
 // careguard adapter: who a ledger record names, captured once per statement
-// while the catalogue is usable (ledger_capture.cpp, ledger_utility.cpp).
+// while the catalogue is usable (ledger_capture.cpp, ledger_utility.cpp),
+// and how row-level security stood for each access.
 #include <cstring>
 
 #include "careguard/pg/catalog_names.hpp"
@@ -13,6 +14,7 @@ extern "C" {
 #include "miscadmin.h"
 #include "storage/proc.h"
 #include "utils/acl.h"
+#include "utils/rls.h"
 #include "utils/timestamp.h"
 }
 
@@ -119,6 +121,27 @@ void capture_identity(LedgerStatement* s, const PlannedStmt* planned, CmdType co
   if (claims != nullptr && claims->sub().state == UuidClaim::State::Valid) {
     std::memcpy(s->sub_uuid, claims->sub().value.data(), 16);
     s->has_sub_uuid = true;
+  }
+}
+
+// How row-level security stood for this relation and user.
+void classify_rls(LedgerAccess* access, Oid relid, Oid as_user) {
+  Oid user = OidIsValid(as_user) ? as_user : GetUserId();
+  int rls = check_enable_rls(relid, as_user, true);
+  access->bypass_reason = nullptr;
+  if (rls == RLS_ENABLED) {
+    access->rls = "applied";
+  } else if (rls == RLS_NONE) {
+    access->rls = "disabled";
+  } else {
+    access->rls = "bypassed";
+    if (superuser_arg(user)) {
+      access->bypass_reason = "superuser";
+    } else if (has_bypassrls_privilege(user)) {
+      access->bypass_reason = "bypassrls";
+    } else {
+      access->bypass_reason = "owner";
+    }
   }
 }
 

@@ -6,12 +6,15 @@
 -- bypasses RLS is recorded; the ledger refuses
 -- UPDATE, DELETE and TRUNCATE, and verify_ledger() finds an edited, a
 -- deleted, a reordered row and a truncated tail; COPY FROM and TRUNCATE of
--- a watched table are recorded (without ids); break-the-glass needs a
+-- a watched table are recorded (without ids), as are a foreign key's
+-- ON DELETE actions and a writable CTE's changes (under their own command);
+-- the patient column cannot be dropped or retyped, and a rename is
+-- followed; break-the-glass needs a
 -- reason, widens the provider's policy for one patient, is ledgered and
 -- reviewed, and lapses when it expires; a patient's accounting shows only
 -- their own disclosures, and names no other patient. Expected values come from the data (as superuser).
 BEGIN;
-SELECT plan(104);
+SELECT plan(115);
 
 TRUNCATE bookings.status_history, bookings.appointments, patients.preferences, patients.profiles,
          providers.availability, providers.profiles, public.locations, public.categories, auth.users;
@@ -368,6 +371,77 @@ SELECT is((SELECT pg_temp.seen('p-tree-patient') || ' ' || string_agg(r ->> 'rls
 SELECT is(pg_temp.seen('p-tree-copy'), 'public.ledger_tree INSERT 2 ',
           'a COPY FROM into a registered partitioned table: one record, every row it copied');
 DROP TABLE public.ledger_tree, public.ledger_family CASCADE;
+
+-- 5e. A foreign key's ON DELETE CASCADE changes the referencing table in the
+-- statement that deleted the referenced row: recorded with it (nested: the
+-- owner's action, not the statement's own scan), while the check an INSERT
+-- runs on a registered referenced table reads nothing out and is not. A
+-- writable CTE's change and MERGE's are recorded under their own command.
+CREATE TABLE public.ledger_fk_parent (id int PRIMARY KEY, patient_id uuid);
+CREATE TABLE public.ledger_fk_child (patient_id uuid,
+  parent int REFERENCES public.ledger_fk_parent ON DELETE CASCADE);
+INSERT INTO public.ledger_fk_parent VALUES (1, :'uid_a'), (2, :'uid_b');
+INSERT INTO public.ledger_fk_child VALUES (:'uid_a', 1), (:'uid_b', 1), (:'uid_b', 2);
+CREATE TABLE public.ledger_cte (patient_id uuid, k int);
+INSERT INTO public.ledger_cte VALUES (:'uid_a', 1), (:'uid_b', 2);
+SELECT careguard.register_phi('public.ledger_fk_parent', 'patient_id') IS NULL AS ignored \gset
+SELECT careguard.register_phi('public.ledger_fk_child', 'patient_id') IS NULL AS ignored \gset
+SELECT careguard.register_phi('public.ledger_cte', 'patient_id') IS NULL AS ignored \gset
+SET LOCAL application_name = 'p-fk-cascade';
+DELETE FROM public.ledger_fk_parent WHERE id = 1;
+SET LOCAL application_name = 'p-fk-check';
+INSERT INTO public.ledger_fk_child VALUES (:'uid_a', 2);
+SET LOCAL application_name = 'p-cte-delete';
+WITH d AS (DELETE FROM public.ledger_cte WHERE k = 1 RETURNING k) SELECT count(*) FROM d;
+SET LOCAL application_name = 'p-cte-update';
+WITH u AS (UPDATE public.ledger_cte SET k = 3 WHERE k = 2 RETURNING k) SELECT count(*) FROM u;
+SET LOCAL application_name = 'p-merge';
+MERGE INTO public.ledger_cte t USING (VALUES (3)) AS v(k) ON t.k = v.k WHEN MATCHED THEN DELETE;
+SET LOCAL application_name = 'pgtap';
+SELECT careguard.ledger_flush() IS NOT NULL AS flushed \gset
+SELECT is((SELECT string_agg((r ->> 'relation') || ' ' || (r ->> 'command') || ' ' || (r ->> 'rows') || ' '
+                             || (r ->> 'nested') || ' ' || (r ->> 'rls') || ' '
+                             || (SELECT coalesce(string_agg(i, ',' ORDER BY i), '') FROM jsonb_array_elements_text(r -> 'patient_ids') i),
+                             '; ' ORDER BY r ->> 'relation')
+             FROM careguard.ledger l, LATERAL (SELECT l.record::jsonb) AS x(r)
+            WHERE r ->> 'application_name' = 'p-fk-cascade'),
+          'public.ledger_fk_child DELETE 2 true disabled ' || :'uid_a' || ',' || :'uid_b'
+          || '; public.ledger_fk_parent DELETE 1 false disabled ' || :'uid_a',
+          'ON DELETE CASCADE: the referencing rows it deleted are recorded with the DELETE that caused it');
+SELECT is((SELECT string_agg((r ->> 'relation') || ' ' || (r ->> 'command'), '; ' ORDER BY r ->> 'relation')
+             FROM careguard.ledger l, LATERAL (SELECT l.record::jsonb) AS x(r)
+            WHERE r ->> 'application_name' = 'p-fk-check'),
+          'public.ledger_fk_child INSERT',
+          'a foreign-key check of a registered referenced table is not a disclosure (no record)');
+SELECT is(pg_temp.seen('p-cte-delete'), 'public.ledger_cte DELETE 1 ' || :'uid_a',
+          'a DELETE in a writable CTE is recorded as a DELETE (the statement is a SELECT)');
+SELECT is(pg_temp.seen('p-cte-update'), 'public.ledger_cte UPDATE 1 ' || :'uid_b',
+          'an UPDATE in a writable CTE is recorded as an UPDATE');
+SELECT is(pg_temp.seen('p-merge'), 'public.ledger_cte MERGE 1 ' || :'uid_b',
+          'MERGE''s target rows are recorded under MERGE');
+DROP TABLE public.ledger_fk_child, public.ledger_fk_parent, public.ledger_cte;
+
+-- 5f. The patient column through DDL: a drop or a type other than uuid is
+-- refused (the watch would stop, or record wrong ids); a rename is followed.
+CREATE TABLE public.ledger_ddl (patient_id uuid, k int);
+INSERT INTO public.ledger_ddl VALUES (:'uid_a', 1);
+SELECT careguard.register_phi('public.ledger_ddl', 'patient_id') IS NULL AS ignored \gset
+SELECT throws_ok('ALTER TABLE public.ledger_ddl DROP COLUMN patient_id', '2BP01', NULL,
+                 'the registered patient column cannot be dropped');
+SELECT throws_ok('ALTER TABLE public.ledger_ddl ALTER COLUMN patient_id TYPE text', '2BP01', NULL,
+                 'nor given a type other than uuid');
+SELECT lives_ok('ALTER TABLE public.ledger_ddl RENAME COLUMN patient_id TO subject_id',
+                'it can be renamed ...');
+SELECT is((SELECT patient_column::text FROM careguard.phi_tables WHERE relid = 'public.ledger_ddl'::regclass),
+          'subject_id', '... and the registry follows the new name');
+SET LOCAL application_name = 'p-ddl-renamed';
+SELECT count(*) FROM public.ledger_ddl;
+SET LOCAL application_name = 'pgtap';
+SELECT careguard.ledger_flush() IS NOT NULL AS flushed \gset
+SELECT is(pg_temp.seen('p-ddl-renamed'), 'public.ledger_ddl SELECT 1 ' || :'uid_a',
+          'a read after the rename is recorded with its patient ids');
+SELECT lives_ok('ALTER TABLE public.ledger_ddl DROP COLUMN k', 'another column is dropped as usual');
+DROP TABLE public.ledger_ddl;
 
 -- 6. A superuser is audited too (pgaudit does not).
 SET LOCAL application_name = 'p-super';

@@ -29,6 +29,14 @@ bool phi_registry_nonempty();
 // Called from _PG_init.
 void register_phi_registry_invalidation();
 
+// A registered patient column through DDL (ledger_ddl.cpp), all may
+// ereport: a RenameStmt of it returns its table (else InvalidOid), for
+// ledger_follow_column_rename() once the rename succeeded; an ALTER TABLE
+// giving it a type other than uuid, and its drop, are refused (2BP01).
+Oid ledger_check_column_change(const Node* statement);
+void ledger_follow_column_rename(Oid relid, const char* new_name);
+void ledger_refuse_patient_column_drop(Oid relid, AttrNumber column);
+
 // ---- capture ----
 void install_ledger_hooks();
 // True in the ledger's own writer: careguard does not audit itself.

@@ -129,6 +129,8 @@ bool claims_changed_since(const LedgerStatement* s);
 
 // Fills the statement's who and when (ledger_identity.cpp).
 void capture_identity(LedgerStatement* s, const PlannedStmt* planned, CmdType command);
+// How row-level security stood for the access's relation and user (ledger_identity.cpp).
+void classify_rls(LedgerAccess* access, Oid relid, Oid as_user);
 
 // A utility statement's record (ledger_utility.cpp), made through the same
 // statement list as a query's (ledger_capture.cpp): opened, one access per
