@@ -388,7 +388,11 @@ void on_start(QueryDesc* query, int eflags) {
                     errhint("Change the role (SET ROLE) before the statement, not inside it.")));
   }
   WalkContext walk{query, nullptr, top, nullptr, nullptr};
+  // What the walk allocates goes with the query: a SQL function's query
+  // starts in the function's context, which lives until the outer query ends.
+  MemoryContext caller = MemoryContextSwitchTo(query->estate->es_query_cxt);
   wrap_audited_nodes(query->planstate, &walk);
+  MemoryContextSwitchTo(caller);
 }
 
 // Runs one executor step of `query` (its run or its finish), as the top
