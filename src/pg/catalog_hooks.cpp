@@ -60,14 +60,15 @@ void on_process_utility(PlannedStmt* planned, const char* query, bool read_only_
     set_config_option("session_replication_role", "replica", PGC_SUSET, PGC_S_SESSION,
                       GUC_ACTION_SAVE, true, 0, false);
   }
-  Oid renamed_patient_column = InvalidOid;
+  PatientColumnsBefore* patient_columns = nullptr;
   if (IsA(statement, RenameStmt) || IsA(statement, AlterTableStmt)) {
-    renamed_patient_column = guarded("ProcessUtility hook", [statement] {
-      return call_pg([statement] { return ledger_check_column_change(statement); });
+    patient_columns = guarded("ProcessUtility hook", [statement] {
+      return call_pg([statement] { return ledger_ddl_begin(statement); });
     });
   }
   LedgerStatement* utility = nullptr;
-  if (IsA(statement, CopyStmt) || IsA(statement, TruncateStmt)) {
+  if (IsA(statement, CopyStmt) || IsA(statement, TruncateStmt) || IsA(statement, DropStmt) ||
+      IsA(statement, DropOwnedStmt)) {
     utility = guarded("ProcessUtility hook", [planned] {
       return call_pg([planned] { return ledger_utility_begin(planned); });
     });
@@ -90,12 +91,9 @@ void on_process_utility(PlannedStmt* planned, const char* query, bool read_only_
       call_pg([utility, completion] { ledger_utility_end(utility, completion); });
     });
   }
-  if (OidIsValid(renamed_patient_column)) {
-    const char* new_name = castNode(RenameStmt, statement)->newname;
-    guarded("ProcessUtility hook", [renamed_patient_column, new_name] {
-      call_pg([renamed_patient_column, new_name] {
-        ledger_follow_column_rename(renamed_patient_column, new_name);
-      });
+  if (patient_columns != nullptr) {
+    guarded("ProcessUtility hook", [patient_columns, statement] {
+      call_pg([patient_columns, statement] { ledger_ddl_end(patient_columns, statement); });
     });
   }
   if (restoring) AtEOXact_GUC(true, nest_level);
@@ -133,6 +131,7 @@ void on_object_access(ObjectAccessType access, Oid class_id, Oid object_id, int 
   } else if (class_id == RelationRelationId && sub_id == 0 && !internal) {
     guarded("object access hook", [object_id] {
       call_pg([object_id] {
+        ledger_note_drop(object_id);
         note_relation_drop(object_id);
         guard_extension_table_drop(object_id);
       });

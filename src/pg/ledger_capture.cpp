@@ -80,6 +80,9 @@ int wrap_capacity = 0;
 LedgerStatement* statements = nullptr;  // open top-level statements
 QueryDesc* running_top = nullptr;       // the top-level query whose run is active
 int run_depth = 0;
+// The run depth at which a statement in a foreign-key action's security
+// context (SECURITY_NOFORCE_RLS) runs, or -1.
+int noforce_run_depth = -1;
 int64 statement_serial = 0;
 
 // ---- the wrapper every audited node runs through ----
@@ -326,8 +329,12 @@ bool statement_is_audited(QueryDesc* query, int eflags) {
   if (probe_subxact != InvalidSubTransactionId) return false;
   // A foreign-key check (PostgreSQL runs it with SECURITY_NOFORCE_RLS)
   // returns nothing to anyone: not a disclosure. Its ON DELETE/UPDATE
-  // actions (the same security context) change the referencing rows.
-  if (InNoForceRLSOperation() && query->operation == CMD_SELECT) return false;
+  // actions (the same security context) change the referencing rows, and
+  // what runs inside one (a trigger, a default) keeps the context: only a
+  // SELECT that starts it, not one under an action, is the check.
+  if (InNoForceRLSOperation() && query->operation == CMD_SELECT && noforce_run_depth < 0) {
+    return false;
+  }
   if ((eflags & EXEC_FLAG_EXPLAIN_ONLY) != 0) return false;
   if (!ensure_phi_registry()) return false;
   if (!phi_registry_nonempty()) return false;
@@ -403,7 +410,9 @@ template <typename Step>
 void run_step(QueryDesc* query, Step step) {
   bool top = run_depth == 0;
   QueryDesc* saved_top = running_top;
+  const int saved_noforce = noforce_run_depth;
   if (top) running_top = query;
+  if (noforce_run_depth < 0 && InNoForceRLSOperation()) noforce_run_depth = run_depth;
   ++run_depth;
   PG_TRY();
   { step(); }
@@ -411,12 +420,14 @@ void run_step(QueryDesc* query, Step step) {
   {
     --run_depth;
     running_top = saved_top;
+    noforce_run_depth = saved_noforce;
     if (top) abandon_statement(query);
     PG_RE_THROW();
   }
   PG_END_TRY();
   --run_depth;
   running_top = saved_top;
+  noforce_run_depth = saved_noforce;
 }
 
 void on_run(QueryDesc* query, ScanDirection direction, uint64 count, bool execute_once) {
@@ -456,23 +467,6 @@ void on_end(QueryDesc* query) {
 
 // A statement touching a PHI table runs without parallel workers: a worker's
 // scan returns tuples the leader's wrappers never see.
-bool query_reads_audited(Node* node, void* context) {
-  if (node == nullptr) return false;
-  if (IsA(node, RangeTblEntry)) {
-    auto* rte = reinterpret_cast<RangeTblEntry*>(node);
-    return audited_column(rte) >= 0;
-  }
-  if (IsA(node, Query)) {
-    return query_tree_walker(
-        reinterpret_cast<Query*>(node),
-        reinterpret_cast<bool (*)()>(reinterpret_cast<void (*)()>(query_reads_audited)), context,
-        QTW_EXAMINE_RTES_BEFORE);
-  }
-  return expression_tree_walker(
-      node, reinterpret_cast<bool (*)()>(reinterpret_cast<void (*)()>(query_reads_audited)),
-      context);
-}
-
 PlannedStmt* on_plan(Query* parse, const char* query_string, int options, ParamListInfo params) {
   if ((options & CURSOR_OPT_PARALLEL_OK) != 0 && ledger_enabled && !in_ledger_writer &&
       !IsParallelWorker() && ensure_phi_registry() && phi_registry_nonempty() &&
@@ -501,6 +495,7 @@ void on_transaction_end(XactEvent event, void*) {
   probe_subxact = InvalidSubTransactionId;
   running_top = nullptr;
   run_depth = 0;
+  noforce_run_depth = -1;
   wrap_count = 0;
 }
 

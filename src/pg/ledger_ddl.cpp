@@ -1,14 +1,27 @@
 // careguard adapter: a registered table's patient column keeps its meaning
 // through DDL. A rename is followed (the registry takes the new name, so the
-// watch goes on); a drop, or a new type other than uuid, is refused: the
-// ledger would stop watching the table, or record wrong ids, silently.
+// watch goes on); a drop, a new type, or a rewrite of its values (ALTER
+// COLUMN TYPE ... USING) is refused: the ledger would stop watching the
+// table, record wrong ids, or let every row change patient unrecorded.
+//
+// PostgreSQL reaches more tables than the statement names: inheritance
+// children and partitions (recursion), typed tables (ALTER TYPE ...
+// CASCADE). So the rule is checked on what the statement did: every
+// registered table's patient column, by attribute number, before and after.
+#include <cstring>
+
 #include "careguard/pg/catalog_names.hpp"
 #include "careguard/pg/ledger.hpp"
 #include "careguard/pg/ledger_internal.hpp"
 
 extern "C" {
+#include "access/htup_details.h"
+#include "access/xact.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_attribute.h"
 #include "catalog/pg_authid.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_inherits.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
@@ -16,63 +29,73 @@ extern "C" {
 #include "parser/parse_type.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
+#include "utils/syscache.h"
 }
 
 namespace careguard::pg {
 
+struct PatientColumnsBefore {
+  int count;
+  Oid* relids;
+  AttrNumber* columns;
+  NameData* names;
+  Oid* filenodes;  // a rewrite assigns a new one
+};
+
 namespace {
 
-// The table's registered patient column (its own registration or an
-// ancestor's), or 0; nothing is looked up while no table is registered.
-AttrNumber registered_column(Oid relid) {
-  if (!OidIsValid(relid) || !ensure_phi_registry() || !phi_registry_nonempty()) return 0;
-  return phi_patient_column(relid);
+[[noreturn]] void refuse(Oid relid, const char* column, const char* change) {
+  ereport(ERROR, (errcode(ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST),
+                  errmsg("cannot %s column \"%s\" of %s: it is the patient column the disclosure "
+                         "ledger records",
+                         change, column, remembered_relation_name(relid)),
+                  errhint("Register the table under another uuid column first "
+                          "(careguard.register_phi).")));
 }
 
-[[noreturn]] void refuse(Oid relid, AttrNumber column, const char* change) {
-  ereport(ERROR,
-          (errcode(ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST),
-           errmsg("cannot %s column \"%s\" of %s: it is the patient column the disclosure "
-                  "ledger records",
-                  change, get_attname(relid, column, false), remembered_relation_name(relid)),
-           errhint("The ledger watches a uuid column; register the table under another "
-                   "one first (careguard.register_phi).")));
+Oid relfilenode_of(Oid relid) {
+  HeapTuple tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+  if (!HeapTupleIsValid(tuple)) return InvalidOid;
+  Oid filenode = reinterpret_cast<Form_pg_class>(GETSTRUCT(tuple))->relfilenode;
+  ReleaseSysCache(tuple);
+  return filenode;
 }
 
-}  // namespace
-
-Oid ledger_check_column_change(const Node* statement) {
-  if (IsA(statement, RenameStmt)) {
-    const auto* rename = castNode(RenameStmt, statement);
-    if (rename->renameType != OBJECT_COLUMN || rename->relation == nullptr) return InvalidOid;
-    Oid relid = RangeVarGetRelid(rename->relation, NoLock, true);
-    AttrNumber column = registered_column(relid);
-    return column > 0 && get_attnum(relid, rename->subname) == column ? relid : InvalidOid;
-  }
-  if (!IsA(statement, AlterTableStmt)) return InvalidOid;
-  const auto* alter = castNode(AlterTableStmt, statement);
-  if (alter->objtype != OBJECT_TABLE || alter->relation == nullptr) return InvalidOid;
-  Oid relid = RangeVarGetRelid(alter->relation, NoLock, true);
-  AttrNumber column = registered_column(relid);
-  if (column <= 0) return InvalidOid;
+// The ALTER COLUMN TYPE subcommands of the statement, by column name.
+bool alters_type_of(const Node* statement, const char* column) {
+  if (!IsA(statement, AlterTableStmt)) return false;
   ListCell* cell;
-  foreach (cell, alter->cmds) {
+  foreach (cell, castNode(AlterTableStmt, statement)->cmds) {
     const auto* command = static_cast<const AlterTableCmd*>(lfirst(cell));
-    if (command->subtype != AT_AlterColumnType || command->name == nullptr) continue;
-    if (get_attnum(relid, command->name) != column) continue;
-    const auto* definition = castNode(ColumnDef, command->def);
-    if (typenameTypeId(nullptr, definition->typeName) != UUIDOID) {
-      refuse(relid, column, "change the type of");
+    if (command->subtype == AT_AlterColumnType && command->name != nullptr &&
+        std::strcmp(command->name, column) == 0) {
+      return true;
     }
   }
-  return InvalidOid;
+  return false;
 }
 
-void ledger_refuse_patient_column_drop(Oid relid, AttrNumber column) {
-  if (column > 0 && registered_column(relid) == column) refuse(relid, column, "drop");
+// Refused before any work: a type change of the patient column of the
+// named table or of any table the statement recurses to.
+void refuse_type_change_of_named(const AlterTableStmt* alter) {
+  if (alter->objtype != OBJECT_TABLE || alter->relation == nullptr) return;
+  Oid named = RangeVarGetRelid(alter->relation, NoLock, true);
+  if (!OidIsValid(named)) return;
+  List* reached =
+      alter->relation->inh ? find_all_inheritors(named, NoLock, nullptr) : list_make1_oid(named);
+  ListCell* cell;
+  foreach (cell, reached) {
+    Oid relid = lfirst_oid(cell);
+    AttrNumber column = phi_patient_column(relid);
+    if (column <= 0) continue;
+    char* name = get_attname(relid, column, true);
+    if (name != nullptr && alters_type_of(reinterpret_cast<const Node*>(alter), name)) {
+      refuse(relid, name, "change the type of");
+    }
+  }
 }
 
-void ledger_follow_column_rename(Oid relid, const char* new_name) {
+void follow_rename(Oid relid, const char* new_name) {
   // The registry is careguard's (no role but its owner writes it); the
   // table's owner, who may rename the column, only moves its entry along.
   Oid user;
@@ -93,6 +116,64 @@ void ledger_follow_column_rename(Oid relid, const char* new_name) {
     elog(ERROR, "careguard ledger: the registry did not follow (SPI %d)", rc);
   SPI_finish();
   SetUserIdAndSecContext(user, context);
+}
+
+}  // namespace
+
+PatientColumnsBefore* ledger_ddl_begin(const Node* statement) {
+  if (!IsA(statement, RenameStmt) && !IsA(statement, AlterTableStmt)) return nullptr;
+  if (!ensure_phi_registry() || registered_phi_count() == 0) return nullptr;
+  if (IsA(statement, AlterTableStmt)) {
+    refuse_type_change_of_named(castNode(AlterTableStmt, statement));
+  }
+  auto* before = static_cast<PatientColumnsBefore*>(palloc0(sizeof(PatientColumnsBefore)));
+  const int count = registered_phi_count();
+  before->relids = static_cast<Oid*>(palloc(sizeof(Oid) * count));
+  before->columns = static_cast<AttrNumber*>(palloc(sizeof(AttrNumber) * count));
+  before->names = static_cast<NameData*>(palloc(sizeof(NameData) * count));
+  before->filenodes = static_cast<Oid*>(palloc(sizeof(Oid) * count));
+  for (int i = 0; i < count; ++i) {
+    Oid relid;
+    AttrNumber column;
+    registered_phi_at(i, &relid, &column);
+    char* name = get_attname(relid, column, true);
+    if (name == nullptr) continue;
+    int at = before->count++;
+    before->relids[at] = relid;
+    before->columns[at] = column;
+    namestrcpy(&before->names[at], name);
+    before->filenodes[at] = relfilenode_of(relid);
+  }
+  return before;
+}
+
+void ledger_ddl_end(const PatientColumnsBefore* before, const Node* statement) {
+  if (before == nullptr) return;
+  CommandCounterIncrement();  // the statement's own catalog changes
+  for (int i = 0; i < before->count; ++i) {
+    const Oid relid = before->relids[i];
+    const char* old_name = NameStr(before->names[i]);
+    HeapTuple tuple =
+        SearchSysCache2(ATTNUM, ObjectIdGetDatum(relid), Int16GetDatum(before->columns[i]));
+    if (!HeapTupleIsValid(tuple)) continue;  // the table went (DROP has its own record)
+    const auto* attribute = reinterpret_cast<Form_pg_attribute>(GETSTRUCT(tuple));
+    const bool dropped = attribute->attisdropped;
+    const bool retyped = attribute->atttypid != UUIDOID;
+    NameData new_name = attribute->attname;
+    ReleaseSysCache(tuple);
+    if (dropped) refuse(relid, old_name, "drop");
+    if (retyped ||
+        (relfilenode_of(relid) != before->filenodes[i] && alters_type_of(statement, old_name))) {
+      refuse(relid, old_name, "change the type of");
+    }
+    if (std::strcmp(NameStr(new_name), old_name) != 0) follow_rename(relid, NameStr(new_name));
+  }
+}
+
+void ledger_refuse_patient_column_drop(Oid relid, AttrNumber column) {
+  if (column <= 0 || !ensure_phi_registry() || !phi_registry_nonempty()) return;
+  if (phi_patient_column(relid) != column) return;
+  refuse(relid, get_attname(relid, column, false), "drop");
 }
 
 }  // namespace careguard::pg

@@ -214,6 +214,15 @@ bool phi_registry_nonempty() {
   return table_count > 0 || schema_count > 0;
 }
 
+int registered_phi_count() {
+  return table_count;
+}
+
+void registered_phi_at(int index, Oid* relid, AttrNumber* column) {
+  *relid = tables[index].relid;
+  *column = tables[index].patient_column;
+}
+
 namespace {
 
 AttrNumber registered_column(Oid relid) {

@@ -1,19 +1,20 @@
-// careguard adapter: the ledger's records of the two utility statements that
+// careguard adapter: the ledger's records of the utility statements that
 // change a watched table without the executor. COPY table FROM writes its
-// rows straight to the heap, and TRUNCATE removes every row at once; neither
-// passes a plan node the ledger could wrap, and PostgreSQL has no per-row
-// hook for them. Their records say who changed which table, when, how many
-// rows COPY wrote and that row-level security did not apply, with no patient
-// ids (ids_exact false): a patient's accounting cannot list them, the
-// security officer's review of the ledger does.
+// rows straight to the heap, TRUNCATE removes every row at once, DROP removes
+// the table with its rows; none passes a plan node the ledger could wrap, and
+// PostgreSQL has no per-row hook for them. Their records say who changed
+// which table, when, how many rows COPY wrote and that row-level security
+// did not apply, with no patient ids (ids_exact false): a patient's
+// accounting cannot list them, the security officer's review of the ledger
+// does.
 //
 // Who and which tables are taken while the statement runs, never from its
 // text afterwards: the identity before it starts (a COPY's WHERE or a
 // TRUNCATE trigger may change the role, the claims, the search_path), the
 // tables as PostgreSQL itself reaches them (COPY's permission check on the
-// table it opened, TRUNCATE's object-access call for each table it empties,
-// inheritors and CASCADE included). The record is written once the
-// statement succeeded; one that fails changed nothing.
+// table it opened, TRUNCATE's and DROP's object-access call for each table
+// it empties or drops, inheritors and CASCADE included). The record is
+// written once the statement succeeded; one that fails changed nothing.
 #include <cstring>
 
 #include "careguard/pg/ledger.hpp"
@@ -69,10 +70,18 @@ LedgerStatement* ledger_utility_begin(const PlannedStmt* planned) {
   const Node* statement = planned->utilityStmt;
   const bool copy_from = IsA(statement, CopyStmt) && castNode(CopyStmt, statement)->is_from &&
                          castNode(CopyStmt, statement)->relation != nullptr;
-  if (!copy_from && !IsA(statement, TruncateStmt)) return nullptr;
+  const char* utility = copy_from ? "COPY" : IsA(statement, TruncateStmt) ? "TRUNCATE" : nullptr;
+  // Any DROP may reach a table (CASCADE, DROP SCHEMA, DROP EXTENSION, DROP
+  // OWNED). Not a concurrent one: it commits inside, and the statement's
+  // memory goes with the first commit (only indexes drop concurrently).
+  if ((IsA(statement, DropStmt) && !castNode(DropStmt, statement)->concurrent) ||
+      IsA(statement, DropOwnedStmt)) {
+    utility = "DROP";
+  }
+  if (utility == nullptr) return nullptr;
   if (!ledger_watching() || !ensure_phi_registry() || !phi_registry_nonempty()) return nullptr;
   if (restoring(copy_from)) return nullptr;
-  LedgerStatement* s = open_utility_statement(planned, copy_from ? "COPY" : "TRUNCATE");
+  LedgerStatement* s = open_utility_statement(planned, utility);
   if (copy_from) {
     const auto* copy = castNode(CopyStmt, statement);
     s->copy_from = copy->filename == nullptr ? "stdin" : (copy->is_program ? "program" : "file");
@@ -120,6 +129,20 @@ void ledger_note_truncate(Oid relid) {
   if (std::strcmp(a->rls, "disabled") != 0 && a->bypass_reason == nullptr) {
     a->rls = "bypassed";
     a->bypass_reason = "truncate";
+  }
+}
+
+// A dropped table's rows are gone for every role: a bypass, like TRUNCATE's.
+void ledger_note_drop(Oid relid) {
+  LedgerStatement* s = running_utility;
+  if (s == nullptr || std::strcmp(s->utility, "DROP") != 0 || !truncate_target_watched(relid)) {
+    return;
+  }
+  LedgerAccess* a = utility_access(s, relid, CMD_DELETE, "DROP");
+  a->rows_unknown = true;
+  if (std::strcmp(a->rls, "disabled") != 0 && a->bypass_reason == nullptr) {
+    a->rls = "bypassed";
+    a->bypass_reason = "drop";
   }
 }
 

@@ -4,6 +4,7 @@
 #include "careguard/pg/ledger_internal.hpp"
 
 extern "C" {
+#include "nodes/nodeFuncs.h"
 #include "nodes/pathnodes.h"
 #include "parser/parsetree.h"
 #include "utils/lsyscache.h"
@@ -58,6 +59,23 @@ bool range_table_audited(List* range_table) {
     if (audited_column(static_cast<RangeTblEntry*>(lfirst(cell))) >= 0) return true;
   }
   return false;
+}
+
+bool query_reads_audited(Node* node, void* context) {
+  if (node == nullptr) return false;
+  if (IsA(node, RangeTblEntry)) {
+    auto* rte = reinterpret_cast<RangeTblEntry*>(node);
+    return audited_column(rte) >= 0;
+  }
+  if (IsA(node, Query)) {
+    return query_tree_walker(
+        reinterpret_cast<Query*>(node),
+        reinterpret_cast<bool (*)()>(reinterpret_cast<void (*)()>(query_reads_audited)), context,
+        QTW_EXAMINE_RTES_BEFORE);
+  }
+  return expression_tree_walker(
+      node, reinterpret_cast<bool (*)()>(reinterpret_cast<void (*)()>(query_reads_audited)),
+      context);
 }
 
 // A partition reached through the table the statement named is recorded

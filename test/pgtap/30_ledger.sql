@@ -14,7 +14,7 @@
 -- reviewed, and lapses when it expires; a patient's accounting shows only
 -- their own disclosures, and names no other patient. Expected values come from the data (as superuser).
 BEGIN;
-SELECT plan(115);
+SELECT plan(124);
 
 TRUNCATE bookings.status_history, bookings.appointments, patients.preferences, patients.profiles,
          providers.availability, providers.profiles, public.locations, public.categories, auth.users;
@@ -387,6 +387,12 @@ INSERT INTO public.ledger_cte VALUES (:'uid_a', 1), (:'uid_b', 2);
 SELECT careguard.register_phi('public.ledger_fk_parent', 'patient_id') IS NULL AS ignored \gset
 SELECT careguard.register_phi('public.ledger_fk_child', 'patient_id') IS NULL AS ignored \gset
 SELECT careguard.register_phi('public.ledger_cte', 'patient_id') IS NULL AS ignored \gset
+-- What runs inside the action (a trigger on the referencing table) is not
+-- the check: its read of a registered table is recorded.
+CREATE FUNCTION public.ledger_fk_peek() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN PERFORM count(*) FROM public.ledger_cte; RETURN old; END $$;
+CREATE TRIGGER ledger_fk_peek BEFORE DELETE ON public.ledger_fk_child FOR EACH ROW
+  EXECUTE FUNCTION public.ledger_fk_peek();
 SET LOCAL application_name = 'p-fk-cascade';
 DELETE FROM public.ledger_fk_parent WHERE id = 1;
 SET LOCAL application_name = 'p-fk-check';
@@ -405,7 +411,8 @@ SELECT is((SELECT string_agg((r ->> 'relation') || ' ' || (r ->> 'command') || '
                              '; ' ORDER BY r ->> 'relation')
              FROM careguard.ledger l, LATERAL (SELECT l.record::jsonb) AS x(r)
             WHERE r ->> 'application_name' = 'p-fk-cascade'),
-          'public.ledger_fk_child DELETE 2 true disabled ' || :'uid_a' || ',' || :'uid_b'
+          'public.ledger_cte SELECT 4 true disabled ' || :'uid_a' || ',' || :'uid_b'
+          || '; public.ledger_fk_child DELETE 2 true disabled ' || :'uid_a' || ',' || :'uid_b'
           || '; public.ledger_fk_parent DELETE 1 false disabled ' || :'uid_a',
           'ON DELETE CASCADE: the referencing rows it deleted are recorded with the DELETE that caused it');
 SELECT is((SELECT string_agg((r ->> 'relation') || ' ' || (r ->> 'command'), '; ' ORDER BY r ->> 'relation')
@@ -420,6 +427,7 @@ SELECT is(pg_temp.seen('p-cte-update'), 'public.ledger_cte UPDATE 1 ' || :'uid_b
 SELECT is(pg_temp.seen('p-merge'), 'public.ledger_cte MERGE 1 ' || :'uid_b',
           'MERGE''s target rows are recorded under MERGE');
 DROP TABLE public.ledger_fk_child, public.ledger_fk_parent, public.ledger_cte;
+DROP FUNCTION public.ledger_fk_peek();
 
 -- 5f. The patient column through DDL: a drop or a type other than uuid is
 -- refused (the watch would stop, or record wrong ids); a rename is followed.
@@ -440,8 +448,59 @@ SET LOCAL application_name = 'pgtap';
 SELECT careguard.ledger_flush() IS NOT NULL AS flushed \gset
 SELECT is(pg_temp.seen('p-ddl-renamed'), 'public.ledger_ddl SELECT 1 ' || :'uid_a',
           'a read after the rename is recorded with its patient ids');
+SELECT throws_ok('ALTER TABLE public.ledger_ddl ALTER COLUMN subject_id TYPE uuid USING NULL', '2BP01', NULL,
+                 'nor its values rewritten (ALTER TYPE uuid USING ...)');
+-- PostgreSQL reaches more tables than the statement names: a registered
+-- child through its parent, a typed table through its type.
+CREATE TABLE public.ledger_par (patient_id uuid, k int);
+CREATE TABLE public.ledger_kid () INHERITS (public.ledger_par);
+INSERT INTO public.ledger_kid VALUES (:'uid_b', 1);
+CREATE TYPE public.ledger_row AS (patient_id uuid, k int);
+CREATE TABLE public.ledger_typed OF public.ledger_row;
+INSERT INTO public.ledger_typed VALUES (:'uid_a', 1);
+SELECT careguard.register_phi('public.ledger_kid', 'patient_id') IS NULL AS ignored \gset
+SELECT careguard.register_phi('public.ledger_typed', 'patient_id') IS NULL AS ignored \gset
+SELECT throws_ok('ALTER TABLE public.ledger_par ALTER COLUMN patient_id TYPE text', '2BP01', NULL,
+                 'a type change that recurses to a registered child is refused');
+SELECT throws_ok('ALTER TYPE public.ledger_row ALTER ATTRIBUTE patient_id TYPE text CASCADE', '2BP01', NULL,
+                 'so is one that reaches a registered typed table through its type');
+ALTER TABLE public.ledger_par RENAME COLUMN patient_id TO kid_patient;
+ALTER TYPE public.ledger_row RENAME ATTRIBUTE patient_id TO typed_patient CASCADE;
+SELECT is((SELECT string_agg(c.relname || ' ' || t.patient_column, ', ' ORDER BY c.relname)
+             FROM careguard.phi_tables t JOIN pg_class c ON c.oid = t.relid
+            WHERE t.relid IN ('public.ledger_kid'::regclass, 'public.ledger_typed'::regclass)),
+          'ledger_kid kid_patient, ledger_typed typed_patient',
+          'renames through a parent or a type are followed');
+SET LOCAL application_name = 'p-ddl-reached';
+SELECT count(*) FROM public.ledger_kid;
+SELECT count(*) FROM public.ledger_typed;
+SET LOCAL application_name = 'pgtap';
+SELECT careguard.ledger_flush() IS NOT NULL AS flushed \gset
+SELECT is(pg_temp.seen('p-ddl-reached'), 'public.ledger_kid SELECT 1 ' || :'uid_b' || '; public.ledger_typed SELECT 1 ' || :'uid_a',
+          'and both tables are still recorded with their patients');
+DROP TABLE public.ledger_par, public.ledger_kid, public.ledger_typed;
+DROP TYPE public.ledger_row;
 SELECT lives_ok('ALTER TABLE public.ledger_ddl DROP COLUMN k', 'another column is dropped as usual');
-DROP TABLE public.ledger_ddl;
+-- DROP of a registered table is recorded (a bypass, like TRUNCATE: its rows
+-- go for everyone), however PostgreSQL reaches it; a DROP that fails is not.
+CREATE VIEW public.ledger_ddl_view AS SELECT * FROM public.ledger_ddl;
+SET LOCAL application_name = 'p-drop-refused';
+SELECT throws_ok('DROP TABLE public.ledger_ddl', '2BP01', NULL, 'a DROP refused for its dependent view ...');
+SET LOCAL application_name = 'p-drop';
+DROP TABLE public.ledger_ddl CASCADE;
+CREATE SCHEMA ledger_drop_schema;
+CREATE TABLE ledger_drop_schema.t (patient_id uuid);
+SELECT careguard.register_phi('ledger_drop_schema.t', 'patient_id') IS NULL AS ignored \gset
+SET LOCAL application_name = 'p-drop-schema';
+DROP SCHEMA ledger_drop_schema CASCADE;
+SET LOCAL application_name = 'pgtap';
+SELECT careguard.ledger_flush() IS NOT NULL AS flushed \gset
+SELECT is(pg_temp.seen('p-drop-refused'), NULL, '... leaves no record');
+SELECT is((SELECT pg_temp.seen('p-drop') || ' ' || string_agg((r ->> 'statement_command') || ' ' || (r ->> 'rls'), ',')
+             FROM pg_temp.records('p-drop') r),
+          'public.ledger_ddl DROP null  DROP disabled', 'DROP TABLE of a registered table is recorded');
+SELECT is(pg_temp.seen('p-drop-schema'), 'ledger_drop_schema.t DROP null ',
+          'so is one that DROP SCHEMA ... CASCADE takes with it');
 
 -- 6. A superuser is audited too (pgaudit does not).
 SET LOCAL application_name = 'p-super';

@@ -29,12 +29,14 @@ bool phi_registry_nonempty();
 // Called from _PG_init.
 void register_phi_registry_invalidation();
 
-// A registered patient column through DDL (ledger_ddl.cpp), all may
-// ereport: a RenameStmt of it returns its table (else InvalidOid), for
-// ledger_follow_column_rename() once the rename succeeded; an ALTER TABLE
-// giving it a type other than uuid, and its drop, are refused (2BP01).
-Oid ledger_check_column_change(const Node* statement);
-void ledger_follow_column_rename(Oid relid, const char* new_name);
+// Registered patient columns through DDL (ledger_ddl.cpp), all may
+// ereport (2BP01): begun before a RenameStmt or AlterTableStmt runs
+// (nullptr: nothing to watch; a type change of a named or recursed-to
+// table's patient column is refused at once), ended once it succeeded
+// (renames are followed, a drop, retype or rewrite of one is refused).
+struct PatientColumnsBefore;
+PatientColumnsBefore* ledger_ddl_begin(const Node* statement);
+void ledger_ddl_end(const PatientColumnsBefore* before, const Node* statement);
 void ledger_refuse_patient_column_drop(Oid relid, AttrNumber column);
 
 // ---- capture ----
@@ -57,9 +59,9 @@ void note_access_matrix_probe(SubTransactionId subxact);
 // that the executor (and the ledger) sees its rows; any other statement is
 // returned as it is (ledger_copy.cpp). May ereport.
 PlannedStmt* ledger_copy_as_query(PlannedStmt* planned);
-// A COPY FROM or TRUNCATE under the ledger (ledger_utility.cpp): begun
+// A COPY FROM, TRUNCATE or DROP under the ledger (ledger_utility.cpp): begun
 // before it runs (nullptr: not watched), told each table PostgreSQL reaches
-// (its COPY permission check, its TRUNCATE object-access calls), then ended
+// (its COPY permission check, its TRUNCATE and DROP object-access calls), then ended
 // when it succeeded (the record; 55000 if the role or the claims changed
 // meanwhile) or failed (no record). All but _failed may ereport.
 struct LedgerStatement;
@@ -67,6 +69,7 @@ LedgerStatement* ledger_utility_begin(const PlannedStmt* planned);
 bool ledger_copy_awaits_target() noexcept;  // cheap: every query's check passes here
 void ledger_note_copy_target(List* range_table);
 void ledger_note_truncate(Oid relid);
+void ledger_note_drop(Oid relid);
 void ledger_utility_end(LedgerStatement* utility, const QueryCompletion* completion);
 void ledger_utility_failed(LedgerStatement* utility) noexcept;
 // While such a COPY runs: where it writes ("stdout", "file", "program"); the

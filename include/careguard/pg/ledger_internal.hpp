@@ -15,6 +15,10 @@ struct GlassGrant {
 // Loads the registry if an invalidation made it stale; false while loading
 // (the registry's own queries are not audited). May ereport.
 bool ensure_phi_registry();
+// The tables registered themselves (not through an ancestor), as loaded:
+// how many, and the index-th's relation and patient column.
+int registered_phi_count();
+void registered_phi_at(int index, Oid* relid, AttrNumber* column);
 
 // True when an active grant lets user_id reach patient_id at `now`.
 bool glass_grant_covers(const unsigned char* user_id, const unsigned char* patient_id,
@@ -108,6 +112,9 @@ AttrNumber watched_column(Oid relid, Oid as_user);
 AttrNumber audited_column(const RangeTblEntry* rte);
 // A range table reaches a relation the ledger watches.
 bool range_table_audited(List* range_table);
+// True when the query or any it contains (subqueries, CTEs, sublinks) reads
+// a watched relation (ledger_watch.cpp); `context` is unused.
+bool query_reads_audited(Node* node, void* context);
 
 // A scanned or written relation (range-table index rti) as the ledger
 // records it: the relation the statement named when that one is watched,
