@@ -19,6 +19,7 @@
 
 #include <cstring>
 
+#include "careguard/pg/catalog_scan.hpp"
 #include "careguard/pg/claim_settings.hpp"
 #include "careguard/pg/claims_source.hpp"
 #include "careguard/pg/guard.hpp"
@@ -51,11 +52,7 @@ bool pinned_this_transaction = false;
 // The helper a comparison calls, if it is careguard's auth.uid() or
 // auth.provider_id() (C functions in schema auth).
 Oid function_language(Oid funcid) {
-  HeapTuple tuple = SearchSysCache1(PROCOID, ObjectIdGetDatum(funcid));
-  if (!HeapTupleIsValid(tuple)) return InvalidOid;
-  Oid language = reinterpret_cast<Form_pg_proc>(GETSTRUCT(tuple))->prolang;
-  ReleaseSysCache(tuple);
-  return language;
+  return syscache_field(PROCOID, funcid, &FormData_pg_proc::prolang, InvalidOid);
 }
 
 template <typename T>

@@ -11,6 +11,7 @@
 #include <cstring>
 
 #include "careguard/pg/catalog_names.hpp"
+#include "careguard/pg/catalog_scan.hpp"
 #include "careguard/pg/ledger.hpp"
 #include "careguard/pg/ledger_internal.hpp"
 
@@ -54,11 +55,7 @@ namespace {
 }
 
 Oid relfilenode_of(Oid relid) {
-  HeapTuple tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
-  if (!HeapTupleIsValid(tuple)) return InvalidOid;
-  Oid filenode = reinterpret_cast<Form_pg_class>(GETSTRUCT(tuple))->relfilenode;
-  ReleaseSysCache(tuple);
-  return filenode;
+  return syscache_field(RELOID, relid, &FormData_pg_class::relfilenode, InvalidOid);
 }
 
 // The ALTER COLUMN TYPE subcommands of the statement, by column name.

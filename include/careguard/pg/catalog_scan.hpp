@@ -1,16 +1,18 @@
-// careguard adapter: a catalog's rows by an oid key, through its index.
-// May ereport; `visit` must own no C++ objects (PostgreSQL may longjmp
-// through it).
+// careguard adapter: a catalog's rows by an oid key, through its index or
+// its syscache. May ereport; `visit` must own no C++ objects (PostgreSQL
+// may longjmp through it).
 #pragma once
 
 #include "careguard/pg/postgres.hpp"
 
 extern "C" {
 #include "access/genam.h"
+#include "access/htup_details.h"
 #include "access/stratnum.h"
 #include "access/table.h"
 #include "utils/fmgroids.h"
 #include "utils/rel.h"
+#include "utils/syscache.h"
 }
 
 namespace careguard::pg {
@@ -28,6 +30,17 @@ void for_each_catalog_row(Oid catalog_id, Oid index_id, AttrNumber key_column, O
   while (HeapTupleIsValid(tuple = systable_getnext(scan))) visit(tuple, catalog);
   systable_endscan(scan);
   table_close(catalog, AccessShareLock);
+}
+
+// One field of the syscache row keyed by `key` (`Form` is the catalog's
+// FormData struct), or `missing` when there is no such row.
+template <typename Form, typename Field>
+Field syscache_field(SysCacheIdentifier cache, Oid key, Field Form::*field, Field missing) {
+  HeapTuple tuple = SearchSysCache1(cache, ObjectIdGetDatum(key));
+  if (!HeapTupleIsValid(tuple)) return missing;
+  Field value = reinterpret_cast<Form*>(GETSTRUCT(tuple))->*field;
+  ReleaseSysCache(tuple);
+  return value;
 }
 
 }  // namespace careguard::pg
