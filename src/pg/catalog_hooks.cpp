@@ -68,7 +68,7 @@ void on_process_utility(PlannedStmt* planned, const char* query, bool read_only_
   }
   LedgerStatement* utility = nullptr;
   if (IsA(statement, CopyStmt) || IsA(statement, TruncateStmt) || IsA(statement, DropStmt) ||
-      IsA(statement, DropOwnedStmt)) {
+      IsA(statement, DropOwnedStmt) || IsA(statement, AlterTableStmt)) {
     utility = guarded("ProcessUtility hook", [planned] {
       return call_pg([planned] { return ledger_utility_begin(planned); });
     });

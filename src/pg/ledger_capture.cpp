@@ -331,8 +331,10 @@ bool statement_is_audited(QueryDesc* query, int eflags) {
   // returns nothing to anyone: not a disclosure. Its ON DELETE/UPDATE
   // actions (the same security context) change the referencing rows, and
   // what runs inside one (a trigger, a default) keeps the context: only a
-  // SELECT that starts it, not one under an action, is the check.
-  if (InNoForceRLSOperation() && query->operation == CMD_SELECT && noforce_run_depth < 0) {
+  // statement that starts it (not one run while another of the context is
+  // planned or runs), shaped as the check, is the check.
+  if (InNoForceRLSOperation() && noforce_run_depth < 0 &&
+      is_foreign_key_check_shape(query->plannedstmt)) {
     return false;
   }
   if ((eflags & EXEC_FLAG_EXPLAIN_ONLY) != 0) return false;
@@ -465,6 +467,28 @@ void on_end(QueryDesc* query) {
   }
 }
 
+// Plans through the next planner. Functions the planner runs (constant
+// folding, estimates) while it plans a statement of a foreign-key check's
+// context run under that statement, not as it (statement_is_audited).
+PlannedStmt* plan_next(Query* parse, const char* query_string, int options, ParamListInfo params) {
+  const int saved_noforce = noforce_run_depth;
+  if (noforce_run_depth < 0 && InNoForceRLSOperation()) noforce_run_depth = run_depth;
+  PlannedStmt* planned = nullptr;
+  PG_TRY();
+  {
+    planned = previous_planner != nullptr ? previous_planner(parse, query_string, options, params)
+                                          : standard_planner(parse, query_string, options, params);
+  }
+  PG_CATCH();
+  {
+    noforce_run_depth = saved_noforce;
+    PG_RE_THROW();
+  }
+  PG_END_TRY();
+  noforce_run_depth = saved_noforce;
+  return planned;
+}
+
 // A statement touching a PHI table runs without parallel workers: a worker's
 // scan returns tuples the leader's wrappers never see.
 PlannedStmt* on_plan(Query* parse, const char* query_string, int options, ParamListInfo params) {
@@ -476,8 +500,7 @@ PlannedStmt* on_plan(Query* parse, const char* query_string, int options, ParamL
        query_reads_audited(reinterpret_cast<Node*>(parse), nullptr))) {
     options &= ~CURSOR_OPT_PARALLEL_OK;
   }
-  if (previous_planner != nullptr) return previous_planner(parse, query_string, options, params);
-  return standard_planner(parse, query_string, options, params);
+  return plan_next(parse, query_string, options, params);
 }
 
 void on_transaction_end(XactEvent event, void*) {

@@ -21,6 +21,7 @@
 #include "careguard/pg/ledger_internal.hpp"
 
 extern "C" {
+#include "catalog/namespace.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_inherits.h"
 #include "miscadmin.h"
@@ -64,6 +65,37 @@ bool restoring(bool copy_from) {
          superuser_arg(GetUserId());
 }
 
+// ATTACH or DETACH PARTITION (not CONCURRENTLY, which commits inside: the
+// statement's memory would go with the first commit), or nullptr.
+const PartitionCmd* partition_change(const AlterTableStmt* alter) {
+  ListCell* cell;
+  foreach (cell, alter->cmds) {
+    const auto* command = static_cast<const AlterTableCmd*>(lfirst(cell));
+    if (command->subtype != AT_AttachPartition && command->subtype != AT_DetachPartition) continue;
+    const auto* partition = castNode(PartitionCmd, command->def);
+    return partition->concurrent ? nullptr : partition;
+  }
+  return nullptr;
+}
+
+// A partition's rows join or leave a watched table: recorded on the
+// partition (no rows, no ids), a bypass of the policies like TRUNCATE.
+void note_partition_change(LedgerStatement* s, const AlterTableStmt* alter,
+                           const PartitionCmd* partition) {
+  Oid parent = RangeVarGetRelid(alter->relation, NoLock, true);
+  Oid child = RangeVarGetRelid(partition->name, NoLock, true);
+  if (!OidIsValid(parent) || !OidIsValid(child)) return;
+  if (!truncate_target_watched(parent) && !truncate_target_watched(child)) return;
+  const bool attach = partition->bound != nullptr;
+  LedgerAccess* a =
+      utility_access(s, child, CMD_UTILITY, attach ? "ATTACH PARTITION" : "DETACH PARTITION");
+  a->rows_unknown = true;
+  if (std::strcmp(a->rls, "disabled") != 0 && a->bypass_reason == nullptr) {
+    a->rls = "bypassed";
+    a->bypass_reason = attach ? "attach" : "detach";
+  }
+}
+
 }  // namespace
 
 LedgerStatement* ledger_utility_begin(const PlannedStmt* planned) {
@@ -78,10 +110,16 @@ LedgerStatement* ledger_utility_begin(const PlannedStmt* planned) {
       IsA(statement, DropOwnedStmt)) {
     utility = "DROP";
   }
+  const PartitionCmd* partition = IsA(statement, AlterTableStmt)
+                                      ? partition_change(castNode(AlterTableStmt, statement))
+                                      : nullptr;
+  if (partition != nullptr) utility = "ALTER TABLE";
   if (utility == nullptr) return nullptr;
   if (!ledger_watching() || !ensure_phi_registry() || !phi_registry_nonempty()) return nullptr;
   if (restoring(copy_from)) return nullptr;
   LedgerStatement* s = open_utility_statement(planned, utility);
+  if (partition != nullptr)
+    note_partition_change(s, castNode(AlterTableStmt, statement), partition);
   if (copy_from) {
     const auto* copy = castNode(CopyStmt, statement);
     s->copy_from = copy->filename == nullptr ? "stdin" : (copy->is_program ? "program" : "file");

@@ -78,6 +78,36 @@ bool query_reads_audited(Node* node, void* context) {
       context);
 }
 
+namespace {
+
+// What a plan returns holds constants only (junk columns aside).
+bool returns_constants(const Plan* plan) {
+  ListCell* cell;
+  if (IsA(plan, Append)) {  // a partitioned table's partitions
+    foreach (cell, reinterpret_cast<const Append*>(plan)->appendplans) {
+      if (!returns_constants(static_cast<const Plan*>(lfirst(cell)))) return false;
+    }
+    return true;
+  }
+  foreach (cell, plan->targetlist) {
+    const auto* entry = static_cast<const TargetEntry*>(lfirst(cell));
+    if (!entry->resjunk && !IsA(entry->expr, Const)) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+// PostgreSQL's foreign-key check, SELECT 1 FROM ONLY t x WHERE ... FOR KEY
+// SHARE OF x: a row lock over a scan that returns constants only, so
+// skipping it skips nothing but whether a key exists.
+bool is_foreign_key_check_shape(const PlannedStmt* planned) {
+  if (planned->commandType != CMD_SELECT || planned->rowMarks == NIL) return false;
+  const Plan* lock = planned->planTree;
+  if (lock == nullptr || !IsA(lock, LockRows) || lock->lefttree == nullptr) return false;
+  return returns_constants(lock->lefttree);
+}
+
 // A partition reached through the table the statement named is recorded
 // under that table, with its row-level security (the partition's own
 // policies do not apply); its patient column is the named table's, found by

@@ -14,7 +14,7 @@
 -- reviewed, and lapses when it expires; a patient's accounting shows only
 -- their own disclosures, and names no other patient. Expected values come from the data (as superuser).
 BEGIN;
-SELECT plan(124);
+SELECT plan(127);
 
 TRUNCATE bookings.status_history, bookings.appointments, patients.preferences, patients.profiles,
          providers.availability, providers.profiles, public.locations, public.categories, auth.users;
@@ -317,6 +317,7 @@ SET LOCAL application_name = 'p-tree-delete';
 DELETE FROM public.ledger_tree WHERE k = 2;
 SET LOCAL application_name = 'p-tree-loose';
 SELECT count(*) FROM public.ledger_loose;
+SET LOCAL application_name = 'p-tree-attach';
 ALTER TABLE public.ledger_tree ATTACH PARTITION public.ledger_loose FOR VALUES IN (3);
 SET LOCAL application_name = 'p-tree-attached';
 SELECT count(*) FROM public.ledger_loose;
@@ -340,6 +341,8 @@ COPY public.ledger_tree FROM STDIN;
 aaaaaaaa-0000-4000-8000-000000000001	1
 aaaaaaaa-0000-4000-8000-000000000002	2
 \.
+SET LOCAL application_name = 'p-tree-detach';
+ALTER TABLE public.ledger_tree DETACH PARTITION public.ledger_loose;
 SET LOCAL application_name = 'pgtap';
 SELECT careguard.ledger_flush() IS NOT NULL AS flushed \gset
 CREATE FUNCTION pg_temp.seen(probe text) RETURNS text LANGUAGE sql AS $$
@@ -359,6 +362,10 @@ SELECT is(pg_temp.seen('p-tree-update'), 'public.ledger_tree UPDATE 1 ' || :'uid
 SELECT is(pg_temp.seen('p-tree-delete'), 'public.ledger_tree DELETE 1 ' || :'uid_a',
           'a DELETE through the parent');
 SELECT is(pg_temp.seen('p-tree-loose'), NULL, 'a table outside the tree is not watched ...');
+SELECT is(pg_temp.seen('p-tree-attach'), 'public.ledger_loose ATTACH PARTITION null ',
+          'ATTACH PARTITION to a registered table is recorded on the partition ...');
+SELECT is(pg_temp.seen('p-tree-detach'), 'public.ledger_loose DETACH PARTITION null ',
+          '... and so is DETACH PARTITION');
 SELECT is(pg_temp.seen('p-tree-attached'), 'public.ledger_loose SELECT 1 ' || :'uid_a',
           '... and is from the moment it is attached as a partition (the cached answer is dropped)');
 SELECT is(pg_temp.seen('p-tree-truncate'), 'public.ledger_tree_1 TRUNCATE null ',
@@ -397,6 +404,15 @@ SET LOCAL application_name = 'p-fk-cascade';
 DELETE FROM public.ledger_fk_parent WHERE id = 1;
 SET LOCAL application_name = 'p-fk-check';
 INSERT INTO public.ledger_fk_child VALUES (:'uid_a', 2);
+-- A function the check's planning runs (an IMMUTABLE cast of the key, folded
+-- into the check's plan) runs in the check's context but is not the check.
+CREATE TYPE public.ledger_key AS (v int);
+CREATE FUNCTION public.ledger_key_peek(c public.ledger_key) RETURNS int LANGUAGE plpgsql IMMUTABLE AS $$
+BEGIN PERFORM count(*) FROM public.ledger_cte; RETURN c.v; END $$;
+CREATE CAST (public.ledger_key AS int) WITH FUNCTION public.ledger_key_peek(public.ledger_key) AS IMPLICIT;
+CREATE TABLE public.ledger_fk_keyed (c public.ledger_key REFERENCES public.ledger_fk_parent (id));
+SET LOCAL application_name = 'p-fk-plan';
+INSERT INTO public.ledger_fk_keyed VALUES (ROW(2));
 SET LOCAL application_name = 'p-cte-delete';
 WITH d AS (DELETE FROM public.ledger_cte WHERE k = 1 RETURNING k) SELECT count(*) FROM d;
 SET LOCAL application_name = 'p-cte-update';
@@ -420,14 +436,23 @@ SELECT is((SELECT string_agg((r ->> 'relation') || ' ' || (r ->> 'command'), '; 
             WHERE r ->> 'application_name' = 'p-fk-check'),
           'public.ledger_fk_child INSERT',
           'a foreign-key check of a registered referenced table is not a disclosure (no record)');
+SELECT is((SELECT string_agg(DISTINCT (r ->> 'relation') || ' ' || (r ->> 'command') || ' ' || (r ->> 'nested') || ' '
+                             || (SELECT coalesce(string_agg(i, ',' ORDER BY i), '') FROM jsonb_array_elements_text(r -> 'patient_ids') i), '; ')
+             FROM careguard.ledger l, LATERAL (SELECT l.record::jsonb) AS x(r)
+            WHERE r ->> 'application_name' = 'p-fk-plan'),
+          'public.ledger_cte SELECT true ' || :'uid_a' || ',' || :'uid_b',
+          'a read by a function the check''s planning runs is recorded; the check itself is not');
 SELECT is(pg_temp.seen('p-cte-delete'), 'public.ledger_cte DELETE 1 ' || :'uid_a',
           'a DELETE in a writable CTE is recorded as a DELETE (the statement is a SELECT)');
 SELECT is(pg_temp.seen('p-cte-update'), 'public.ledger_cte UPDATE 1 ' || :'uid_b',
           'an UPDATE in a writable CTE is recorded as an UPDATE');
 SELECT is(pg_temp.seen('p-merge'), 'public.ledger_cte MERGE 1 ' || :'uid_b',
           'MERGE''s target rows are recorded under MERGE');
-DROP TABLE public.ledger_fk_child, public.ledger_fk_parent, public.ledger_cte;
+DROP TABLE public.ledger_fk_keyed, public.ledger_fk_child, public.ledger_fk_parent, public.ledger_cte;
 DROP FUNCTION public.ledger_fk_peek();
+DROP CAST (public.ledger_key AS int);
+DROP FUNCTION public.ledger_key_peek(public.ledger_key);
+DROP TYPE public.ledger_key;
 
 -- 5f. The patient column through DDL: a drop or a type other than uuid is
 -- refused (the watch would stop, or record wrong ids); a rename is followed.

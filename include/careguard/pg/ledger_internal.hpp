@@ -115,6 +115,8 @@ bool range_table_audited(List* range_table);
 // True when the query or any it contains (subqueries, CTEs, sublinks) reads
 // a watched relation (ledger_watch.cpp); `context` is unused.
 bool query_reads_audited(Node* node, void* context);
+// The shape of PostgreSQL's foreign-key check query (ledger_watch.cpp).
+bool is_foreign_key_check_shape(const PlannedStmt* planned);
 
 // A scanned or written relation (range-table index rti) as the ledger
 // records it: the relation the statement named when that one is watched,
