@@ -136,6 +136,17 @@ AttrNumber index_only_position(IndexOnlyScan* scan, AttrNumber column);
 // keeps them in identity_inputs).
 bool claims_changed_since(const LedgerStatement* s);
 
+// The wrapper of audited plan nodes (ledger_taps.cpp): each tuple `node`
+// returns counts a row of `access` and adds the patient id in `column` of
+// its scan slot, or of its returned slot when read_output (0: count only);
+// unwrapped at creator's ExecutorEnd (remove_wraps_of).
+void add_wrap(PlanState* node, LedgerAccess* access, AttrNumber column, bool read_output,
+              QueryDesc* creator, bool counts_rows = true);
+void remove_wraps_of(QueryDesc* creator);
+void orphan_wraps_of(const LedgerStatement* s);
+void forget_wraps_since(SubTransactionId subxact);
+void forget_all_wraps();
+
 // Fills the statement's who and when (ledger_identity.cpp).
 void capture_identity(LedgerStatement* s, const PlannedStmt* planned, CmdType command);
 // How row-level security stood for the access's relation and user (ledger_identity.cpp).
