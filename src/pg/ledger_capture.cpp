@@ -45,6 +45,16 @@ void note_access_matrix_probe(SubTransactionId subxact) {
   probe_subxact = subxact;
 }
 
+SubTransactionId ledger_internal_begin() {
+  SubTransactionId previous = probe_subxact;
+  probe_subxact = GetCurrentSubTransactionId();
+  return previous;
+}
+
+void ledger_internal_end(SubTransactionId previous) {
+  probe_subxact = previous;
+}
+
 namespace {
 
 planner_hook_type previous_planner = nullptr;

@@ -14,7 +14,7 @@
 -- reviewed, and lapses when it expires; a patient's accounting shows only
 -- their own disclosures, and names no other patient. Expected values come from the data (as superuser).
 BEGIN;
-SELECT plan(127);
+SELECT plan(129);
 
 TRUNCATE bookings.status_history, bookings.appointments, patients.preferences, patients.profiles,
          providers.availability, providers.profiles, public.locations, public.categories, auth.users;
@@ -526,6 +526,16 @@ SELECT is((SELECT pg_temp.seen('p-drop') || ' ' || string_agg((r ->> 'statement_
           'public.ledger_ddl DROP null  DROP disabled', 'DROP TABLE of a registered table is recorded');
 SELECT is(pg_temp.seen('p-drop-schema'), 'ledger_drop_schema.t DROP null ',
           'so is one that DROP SCHEMA ... CASCADE takes with it');
+-- careguard does not audit itself: the row counts its drop guard runs to
+-- refuse DROP EXTENSION of the product are its own statements.
+SET LOCAL application_name = 'p-drop-extension';
+SELECT throws_like('DROP EXTENSION careguard_booking CASCADE', '%of its tables hold data',
+                   'DROP EXTENSION of the product with patient rows is refused ...');
+SET LOCAL application_name = 'pgtap';
+SELECT careguard.ledger_flush() IS NOT NULL AS flushed \gset
+SELECT is((SELECT count(*) FROM careguard.ledger l
+            WHERE l.record::jsonb ->> 'application_name' = 'p-drop-extension'), 0::bigint,
+          '... and the counts careguard ran to refuse it are not ledgered, nested or not');
 
 -- 6. A superuser is audited too (pgaudit does not).
 SET LOCAL application_name = 'p-super';

@@ -51,6 +51,11 @@ bool ledger_statement_open() noexcept;
 // started with (claims_source.cpp refuses them then). Throws what reading
 // the claims throws.
 bool ledger_identity_unchanged();
+// careguard's own statements from ledger_internal_begin() to _end() (the
+// drop guard's row counts) are not ledgered; an error in between ends it
+// with the (sub)transaction.
+SubTransactionId ledger_internal_begin();
+void ledger_internal_end(SubTransactionId previous);
 // An access-matrix probe runs in this subtransaction: its statements are
 // careguard's own and not ledgered, until the subtransaction ends.
 void note_access_matrix_probe(SubTransactionId subxact);
