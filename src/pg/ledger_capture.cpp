@@ -239,7 +239,7 @@ bool statement_is_audited(QueryDesc* query, int eflags) {
   // actions (the same security context) change the referencing rows, and
   // what runs inside one (a trigger, a default) keeps the context: only a
   // statement that starts it (not one run while another of the context is
-  // planned or runs), shaped as the check, is the check.
+  // planned, started or runs), shaped as the check, is the check.
   if (InNoForceRLSOperation() && noforce_run_depth < 0 &&
       is_foreign_key_check_shape(query->plannedstmt)) {
     return false;
@@ -278,12 +278,31 @@ void abandon_statement(QueryDesc* query) {
 
 // ---- hooks ----
 
-void on_start(QueryDesc* query, int eflags) {
-  if (previous_start != nullptr) {
-    previous_start(query, eflags);
-  } else {
-    standard_ExecutorStart(query, eflags);
+// Starts through the next hook. What a statement's start runs (startup
+// partition pruning can call a cast) while it begins a foreign-key check's
+// context runs under it, not as it (statement_is_audited).
+void start_next(QueryDesc* query, int eflags) {
+  const int saved_noforce = noforce_run_depth;
+  if (noforce_run_depth < 0 && InNoForceRLSOperation()) noforce_run_depth = run_depth;
+  PG_TRY();
+  {
+    if (previous_start != nullptr) {
+      previous_start(query, eflags);
+    } else {
+      standard_ExecutorStart(query, eflags);
+    }
   }
+  PG_CATCH();
+  {
+    noforce_run_depth = saved_noforce;
+    PG_RE_THROW();
+  }
+  PG_END_TRY();
+  noforce_run_depth = saved_noforce;
+}
+
+void on_start(QueryDesc* query, int eflags) {
+  start_next(query, eflags);
   if (!statement_is_audited(query, eflags)) return;
   QueryDesc* top = run_depth > 0 && running_top != nullptr ? running_top : query;
   // A statement's records name the user it captured: one changed since (SET

@@ -65,13 +65,17 @@ bool restoring(bool copy_from) {
          superuser_arg(GetUserId());
 }
 
-// ATTACH or DETACH PARTITION (not CONCURRENTLY, which commits inside: the
-// statement's memory would go with the first commit), or nullptr.
+// ATTACH or DETACH PARTITION, FINALIZE included (not CONCURRENTLY, which
+// commits inside: the statement's memory would go with the first commit),
+// or nullptr.
 const PartitionCmd* partition_change(const AlterTableStmt* alter) {
   ListCell* cell;
   foreach (cell, alter->cmds) {
     const auto* command = static_cast<const AlterTableCmd*>(lfirst(cell));
-    if (command->subtype != AT_AttachPartition && command->subtype != AT_DetachPartition) continue;
+    if (command->subtype != AT_AttachPartition && command->subtype != AT_DetachPartition &&
+        command->subtype != AT_DetachPartitionFinalize) {
+      continue;
+    }
     const auto* partition = castNode(PartitionCmd, command->def);
     return partition->concurrent ? nullptr : partition;
   }

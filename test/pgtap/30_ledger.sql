@@ -14,7 +14,7 @@
 -- reviewed, and lapses when it expires; a patient's accounting shows only
 -- their own disclosures, and names no other patient. Expected values come from the data (as superuser).
 BEGIN;
-SELECT plan(129);
+SELECT plan(131);
 
 TRUNCATE bookings.status_history, bookings.appointments, patients.preferences, patients.profiles,
          providers.availability, providers.profiles, public.locations, public.categories, auth.users;
@@ -413,6 +413,32 @@ CREATE CAST (public.ledger_key AS int) WITH FUNCTION public.ledger_key_peek(publ
 CREATE TABLE public.ledger_fk_keyed (c public.ledger_key REFERENCES public.ledger_fk_parent (id));
 SET LOCAL application_name = 'p-fk-plan';
 INSERT INTO public.ledger_fk_keyed VALUES (ROW(2));
+-- So is one its start runs: a STABLE cast of the key, which startup pruning
+-- of a partitioned referenced table calls. Each call reads ledger_cte's two
+-- rows through a statement of the check's shape (a row lock over
+-- constants); every call's rows are recorded.
+CREATE TABLE public.ledger_pk_parted (id int PRIMARY KEY) PARTITION BY RANGE (id);
+CREATE TABLE public.ledger_pk_parted_1 PARTITION OF public.ledger_pk_parted FOR VALUES FROM (0) TO (100);
+CREATE TABLE public.ledger_pk_parted_2 PARTITION OF public.ledger_pk_parted FOR VALUES FROM (100) TO (200);
+INSERT INTO public.ledger_pk_parted VALUES (1), (150);
+CREATE TABLE public.ledger_lockable (x int);
+INSERT INTO public.ledger_lockable VALUES (1);
+CREATE FUNCTION public.ledger_sneak() RETURNS int LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM set_config('ledger.sneaks', (coalesce(nullif(current_setting('ledger.sneaks', true), ''), '0')::int + 1)::text, false);
+  PERFORM 1 FROM public.ledger_lockable d, public.ledger_cte p FOR UPDATE OF d;
+  RETURN 1;
+END $$;
+CREATE TYPE public.ledger_key2 AS (v int);
+CREATE FUNCTION public.ledger_key2_int(c public.ledger_key2) RETURNS int LANGUAGE plpgsql STABLE AS $$
+DECLARE x int; BEGIN x := public.ledger_sneak(); RETURN c.v; END $$;
+CREATE CAST (public.ledger_key2 AS int) WITH FUNCTION public.ledger_key2_int(public.ledger_key2) AS IMPLICIT;
+CREATE TABLE public.ledger_fk_parted (k public.ledger_key2 REFERENCES public.ledger_pk_parted (id));
+SELECT set_config('ledger.sneaks', '0', false) IS NULL AS ignored \gset
+SET LOCAL application_name = 'p-fk-start';
+INSERT INTO public.ledger_fk_parted VALUES (ROW(1));
+SET LOCAL application_name = 'pgtap';
+SELECT current_setting('ledger.sneaks')::int AS sneaks \gset
 SET LOCAL application_name = 'p-cte-delete';
 WITH d AS (DELETE FROM public.ledger_cte WHERE k = 1 RETURNING k) SELECT count(*) FROM d;
 SET LOCAL application_name = 'p-cte-update';
@@ -442,17 +468,25 @@ SELECT is((SELECT string_agg(DISTINCT (r ->> 'relation') || ' ' || (r ->> 'comma
             WHERE r ->> 'application_name' = 'p-fk-plan'),
           'public.ledger_cte SELECT true ' || :'uid_a' || ',' || :'uid_b',
           'a read by a function the check''s planning runs is recorded; the check itself is not');
+SELECT is((SELECT sum((r ->> 'rows')::int) FROM careguard.ledger l, LATERAL (SELECT l.record::jsonb) AS x(r)
+            WHERE r ->> 'application_name' = 'p-fk-start' AND r ->> 'relation' = 'public.ledger_cte'),
+          2 * :sneaks::bigint,
+          'a read by a function the check''s start runs is recorded: two rows for each of its calls');
+SELECT cmp_ok(:sneaks, '>', 0, '(the cast ran)');
 SELECT is(pg_temp.seen('p-cte-delete'), 'public.ledger_cte DELETE 1 ' || :'uid_a',
           'a DELETE in a writable CTE is recorded as a DELETE (the statement is a SELECT)');
 SELECT is(pg_temp.seen('p-cte-update'), 'public.ledger_cte UPDATE 1 ' || :'uid_b',
           'an UPDATE in a writable CTE is recorded as an UPDATE');
 SELECT is(pg_temp.seen('p-merge'), 'public.ledger_cte MERGE 1 ' || :'uid_b',
           'MERGE''s target rows are recorded under MERGE');
-DROP TABLE public.ledger_fk_keyed, public.ledger_fk_child, public.ledger_fk_parent, public.ledger_cte;
+DROP TABLE public.ledger_fk_parted, public.ledger_pk_parted, public.ledger_lockable, public.ledger_fk_keyed, public.ledger_fk_child, public.ledger_fk_parent, public.ledger_cte;
 DROP FUNCTION public.ledger_fk_peek();
 DROP CAST (public.ledger_key AS int);
 DROP FUNCTION public.ledger_key_peek(public.ledger_key);
 DROP TYPE public.ledger_key;
+DROP CAST (public.ledger_key2 AS int);
+DROP FUNCTION public.ledger_key2_int(public.ledger_key2), public.ledger_sneak();
+DROP TYPE public.ledger_key2;
 
 -- 5f. The patient column through DDL: a drop or a type other than uuid is
 -- refused (the watch would stop, or record wrong ids); a rename is followed.
