@@ -66,9 +66,26 @@ ExecutorEnd_hook_type previous_end = nullptr;
 LedgerStatement* statements = nullptr;  // open top-level statements
 QueryDesc* running_top = nullptr;       // the top-level query whose run is active
 int run_depth = 0;
-// The run depth at which a statement in a foreign-key action's security
-// context (SECURITY_NOFORCE_RLS) runs, or -1.
-int noforce_run_depth = -1;
+// A statement of a foreign-key check's security context (SECURITY_NOFORCE_RLS)
+// is being planned, started or run: what runs under it is not the check.
+bool check_context_begun = false;
+
+// Runs `step` (which owns nothing with a destructor: PostgreSQL may longjmp
+// through it), marking the check's context begun when it is in force.
+template <typename Step>
+void in_check_context(Step step) {
+  const bool saved = check_context_begun;
+  if (InNoForceRLSOperation()) check_context_begun = true;
+  PG_TRY();
+  { step(); }
+  PG_CATCH();
+  {
+    check_context_begun = saved;
+    PG_RE_THROW();
+  }
+  PG_END_TRY();
+  check_context_begun = saved;
+}
 int64 statement_serial = 0;
 
 // ---- statements and their accesses ----
@@ -238,9 +255,9 @@ bool statement_is_audited(QueryDesc* query, int eflags) {
   // returns nothing to anyone: not a disclosure. Its ON DELETE/UPDATE
   // actions (the same security context) change the referencing rows, and
   // what runs inside one (a trigger, a default) keeps the context: only a
-  // statement that starts it (not one run while another of the context is
-  // planned, started or runs), shaped as the check, is the check.
-  if (InNoForceRLSOperation() && noforce_run_depth < 0 &&
+  // statement that starts it (check_context_begun), shaped as the check, is
+  // the check.
+  if (InNoForceRLSOperation() && !check_context_begun &&
       is_foreign_key_check_shape(query->plannedstmt)) {
     return false;
   }
@@ -278,31 +295,16 @@ void abandon_statement(QueryDesc* query) {
 
 // ---- hooks ----
 
-// Starts through the next hook. What a statement's start runs (startup
-// partition pruning can call a cast) while it begins a foreign-key check's
-// context runs under it, not as it (statement_is_audited).
-void start_next(QueryDesc* query, int eflags) {
-  const int saved_noforce = noforce_run_depth;
-  if (noforce_run_depth < 0 && InNoForceRLSOperation()) noforce_run_depth = run_depth;
-  PG_TRY();
-  {
+void on_start(QueryDesc* query, int eflags) {
+  // What the start runs (startup partition pruning can call a cast) runs
+  // under the statement, in the check's context.
+  in_check_context([&] {
     if (previous_start != nullptr) {
       previous_start(query, eflags);
     } else {
       standard_ExecutorStart(query, eflags);
     }
-  }
-  PG_CATCH();
-  {
-    noforce_run_depth = saved_noforce;
-    PG_RE_THROW();
-  }
-  PG_END_TRY();
-  noforce_run_depth = saved_noforce;
-}
-
-void on_start(QueryDesc* query, int eflags) {
-  start_next(query, eflags);
+  });
   if (!statement_is_audited(query, eflags)) return;
   QueryDesc* top = run_depth > 0 && running_top != nullptr ? running_top : query;
   // A statement's records name the user it captured: one changed since (SET
@@ -330,24 +332,20 @@ template <typename Step>
 void run_step(QueryDesc* query, Step step) {
   bool top = run_depth == 0;
   QueryDesc* saved_top = running_top;
-  const int saved_noforce = noforce_run_depth;
   if (top) running_top = query;
-  if (noforce_run_depth < 0 && InNoForceRLSOperation()) noforce_run_depth = run_depth;
   ++run_depth;
   PG_TRY();
-  { step(); }
+  { in_check_context(step); }
   PG_CATCH();
   {
     --run_depth;
     running_top = saved_top;
-    noforce_run_depth = saved_noforce;
     if (top) abandon_statement(query);
     PG_RE_THROW();
   }
   PG_END_TRY();
   --run_depth;
   running_top = saved_top;
-  noforce_run_depth = saved_noforce;
 }
 
 void on_run(QueryDesc* query, ScanDirection direction, uint64 count, bool execute_once) {
@@ -385,28 +383,6 @@ void on_end(QueryDesc* query) {
   }
 }
 
-// Plans through the next planner. Functions the planner runs (constant
-// folding, estimates) while it plans a statement of a foreign-key check's
-// context run under that statement, not as it (statement_is_audited).
-PlannedStmt* plan_next(Query* parse, const char* query_string, int options, ParamListInfo params) {
-  const int saved_noforce = noforce_run_depth;
-  if (noforce_run_depth < 0 && InNoForceRLSOperation()) noforce_run_depth = run_depth;
-  PlannedStmt* planned = nullptr;
-  PG_TRY();
-  {
-    planned = previous_planner != nullptr ? previous_planner(parse, query_string, options, params)
-                                          : standard_planner(parse, query_string, options, params);
-  }
-  PG_CATCH();
-  {
-    noforce_run_depth = saved_noforce;
-    PG_RE_THROW();
-  }
-  PG_END_TRY();
-  noforce_run_depth = saved_noforce;
-  return planned;
-}
-
 // A statement touching a PHI table runs without parallel workers: a worker's
 // scan returns tuples the leader's wrappers never see.
 PlannedStmt* on_plan(Query* parse, const char* query_string, int options, ParamListInfo params) {
@@ -418,7 +394,14 @@ PlannedStmt* on_plan(Query* parse, const char* query_string, int options, ParamL
        query_reads_audited(reinterpret_cast<Node*>(parse), nullptr))) {
     options &= ~CURSOR_OPT_PARALLEL_OK;
   }
-  return plan_next(parse, query_string, options, params);
+  // Functions the planner runs (constant folding, estimates) run under the
+  // statement, in the check's context.
+  PlannedStmt* planned = nullptr;
+  in_check_context([&] {
+    planned = previous_planner != nullptr ? previous_planner(parse, query_string, options, params)
+                                          : standard_planner(parse, query_string, options, params);
+  });
+  return planned;
 }
 
 void on_transaction_end(XactEvent event, void*) {
@@ -436,7 +419,7 @@ void on_transaction_end(XactEvent event, void*) {
   probe_subxact = InvalidSubTransactionId;
   running_top = nullptr;
   run_depth = 0;
-  noforce_run_depth = -1;
+  check_context_begun = false;
   forget_all_wraps();
 }
 

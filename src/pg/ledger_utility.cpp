@@ -48,10 +48,9 @@ bool copy_target_watched(Oid relid) {
   return watched_column(relid, InvalidOid) >= 0;
 }
 
-// TRUNCATE is not subject to row-level security: for every role it is a
-// bypass, recorded for a registered table or a PHI schema's table that has
-// row-level security.
-bool truncate_target_watched(Oid relid) {
+// A change of the whole table is recorded for a registered table (or a
+// partition of one) and for a PHI schema's table that has row-level security.
+bool whole_table_watched(Oid relid) {
   return phi_patient_column(relid) > 0 ||
          (in_phi_schema(relid) && check_enable_rls(relid, InvalidOid, true) != RLS_NONE);
 }
@@ -63,6 +62,19 @@ bool truncate_target_watched(Oid relid) {
 bool restoring(bool copy_from) {
   return copy_from && !row_security && superuser_arg(GetSessionUserId()) &&
          superuser_arg(GetUserId());
+}
+
+// A change of the whole table (TRUNCATE, DROP, a partition attached or
+// detached) reaches every row without reading one, whatever the policies:
+// a bypass, with no rows counted and no ids.
+void note_whole_table_change(LedgerStatement* s, Oid relid, CmdType command, const char* text,
+                             const char* reason) {
+  LedgerAccess* a = utility_access(s, relid, command, text);
+  a->rows_unknown = true;
+  if (std::strcmp(a->rls, "disabled") != 0 && a->bypass_reason == nullptr) {
+    a->rls = "bypassed";
+    a->bypass_reason = reason;
+  }
 }
 
 // ATTACH or DETACH PARTITION, FINALIZE included (not CONCURRENTLY, which
@@ -82,22 +94,16 @@ const PartitionCmd* partition_change(const AlterTableStmt* alter) {
   return nullptr;
 }
 
-// A partition's rows join or leave a watched table: recorded on the
-// partition (no rows, no ids), a bypass of the policies like TRUNCATE.
+// A partition's rows join or leave a watched table: recorded on the partition.
 void note_partition_change(LedgerStatement* s, const AlterTableStmt* alter,
                            const PartitionCmd* partition) {
   Oid parent = RangeVarGetRelid(alter->relation, NoLock, true);
   Oid child = RangeVarGetRelid(partition->name, NoLock, true);
   if (!OidIsValid(parent) || !OidIsValid(child)) return;
-  if (!truncate_target_watched(parent) && !truncate_target_watched(child)) return;
+  if (!whole_table_watched(parent) && !whole_table_watched(child)) return;
   const bool attach = partition->bound != nullptr;
-  LedgerAccess* a =
-      utility_access(s, child, CMD_UTILITY, attach ? "ATTACH PARTITION" : "DETACH PARTITION");
-  a->rows_unknown = true;
-  if (std::strcmp(a->rls, "disabled") != 0 && a->bypass_reason == nullptr) {
-    a->rls = "bypassed";
-    a->bypass_reason = attach ? "attach" : "detach";
-  }
+  note_whole_table_change(s, child, CMD_UTILITY, attach ? "ATTACH PARTITION" : "DETACH PARTITION",
+                          attach ? "attach" : "detach");
 }
 
 }  // namespace
@@ -165,27 +171,16 @@ void ledger_note_copy_target(List* range_table) {
 
 void ledger_note_truncate(Oid relid) {
   LedgerStatement* s = running_utility;
-  if (s == nullptr || is_copy(s) || !truncate_target_watched(relid)) return;
-  LedgerAccess* a = utility_access(s, relid, CMD_DELETE, "TRUNCATE");
-  a->rows_unknown = true;
-  if (std::strcmp(a->rls, "disabled") != 0 && a->bypass_reason == nullptr) {
-    a->rls = "bypassed";
-    a->bypass_reason = "truncate";
-  }
+  if (s == nullptr || is_copy(s) || !whole_table_watched(relid)) return;
+  note_whole_table_change(s, relid, CMD_DELETE, "TRUNCATE", "truncate");
 }
 
-// A dropped table's rows are gone for every role: a bypass, like TRUNCATE's.
 void ledger_note_drop(Oid relid) {
   LedgerStatement* s = running_utility;
-  if (s == nullptr || std::strcmp(s->utility, "DROP") != 0 || !truncate_target_watched(relid)) {
+  if (s == nullptr || std::strcmp(s->utility, "DROP") != 0 || !whole_table_watched(relid)) {
     return;
   }
-  LedgerAccess* a = utility_access(s, relid, CMD_DELETE, "DROP");
-  a->rows_unknown = true;
-  if (std::strcmp(a->rls, "disabled") != 0 && a->bypass_reason == nullptr) {
-    a->rls = "bypassed";
-    a->bypass_reason = "drop";
-  }
+  note_whole_table_change(s, relid, CMD_DELETE, "DROP", "drop");
 }
 
 void ledger_utility_failed(LedgerStatement* s) noexcept {
