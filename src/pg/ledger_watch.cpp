@@ -1,9 +1,12 @@
 // careguard adapter: which relations the ledger watches, and under which
 // name a scanned or written relation is recorded.
+#include "careguard/pg/catalog_scan.hpp"
 #include "careguard/pg/ledger.hpp"
 #include "careguard/pg/ledger_internal.hpp"
 
 extern "C" {
+#include "catalog/pg_class.h"
+#include "miscadmin.h"
 #include "nodes/nodeFuncs.h"
 #include "nodes/pathnodes.h"
 #include "parser/parsetree.h"
@@ -103,6 +106,18 @@ bool returns_constants(const Plan* plan) {
 // skipping it skips nothing but whether a key exists.
 bool is_foreign_key_check_shape(const PlannedStmt* planned) {
   if (planned->commandType != CMD_SELECT || planned->rowMarks == NIL) return false;
+  // PostgreSQL runs the check as the owner of the table it reads: a
+  // statement a rule adds to a foreign-key action runs as the action's
+  // table owner, and reads some other owner's table.
+  ListCell* entry;
+  foreach (entry, planned->rtable) {
+    const auto* rte = static_cast<const RangeTblEntry*>(lfirst(entry));
+    if (rte->rtekind == RTE_RELATION &&
+        syscache_field(RELOID, rte->relid, &FormData_pg_class::relowner, InvalidOid) !=
+            GetUserId()) {
+      return false;
+    }
+  }
   const Plan* lock = planned->planTree;
   if (lock == nullptr || !IsA(lock, LockRows) || lock->lefttree == nullptr) return false;
   return returns_constants(lock->lefttree);

@@ -14,7 +14,7 @@
 -- reviewed, and lapses when it expires; a patient's accounting shows only
 -- their own disclosures, and names no other patient. Expected values come from the data (as superuser).
 BEGIN;
-SELECT plan(131);
+SELECT plan(132);
 
 TRUNCATE bookings.status_history, bookings.appointments, patients.preferences, patients.profiles,
          providers.availability, providers.profiles, public.locations, public.categories, auth.users;
@@ -473,6 +473,32 @@ SELECT is((SELECT sum((r ->> 'rows')::int) FROM careguard.ledger l, LATERAL (SEL
           2 * :sneaks::bigint,
           'a read by a function the check''s start runs is recorded: two rows for each of its calls');
 SELECT cmp_ok(:sneaks, '>', 0, '(the cast ran)');
+-- A rule on the referencing table adds a statement of the check's shape to
+-- the foreign-key action, run as that table's owner: it reads another
+-- owner's table, so it is not the check, and its read is recorded.
+CREATE ROLE ledger_rule_owner;
+GRANT USAGE ON SCHEMA public TO ledger_rule_owner;
+GRANT SELECT ON public.ledger_cte TO ledger_rule_owner;
+CREATE TABLE public.ledger_rule_parent (k int PRIMARY KEY);
+CREATE TABLE public.ledger_rule_child (k int REFERENCES public.ledger_rule_parent ON DELETE CASCADE);
+CREATE TABLE public.ledger_rule_lock (x int);
+INSERT INTO public.ledger_rule_parent VALUES (1);
+INSERT INTO public.ledger_rule_child VALUES (1);
+INSERT INTO public.ledger_rule_lock VALUES (1);
+ALTER TABLE public.ledger_rule_child OWNER TO ledger_rule_owner;
+ALTER TABLE public.ledger_rule_lock OWNER TO ledger_rule_owner;
+CREATE RULE ledger_rule_peek AS ON DELETE TO public.ledger_rule_child DO ALSO
+  SELECT 1 FROM public.ledger_cte p, public.ledger_rule_lock x FOR KEY SHARE OF x;
+SET LOCAL application_name = 'p-fk-rule';
+DELETE FROM public.ledger_rule_parent WHERE k = 1;
+SET LOCAL application_name = 'pgtap';
+SELECT careguard.ledger_flush() IS NOT NULL AS flushed \gset
+SELECT is((SELECT string_agg((r ->> 'relation') || ' ' || (r ->> 'as_user') || ' ' || (r ->> 'nested'), '; ')
+             FROM careguard.ledger l, LATERAL (SELECT l.record::jsonb) AS x(r)
+            WHERE r ->> 'application_name' = 'p-fk-rule' AND r ->> 'relation' = 'public.ledger_cte'),
+          'public.ledger_cte ledger_rule_owner true',
+          'a statement a rule adds to a foreign-key action is not the check: its read is recorded');
+DROP TABLE public.ledger_rule_child, public.ledger_rule_parent, public.ledger_rule_lock;
 SELECT is(pg_temp.seen('p-cte-delete'), 'public.ledger_cte DELETE 1 ' || :'uid_a',
           'a DELETE in a writable CTE is recorded as a DELETE (the statement is a SELECT)');
 SELECT is(pg_temp.seen('p-cte-update'), 'public.ledger_cte UPDATE 1 ' || :'uid_b',
