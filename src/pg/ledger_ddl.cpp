@@ -8,6 +8,11 @@
 // children and partitions (recursion), typed tables (ALTER TYPE ...
 // CASCADE). So the rule is checked on what the statement did: every
 // registered table's patient column, by attribute number, before and after.
+//
+// A table that leaves a registered table's tree (DETACH PARTITION, NO
+// INHERIT) still holds patient records: it is registered on its own, in the
+// same statement, so that nothing done to it afterwards (in the same
+// transaction too) goes unrecorded.
 #include <cstring>
 
 #include "careguard/pg/catalog_names.hpp"
@@ -41,6 +46,8 @@ struct PatientColumnsBefore {
   AttrNumber* columns;
   NameData* names;
   Oid* filenodes;  // a rewrite assigns a new one
+  Oid leaving;     // a watched table leaving its tree, or InvalidOid
+  NameData leaving_column;
 };
 
 namespace {
@@ -92,27 +99,79 @@ void refuse_type_change_of_named(const AlterTableStmt* alter) {
   }
 }
 
-void follow_rename(Oid relid, const char* new_name) {
-  // The registry is careguard's (no role but its owner writes it); the
-  // table's owner, who may rename the column, only moves its entry along.
+// Runs one statement on the registry as its owner. The registry is
+// careguard's (no role but its owner writes it); the table's owner, who may
+// rename the column or take the table out of its tree, only keeps the
+// registry true to what it did.
+void change_registry(const char* sql, int nargs, Oid* types, Datum* values, int expected) {
   Oid user;
   int context;
   GetUserIdAndSecContext(&user, &context);
   SetUserIdAndSecContext(BOOTSTRAP_SUPERUSERID,
                          context | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
   if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "careguard ledger: SPI_connect failed");
+  int rc = SPI_execute_with_args(sql, nargs, types, values, nullptr, false, 0);
+  if (rc != expected) elog(ERROR, "careguard ledger: the registry did not follow (SPI %d)", rc);
+  SPI_finish();
+  SetUserIdAndSecContext(user, context);
+}
+
+void follow_rename(Oid relid, const char* new_name) {
   Oid types[2] = {OIDOID, NAMEOID};
   NameData name;
   namestrcpy(&name, new_name);
   Datum values[2] = {ObjectIdGetDatum(relid), NameGetDatum(&name)};
-  int rc = SPI_execute_with_args(
+  change_registry(
       "UPDATE careguard.phi_tables SET patient_column = $2 "
       "WHERE relid::pg_catalog.oid OPERATOR(pg_catalog.=) $1",
-      2, types, values, nullptr, false, 0);
-  if (rc != SPI_OK_UPDATE)
-    elog(ERROR, "careguard ledger: the registry did not follow (SPI %d)", rc);
-  SPI_finish();
-  SetUserIdAndSecContext(user, context);
+      2, types, values, SPI_OK_UPDATE);
+}
+
+// Only the table: its schema does not become a PHI schema (register_phi's
+// other half), which would put every table beside it under the policy gate.
+void register_on_its_own(Oid relid, const NameData* column) {
+  Oid types[2] = {OIDOID, NAMEOID};
+  Datum values[2] = {ObjectIdGetDatum(relid), NameGetDatum(column)};
+  change_registry(
+      "INSERT INTO careguard.phi_tables (relid, patient_column) VALUES ($1, $2) "
+      "ON CONFLICT DO NOTHING",
+      2, types, values, SPI_OK_INSERT);
+}
+
+bool registered_itself(Oid relid) {
+  for (int i = 0; i < registered_phi_count(); ++i) {
+    Oid registered;
+    AttrNumber column;
+    registered_phi_at(i, &registered, &column);
+    if (registered == relid) return true;
+  }
+  return false;
+}
+
+// The table the statement takes out of its tree (the partition DETACH names,
+// the child of NO INHERIT), or InvalidOid.
+Oid leaving_table(const AlterTableStmt* alter) {
+  ListCell* cell;
+  foreach (cell, alter->cmds) {
+    const auto* command = static_cast<const AlterTableCmd*>(lfirst(cell));
+    if (command->subtype == AT_DetachPartition || command->subtype == AT_DetachPartitionFinalize) {
+      return RangeVarGetRelid(castNode(PartitionCmd, command->def)->name, NoLock, true);
+    }
+    if (command->subtype == AT_DropInherit) return RangeVarGetRelid(alter->relation, NoLock, true);
+  }
+  return InvalidOid;
+}
+
+// A watched table the statement takes out of its tree, not registered
+// itself: noted with its patient column's name.
+void note_leaving(PatientColumnsBefore* before, const AlterTableStmt* alter) {
+  Oid leaving = leaving_table(alter);
+  if (!OidIsValid(leaving) || registered_itself(leaving)) return;
+  AttrNumber column = phi_patient_column(leaving);
+  char* name = column > 0 ? get_attname(leaving, column, true) : nullptr;
+  if (name == nullptr) return;
+  before->leaving = leaving;
+  namestrcpy(&before->leaving_column, name);
 }
 
 }  // namespace
@@ -141,6 +200,7 @@ PatientColumnsBefore* ledger_ddl_begin(const Node* statement) {
     namestrcpy(&before->names[at], name);
     before->filenodes[at] = relfilenode_of(relid);
   }
+  if (IsA(statement, AlterTableStmt)) note_leaving(before, castNode(AlterTableStmt, statement));
   return before;
 }
 
@@ -164,6 +224,9 @@ void ledger_ddl_end(const PatientColumnsBefore* before, const Node* statement) {
       refuse(relid, old_name, "change the type of");
     }
     if (std::strcmp(NameStr(new_name), old_name) != 0) follow_rename(relid, NameStr(new_name));
+  }
+  if (OidIsValid(before->leaving) && get_rel_relkind(before->leaving) != '\0') {
+    register_on_its_own(before->leaving, &before->leaving_column);
   }
 }
 

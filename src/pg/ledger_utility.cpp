@@ -64,9 +64,9 @@ bool restoring(bool copy_from) {
          superuser_arg(GetUserId());
 }
 
-// A change of the whole table (TRUNCATE, DROP, a partition attached or
-// detached) reaches every row without reading one, whatever the policies:
-// a bypass, with no rows counted and no ids.
+// A change of the whole table (TRUNCATE, DROP, a table joining or leaving a
+// tree) reaches every row without reading one, whatever the policies: a
+// bypass, with no rows counted and no ids.
 void note_whole_table_change(LedgerStatement* s, Oid relid, CmdType command, const char* text,
                              const char* reason) {
   LedgerAccess* a = utility_access(s, relid, command, text);
@@ -77,33 +77,52 @@ void note_whole_table_change(LedgerStatement* s, Oid relid, CmdType command, con
   }
 }
 
-// ATTACH or DETACH PARTITION, FINALIZE included (not CONCURRENTLY, which
-// commits inside: the statement's memory would go with the first commit),
-// or nullptr.
-const PartitionCmd* partition_change(const AlterTableStmt* alter) {
+// A table joining or leaving another's tree: ATTACH or DETACH PARTITION,
+// FINALIZE included (not CONCURRENTLY, which commits inside: the statement's
+// memory would go with the first commit), INHERIT or NO INHERIT.
+struct MembershipChange {
+  const RangeVar* parent;
+  const RangeVar* child;
+  bool joins;
+  const char* text;
+};
+
+bool membership_change(const AlterTableStmt* alter, MembershipChange* change) {
   ListCell* cell;
   foreach (cell, alter->cmds) {
     const auto* command = static_cast<const AlterTableCmd*>(lfirst(cell));
-    if (command->subtype != AT_AttachPartition && command->subtype != AT_DetachPartition &&
-        command->subtype != AT_DetachPartitionFinalize) {
-      continue;
+    switch (command->subtype) {
+      case AT_AttachPartition:
+      case AT_DetachPartition:
+      case AT_DetachPartitionFinalize: {
+        const auto* partition = castNode(PartitionCmd, command->def);
+        if (partition->concurrent) return false;
+        const bool attach = partition->bound != nullptr;
+        *change = {alter->relation, partition->name, attach,
+                   attach ? "ATTACH PARTITION" : "DETACH PARTITION"};
+        return true;
+      }
+      case AT_AddInherit:
+      case AT_DropInherit: {
+        const bool inherit = command->subtype == AT_AddInherit;
+        *change = {castNode(RangeVar, command->def), alter->relation, inherit,
+                   inherit ? "INHERIT" : "NO INHERIT"};
+        return true;
+      }
+      default:
+        break;
     }
-    const auto* partition = castNode(PartitionCmd, command->def);
-    return partition->concurrent ? nullptr : partition;
   }
-  return nullptr;
+  return false;
 }
 
-// A partition's rows join or leave a watched table: recorded on the partition.
-void note_partition_change(LedgerStatement* s, const AlterTableStmt* alter,
-                           const PartitionCmd* partition) {
-  Oid parent = RangeVarGetRelid(alter->relation, NoLock, true);
-  Oid child = RangeVarGetRelid(partition->name, NoLock, true);
+// A table's rows join or leave a watched tree: recorded on that table.
+void note_membership_change(LedgerStatement* s, const MembershipChange& change) {
+  Oid parent = RangeVarGetRelid(change.parent, NoLock, true);
+  Oid child = RangeVarGetRelid(change.child, NoLock, true);
   if (!OidIsValid(parent) || !OidIsValid(child)) return;
   if (!whole_table_watched(parent) && !whole_table_watched(child)) return;
-  const bool attach = partition->bound != nullptr;
-  note_whole_table_change(s, child, CMD_UTILITY, attach ? "ATTACH PARTITION" : "DETACH PARTITION",
-                          attach ? "attach" : "detach");
+  note_whole_table_change(s, child, CMD_UTILITY, change.text, change.joins ? "attach" : "detach");
 }
 
 }  // namespace
@@ -120,16 +139,16 @@ LedgerStatement* ledger_utility_begin(const PlannedStmt* planned) {
       IsA(statement, DropOwnedStmt)) {
     utility = "DROP";
   }
-  const PartitionCmd* partition = IsA(statement, AlterTableStmt)
-                                      ? partition_change(castNode(AlterTableStmt, statement))
-                                      : nullptr;
-  if (partition != nullptr) utility = "ALTER TABLE";
+  MembershipChange membership{};
+  const bool membership_changes =
+      IsA(statement, AlterTableStmt) &&
+      membership_change(castNode(AlterTableStmt, statement), &membership);
+  if (membership_changes) utility = "ALTER TABLE";
   if (utility == nullptr) return nullptr;
   if (!ledger_watching() || !ensure_phi_registry() || !phi_registry_nonempty()) return nullptr;
   if (restoring(copy_from)) return nullptr;
   LedgerStatement* s = open_utility_statement(planned, utility);
-  if (partition != nullptr)
-    note_partition_change(s, castNode(AlterTableStmt, statement), partition);
+  if (membership_changes) note_membership_change(s, membership);
   if (copy_from) {
     const auto* copy = castNode(CopyStmt, statement);
     s->copy_from = copy->filename == nullptr ? "stdin" : (copy->is_program ? "program" : "file");

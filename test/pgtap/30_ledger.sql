@@ -14,7 +14,7 @@
 -- reviewed, and lapses when it expires; a patient's accounting shows only
 -- their own disclosures, and names no other patient. Expected values come from the data (as superuser).
 BEGIN;
-SELECT plan(132);
+SELECT plan(139);
 
 TRUNCATE bookings.status_history, bookings.appointments, patients.preferences, patients.profiles,
          providers.availability, providers.profiles, public.locations, public.categories, auth.users;
@@ -343,6 +343,20 @@ aaaaaaaa-0000-4000-8000-000000000002	2
 \.
 SET LOCAL application_name = 'p-tree-detach';
 ALTER TABLE public.ledger_tree DETACH PARTITION public.ledger_loose;
+SET LOCAL application_name = 'p-tree-detached';
+SELECT count(*) FROM public.ledger_loose;
+-- A child taken out of its registered parent inside a transaction stays
+-- watched there too (registered on its own by the same statement), and the
+-- registration goes with a rollback.
+SAVEPOINT before_no_inherit;
+SET LOCAL application_name = 'p-family-no-inherit';
+ALTER TABLE public.ledger_family_child NO INHERIT public.ledger_family;
+SET LOCAL application_name = 'p-family-left';
+SELECT count(*) FROM public.ledger_family_child;
+ROLLBACK TO SAVEPOINT before_no_inherit;
+CREATE TABLE public.ledger_joiner (patient_id uuid);
+SET LOCAL application_name = 'p-family-inherit';
+ALTER TABLE public.ledger_joiner INHERIT public.ledger_family;
 SET LOCAL application_name = 'pgtap';
 SELECT careguard.ledger_flush() IS NOT NULL AS flushed \gset
 CREATE FUNCTION pg_temp.seen(probe text) RETURNS text LANGUAGE sql AS $$
@@ -366,6 +380,20 @@ SELECT is(pg_temp.seen('p-tree-attach'), 'public.ledger_loose ATTACH PARTITION n
           'ATTACH PARTITION to a registered table is recorded on the partition ...');
 SELECT is(pg_temp.seen('p-tree-detach'), 'public.ledger_loose DETACH PARTITION null ',
           '... and so is DETACH PARTITION');
+SELECT is(pg_temp.seen('p-tree-detached'), 'public.ledger_loose SELECT 1 ' || :'uid_a',
+          'a detached partition stays watched: its read is recorded under it');
+SELECT is((SELECT patient_column FROM careguard.phi_tables WHERE relid = 'public.ledger_loose'::regclass),
+          'patient_id'::name, '... registered on its own by the DETACH, under its patient column');
+SELECT throws_ok($$ALTER TABLE public.ledger_loose ALTER COLUMN patient_id TYPE text$$, '2BP01', NULL,
+                 '... so its patient column keeps its type');
+SELECT is(pg_temp.seen('p-family-no-inherit'), 'public.ledger_family_child NO INHERIT null ',
+          'NO INHERIT from a registered table is recorded on the child ...');
+SELECT is(pg_temp.seen('p-family-left'), 'public.ledger_family_child SELECT 1 ' || :'uid_b',
+          '... which stays watched in the same transaction (registered on its own) ...');
+SELECT is((SELECT count(*) FROM careguard.phi_tables WHERE relid = 'public.ledger_family_child'::regclass),
+          0::bigint, '... until the NO INHERIT is rolled back, with its registration');
+SELECT is(pg_temp.seen('p-family-inherit'), 'public.ledger_joiner INHERIT null ',
+          'INHERIT of a registered table is recorded on the new child');
 SELECT is(pg_temp.seen('p-tree-attached'), 'public.ledger_loose SELECT 1 ' || :'uid_a',
           '... and is from the moment it is attached as a partition (the cached answer is dropped)');
 SELECT is(pg_temp.seen('p-tree-truncate'), 'public.ledger_tree_1 TRUNCATE null ',
@@ -377,7 +405,7 @@ SELECT is((SELECT pg_temp.seen('p-tree-patient') || ' ' || string_agg(r ->> 'rls
           'a patient''s read through the parent: the parent''s policy applied, their own row (not B''s)');
 SELECT is(pg_temp.seen('p-tree-copy'), 'public.ledger_tree INSERT 2 ',
           'a COPY FROM into a registered partitioned table: one record, every row it copied');
-DROP TABLE public.ledger_tree, public.ledger_family CASCADE;
+DROP TABLE public.ledger_tree, public.ledger_loose, public.ledger_family CASCADE;
 
 -- 5e. A foreign key's ON DELETE CASCADE changes the referencing table in the
 -- statement that deleted the referenced row: recorded with it (nested: the
