@@ -46,8 +46,6 @@ struct PatientColumnsBefore {
   AttrNumber* columns;
   NameData* names;
   Oid* filenodes;  // a rewrite assigns a new one
-  Oid leaving;     // a watched table leaving its tree, or InvalidOid
-  NameData leaving_column;
 };
 
 namespace {
@@ -129,10 +127,16 @@ void follow_rename(Oid relid, const char* new_name) {
 
 // Only the table: its schema does not become a PHI schema (register_phi's
 // other half), which would put every table beside it under the policy gate.
-void register_on_its_own(Oid relid, const NameData* column) {
+// Rows left by tables gone without a drop event (a session's temporary
+// tables) are removed on the way, so they cannot pile up.
+void register_on_its_own(Oid relid, const char* column) {
   Oid types[2] = {OIDOID, NAMEOID};
-  Datum values[2] = {ObjectIdGetDatum(relid), NameGetDatum(column)};
+  NameData name;
+  namestrcpy(&name, column);
+  Datum values[2] = {ObjectIdGetDatum(relid), NameGetDatum(&name)};
   change_registry(
+      "WITH gone AS (DELETE FROM careguard.phi_tables t WHERE NOT EXISTS (SELECT FROM "
+      "pg_catalog.pg_class c WHERE c.oid OPERATOR(pg_catalog.=) t.relid::pg_catalog.oid)) "
       "INSERT INTO careguard.phi_tables (relid, patient_column) VALUES ($1, $2) "
       "ON CONFLICT DO NOTHING",
       2, types, values, SPI_OK_INSERT);
@@ -148,30 +152,39 @@ bool registered_itself(Oid relid) {
   return false;
 }
 
-// The table the statement takes out of its tree (the partition DETACH names,
-// the child of NO INHERIT), or InvalidOid.
-Oid leaving_table(const AlterTableStmt* alter) {
+// A child that left a watched parent keeps being watched: registered on its
+// own under the parent's patient column (inherited columns keep their names).
+void keep_watching(Oid parent, Oid child) {
+  if (!OidIsValid(parent) || !OidIsValid(child) || registered_itself(child)) return;
+  AttrNumber column = phi_patient_column(parent);
+  char* name = column > 0 ? get_attname(parent, column, true) : nullptr;
+  if (name == nullptr) return;
+  AttrNumber child_column = get_attnum(child, name);
+  if (child_column <= 0 || get_atttype(child, child_column) != UUIDOID) return;
+  register_on_its_own(child, name);
+}
+
+// Each table the statement took out of its tree: the partitions DETACH
+// names, the child of NO INHERIT. Looked up now, under the locks the
+// statement holds (before it ran, a concurrent rename could have given the
+// names to other tables).
+void keep_watching_what_left(const AlterTableStmt* alter) {
   ListCell* cell;
   foreach (cell, alter->cmds) {
     const auto* command = static_cast<const AlterTableCmd*>(lfirst(cell));
+    const RangeVar* parent = nullptr;
+    const RangeVar* child = nullptr;
     if (command->subtype == AT_DetachPartition || command->subtype == AT_DetachPartitionFinalize) {
-      return RangeVarGetRelid(castNode(PartitionCmd, command->def)->name, NoLock, true);
+      parent = alter->relation;
+      child = castNode(PartitionCmd, command->def)->name;
+    } else if (command->subtype == AT_DropInherit) {
+      parent = castNode(RangeVar, command->def);
+      child = alter->relation;
+    } else {
+      continue;
     }
-    if (command->subtype == AT_DropInherit) return RangeVarGetRelid(alter->relation, NoLock, true);
+    keep_watching(RangeVarGetRelid(parent, NoLock, true), RangeVarGetRelid(child, NoLock, true));
   }
-  return InvalidOid;
-}
-
-// A watched table the statement takes out of its tree, not registered
-// itself: noted with its patient column's name.
-void note_leaving(PatientColumnsBefore* before, const AlterTableStmt* alter) {
-  Oid leaving = leaving_table(alter);
-  if (!OidIsValid(leaving) || registered_itself(leaving)) return;
-  AttrNumber column = phi_patient_column(leaving);
-  char* name = column > 0 ? get_attname(leaving, column, true) : nullptr;
-  if (name == nullptr) return;
-  before->leaving = leaving;
-  namestrcpy(&before->leaving_column, name);
 }
 
 }  // namespace
@@ -200,7 +213,6 @@ PatientColumnsBefore* ledger_ddl_begin(const Node* statement) {
     namestrcpy(&before->names[at], name);
     before->filenodes[at] = relfilenode_of(relid);
   }
-  if (IsA(statement, AlterTableStmt)) note_leaving(before, castNode(AlterTableStmt, statement));
   return before;
 }
 
@@ -225,9 +237,7 @@ void ledger_ddl_end(const PatientColumnsBefore* before, const Node* statement) {
     }
     if (std::strcmp(NameStr(new_name), old_name) != 0) follow_rename(relid, NameStr(new_name));
   }
-  if (OidIsValid(before->leaving) && get_rel_relkind(before->leaving) != '\0') {
-    register_on_its_own(before->leaving, &before->leaving_column);
-  }
+  if (IsA(statement, AlterTableStmt)) keep_watching_what_left(castNode(AlterTableStmt, statement));
 }
 
 void ledger_refuse_patient_column_drop(Oid relid, AttrNumber column) {

@@ -124,8 +124,15 @@ void load_registry() {
   GetUserIdAndSecContext(&saved_user, &saved_context);
   SetUserIdAndSecContext(
       owner, saved_context | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
-  bool pushed = !ActiveSnapshotSet();
-  if (pushed) PushActiveSnapshot(GetTransactionSnapshot());
+  // The registry is read the way the catalogs are: as committed now, with
+  // this transaction's own changes so far. The statement's snapshot would
+  // miss a registration made since it was taken (under REPEATABLE READ, or
+  // by the statement before it in a PL/pgSQL block), and the cache, marked
+  // valid, would keep missing it. A parallel operation may take no new
+  // snapshot: its load serves the statement only (ensure_phi_registry).
+  const bool parallel = IsInParallelMode();
+  bool pushed = !parallel || !ActiveSnapshotSet();
+  if (pushed) PushActiveSnapshot(parallel ? GetTransactionSnapshot() : GetLatestSnapshot());
   PG_TRY();
   {
     SPI_connect();
@@ -207,6 +214,7 @@ bool ensure_phi_registry() {
   }
   PG_END_TRY();
   loading = false;
+  if (IsInParallelMode()) cache_valid = false;  // read without a snapshot of its own
   return true;
 }
 

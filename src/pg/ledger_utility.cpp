@@ -67,62 +67,80 @@ bool restoring(bool copy_from) {
 // A change of the whole table (TRUNCATE, DROP, a table joining or leaving a
 // tree) reaches every row without reading one, whatever the policies: a
 // bypass, with no rows counted and no ids.
-void note_whole_table_change(LedgerStatement* s, Oid relid, CmdType command, const char* text,
-                             const char* reason) {
+LedgerAccess* note_whole_table_change(LedgerStatement* s, Oid relid, CmdType command,
+                                      const char* text, const char* reason) {
   LedgerAccess* a = utility_access(s, relid, command, text);
   a->rows_unknown = true;
   if (std::strcmp(a->rls, "disabled") != 0 && a->bypass_reason == nullptr) {
     a->rls = "bypassed";
     a->bypass_reason = reason;
   }
+  return a;
 }
 
 // A table joining or leaving another's tree: ATTACH or DETACH PARTITION,
 // FINALIZE included (not CONCURRENTLY, which commits inside: the statement's
 // memory would go with the first commit), INHERIT or NO INHERIT.
-struct MembershipChange {
-  const RangeVar* parent;
-  const RangeVar* child;
-  bool joins;
-  const char* text;
-};
+bool changes_membership(const AlterTableCmd* command) {
+  switch (command->subtype) {
+    case AT_AttachPartition:
+    case AT_DetachPartition:
+    case AT_DetachPartitionFinalize:
+      return !castNode(PartitionCmd, command->def)->concurrent;
+    case AT_AddInherit:
+    case AT_DropInherit:
+      return true;
+    default:
+      return false;
+  }
+}
 
-bool membership_change(const AlterTableStmt* alter, MembershipChange* change) {
+bool changes_membership(const AlterTableStmt* alter) {
   ListCell* cell;
   foreach (cell, alter->cmds) {
-    const auto* command = static_cast<const AlterTableCmd*>(lfirst(cell));
-    switch (command->subtype) {
-      case AT_AttachPartition:
-      case AT_DetachPartition:
-      case AT_DetachPartitionFinalize: {
-        const auto* partition = castNode(PartitionCmd, command->def);
-        if (partition->concurrent) return false;
-        const bool attach = partition->bound != nullptr;
-        *change = {alter->relation, partition->name, attach,
-                   attach ? "ATTACH PARTITION" : "DETACH PARTITION"};
-        return true;
-      }
-      case AT_AddInherit:
-      case AT_DropInherit: {
-        const bool inherit = command->subtype == AT_AddInherit;
-        *change = {castNode(RangeVar, command->def), alter->relation, inherit,
-                   inherit ? "INHERIT" : "NO INHERIT"};
-        return true;
-      }
-      default:
-        break;
-    }
+    if (changes_membership(static_cast<const AlterTableCmd*>(lfirst(cell)))) return true;
   }
   return false;
 }
 
-// A table's rows join or leave a watched tree: recorded on that table.
-void note_membership_change(LedgerStatement* s, const MembershipChange& change) {
-  Oid parent = RangeVarGetRelid(change.parent, NoLock, true);
-  Oid child = RangeVarGetRelid(change.child, NoLock, true);
+// One subcommand's table joins or leaves a watched tree: recorded on that
+// table (several on one table: one record naming them all).
+void note_membership_change(LedgerStatement* s, const AlterTableStmt* alter,
+                            const AlterTableCmd* command) {
+  const bool partition = command->subtype != AT_AddInherit && command->subtype != AT_DropInherit;
+  const RangeVar* parent_name = partition ? alter->relation : castNode(RangeVar, command->def);
+  const RangeVar* child_name =
+      partition ? castNode(PartitionCmd, command->def)->name : alter->relation;
+  const bool joins = command->subtype == AT_AttachPartition || command->subtype == AT_AddInherit;
+  const char* text = command->subtype == AT_AttachPartition ? "ATTACH PARTITION"
+                     : partition                            ? "DETACH PARTITION"
+                     : joins                                ? "INHERIT"
+                                                            : "NO INHERIT";
+  Oid parent = RangeVarGetRelid(parent_name, NoLock, true);
+  Oid child = RangeVarGetRelid(child_name, NoLock, true);
   if (!OidIsValid(parent) || !OidIsValid(child)) return;
   if (!whole_table_watched(parent) && !whole_table_watched(child)) return;
-  note_whole_table_change(s, child, CMD_UTILITY, change.text, change.joins ? "attach" : "detach");
+  const char* earlier = nullptr;
+  for (const LedgerAccess* a = s->accesses; a != nullptr; a = a->next) {
+    if (a->relid == child && a->command == CMD_UTILITY) earlier = a->command_text;
+  }
+  LedgerAccess* a =
+      note_whole_table_change(s, child, CMD_UTILITY, text, joins ? "attach" : "detach");
+  if (earlier != nullptr && std::strcmp(earlier, text) != 0) {
+    MemoryContext outer = MemoryContextSwitchTo(s->context);
+    a->command_text = psprintf("%s, %s", earlier, text);
+    MemoryContextSwitchTo(outer);
+  }
+}
+
+// After the statement, under the locks it holds: the names mean the tables
+// it changed (before it ran, a concurrent rename could have moved them).
+void note_membership_changes(LedgerStatement* s) {
+  ListCell* cell;
+  foreach (cell, s->membership->cmds) {
+    const auto* command = static_cast<const AlterTableCmd*>(lfirst(cell));
+    if (changes_membership(command)) note_membership_change(s, s->membership, command);
+  }
 }
 
 }  // namespace
@@ -139,16 +157,14 @@ LedgerStatement* ledger_utility_begin(const PlannedStmt* planned) {
       IsA(statement, DropOwnedStmt)) {
     utility = "DROP";
   }
-  MembershipChange membership{};
-  const bool membership_changes =
-      IsA(statement, AlterTableStmt) &&
-      membership_change(castNode(AlterTableStmt, statement), &membership);
-  if (membership_changes) utility = "ALTER TABLE";
+  const bool membership =
+      IsA(statement, AlterTableStmt) && changes_membership(castNode(AlterTableStmt, statement));
+  if (membership) utility = "ALTER TABLE";
   if (utility == nullptr) return nullptr;
   if (!ledger_watching() || !ensure_phi_registry() || !phi_registry_nonempty()) return nullptr;
   if (restoring(copy_from)) return nullptr;
   LedgerStatement* s = open_utility_statement(planned, utility);
-  if (membership_changes) note_membership_change(s, membership);
+  if (membership) s->membership = castNode(AlterTableStmt, statement);
   if (copy_from) {
     const auto* copy = castNode(CopyStmt, statement);
     s->copy_from = copy->filename == nullptr ? "stdin" : (copy->is_program ? "program" : "file");
@@ -210,6 +226,7 @@ void ledger_utility_failed(LedgerStatement* s) noexcept {
 
 void ledger_utility_end(LedgerStatement* s, const QueryCompletion* completion) {
   running_utility = s->enclosing_utility;
+  if (s->membership != nullptr) note_membership_changes(s);
   // The rows went in under the identity captured at the start: one changed
   // since (by the COPY's WHERE, by a trigger) would leave a record naming
   // someone else. Refused, so the change is undone; only when a watched

@@ -2,7 +2,9 @@
 // that rolls back is recorded; a backend killed with SIGKILL right after its
 // results reached the client, and the writer killed with SIGKILL, lose no
 // record; break-glass sends its NOTIFY, and a rolled-back one is reviewed
-// too; a backend's memory stays flat across a million audited statements.
+// too; a registration made by another session is seen inside a REPEATABLE
+// READ transaction; a backend's memory stays flat across a million audited
+// statements.
 #include <gtest/gtest.h>
 #include <signal.h>
 
@@ -340,6 +342,51 @@ TEST_F(LedgerTest, ADetachedMonthIsNotWrittenInto) {
   EXPECT_EQ(records_named(name), 1);
   pqxx::nontransaction tx(admin);
   EXPECT_EQ(scalar(tx, "SELECT ok::text FROM careguard.verify_ledger()"), "true");
+}
+
+// A table registered by another session while this one is inside a
+// REPEATABLE READ transaction: its reads are recorded there already, and
+// after that transaction (the registry is read as committed now, not under
+// the transaction's snapshot, which would keep the stale answer cached).
+TEST_F(LedgerTest, ARegistrationIsSeenInsideARepeatableReadTransaction) {
+  const std::string schema = "rr_" + std::to_string(getpid());
+  pqxx::connection admin;
+  {
+    pqxx::work tx(admin);
+    tx.exec("CREATE SCHEMA " + schema);
+    tx.exec("CREATE TABLE " + schema + ".t (patient_id uuid)");
+    tx.exec("INSERT INTO " + schema + ".t VALUES ('" + std::string(kPatient) + "')");
+    tx.exec("ALTER TABLE " + schema + ".t ENABLE ROW LEVEL SECURITY");
+    tx.exec("ALTER TABLE " + schema + ".t FORCE ROW LEVEL SECURITY");
+    tx.exec("CREATE POLICY everyone ON " + schema + ".t USING (true)");
+    tx.commit();
+  }
+  const std::string inside = unique("rr-inside");
+  const std::string after = unique("rr-after");
+  pqxx::connection reader;
+  {
+    pqxx::work rr(reader);
+    rr.exec("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ");
+    rr.exec("SELECT count(*) FROM bookings.appointments");  // snapshot and registry taken
+    {
+      pqxx::nontransaction tx(admin);
+      tx.exec("SELECT careguard.register_phi('" + schema + ".t', 'patient_id')");
+    }
+    rr.exec("SET LOCAL application_name = '" + inside + "'");
+    EXPECT_EQ(rr.exec("SELECT * FROM " + schema + ".t").size(), 1u);
+    rr.commit();
+  }
+  {
+    pqxx::work tx(reader);
+    tx.exec("SET LOCAL application_name = '" + after + "'");
+    tx.exec("SELECT * FROM " + schema + ".t");
+    tx.commit();
+  }
+  EXPECT_EQ(records_named(inside), 1);
+  EXPECT_EQ(records_named(after), 1);
+  pqxx::nontransaction tx(admin);
+  tx.exec("DROP SCHEMA " + schema + " CASCADE");
+  tx.exec("DELETE FROM careguard.audit_phi_schemas WHERE schema_name = '" + schema + "'");
 }
 
 // One million audited statements in one backend (each a top-level statement

@@ -14,7 +14,7 @@
 -- reviewed, and lapses when it expires; a patient's accounting shows only
 -- their own disclosures, and names no other patient. Expected values come from the data (as superuser).
 BEGIN;
-SELECT plan(139);
+SELECT plan(143);
 
 TRUNCATE bookings.status_history, bookings.appointments, patients.preferences, patients.profiles,
          providers.availability, providers.profiles, public.locations, public.categories, auth.users;
@@ -354,9 +354,26 @@ ALTER TABLE public.ledger_family_child NO INHERIT public.ledger_family;
 SET LOCAL application_name = 'p-family-left';
 SELECT count(*) FROM public.ledger_family_child;
 ROLLBACK TO SAVEPOINT before_no_inherit;
+-- The same inside a PL/pgSQL block, whose next statement is planned under
+-- the block's snapshot (the registry is read as committed now).
+SAVEPOINT before_do;
+SET LOCAL application_name = 'p-family-do';
+DO $$ BEGIN
+  ALTER TABLE public.ledger_family_child NO INHERIT public.ledger_family;
+  PERFORM count(*) FROM public.ledger_family_child;
+END $$;
+ROLLBACK TO SAVEPOINT before_do;
 CREATE TABLE public.ledger_joiner (patient_id uuid);
 SET LOCAL application_name = 'p-family-inherit';
 ALTER TABLE public.ledger_joiner INHERIT public.ledger_family;
+-- Several subcommands on one child: one record naming them all.
+CREATE TABLE public.ledger_family_2 (patient_id uuid);
+SELECT careguard.register_phi('public.ledger_family_2', 'patient_id') IS NULL AS ignored \gset
+-- A registry row whose table is gone without a drop event (a session's
+-- temporary table) is removed by the next registration.
+INSERT INTO careguard.phi_tables (relid, patient_column) VALUES (4294967295, 'patient_id');
+SET LOCAL application_name = 'p-family-swap';
+ALTER TABLE public.ledger_joiner INHERIT public.ledger_family_2, NO INHERIT public.ledger_family;
 SET LOCAL application_name = 'pgtap';
 SELECT careguard.ledger_flush() IS NOT NULL AS flushed \gset
 CREATE FUNCTION pg_temp.seen(probe text) RETURNS text LANGUAGE sql AS $$
@@ -394,6 +411,17 @@ SELECT is((SELECT count(*) FROM careguard.phi_tables WHERE relid = 'public.ledge
           0::bigint, '... until the NO INHERIT is rolled back, with its registration');
 SELECT is(pg_temp.seen('p-family-inherit'), 'public.ledger_joiner INHERIT null ',
           'INHERIT of a registered table is recorded on the new child');
+SELECT is((SELECT string_agg((r ->> 'relation') || ' ' || (r ->> 'command') || ' ' || (r ->> 'rows'), '; ')
+             FROM careguard.ledger l, jsonb(l.record) r
+            WHERE r ->> 'application_name' = 'p-family-do' AND r ->> 'command' = 'SELECT'),
+          'public.ledger_family_child SELECT 1',
+          'a child that left in a PL/pgSQL block is watched by the block''s next statement');
+SELECT is(pg_temp.seen('p-family-swap'), 'public.ledger_joiner INHERIT, NO INHERIT null ',
+          'an ALTER TABLE with several tree changes of one child: one record naming each');
+SELECT is((SELECT count(*) FROM careguard.phi_tables WHERE relid::oid = 4294967295::oid), 0::bigint,
+          'a registration removes rows of tables that are gone');
+SELECT is((SELECT patient_column FROM careguard.phi_tables WHERE relid = 'public.ledger_joiner'::regclass),
+          'patient_id'::name, '... and registers the child that left');
 SELECT is(pg_temp.seen('p-tree-attached'), 'public.ledger_loose SELECT 1 ' || :'uid_a',
           '... and is from the moment it is attached as a partition (the cached answer is dropped)');
 SELECT is(pg_temp.seen('p-tree-truncate'), 'public.ledger_tree_1 TRUNCATE null ',
@@ -405,7 +433,8 @@ SELECT is((SELECT pg_temp.seen('p-tree-patient') || ' ' || string_agg(r ->> 'rls
           'a patient''s read through the parent: the parent''s policy applied, their own row (not B''s)');
 SELECT is(pg_temp.seen('p-tree-copy'), 'public.ledger_tree INSERT 2 ',
           'a COPY FROM into a registered partitioned table: one record, every row it copied');
-DROP TABLE public.ledger_tree, public.ledger_loose, public.ledger_family CASCADE;
+DROP TABLE public.ledger_tree, public.ledger_loose, public.ledger_family, public.ledger_family_2,
+           public.ledger_joiner CASCADE;
 
 -- 5e. A foreign key's ON DELETE CASCADE changes the referencing table in the
 -- statement that deleted the referenced row: recorded with it (nested: the

@@ -80,6 +80,7 @@ struct LedgerStatement {
   const char* utility;                 // COPY or TRUNCATE for a utility statement, else nullptr
   LedgerStatement* enclosing_utility;  // the COPY or TRUNCATE this one runs inside
   Oid copy_target;                     // the table a COPY FROM opened
+  const AlterTableStmt* membership;    // an ALTER TABLE that adds or removes tree members
   bool copy_target_seen;               // its permission check passed (a non-table: none)
   int parallel_leader_pid;             // in a parallel worker: its leader's pid, else 0
   uint64 processed;
