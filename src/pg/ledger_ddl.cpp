@@ -97,32 +97,32 @@ void refuse_type_change_of_named(const AlterTableStmt* alter) {
   }
 }
 
-// Runs one statement on the registry as its owner. The registry is
-// careguard's (no role but its owner writes it); the table's owner, who may
-// rename the column or take the table out of its tree, only keeps the
-// registry true to what it did.
-void change_registry(const char* sql, int nargs, Oid* types, Datum* values, int expected) {
+// Runs one statement on the registry as its owner, with a table ($1) and a
+// column name ($2). The registry is careguard's (no role but its owner
+// writes it); the table's owner, who may rename the column or take the table
+// out of its tree, only keeps the registry true to what it did.
+void change_registry(const char* sql, Oid relid, const char* column, int expected) {
+  Oid types[2] = {OIDOID, NAMEOID};
+  NameData name;
+  namestrcpy(&name, column);
+  Datum values[2] = {ObjectIdGetDatum(relid), NameGetDatum(&name)};
   Oid user;
   int context;
   GetUserIdAndSecContext(&user, &context);
   SetUserIdAndSecContext(BOOTSTRAP_SUPERUSERID,
                          context | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
   if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "careguard ledger: SPI_connect failed");
-  int rc = SPI_execute_with_args(sql, nargs, types, values, nullptr, false, 0);
+  int rc = SPI_execute_with_args(sql, 2, types, values, nullptr, false, 0);
   if (rc != expected) elog(ERROR, "careguard ledger: the registry did not follow (SPI %d)", rc);
   SPI_finish();
   SetUserIdAndSecContext(user, context);
 }
 
 void follow_rename(Oid relid, const char* new_name) {
-  Oid types[2] = {OIDOID, NAMEOID};
-  NameData name;
-  namestrcpy(&name, new_name);
-  Datum values[2] = {ObjectIdGetDatum(relid), NameGetDatum(&name)};
   change_registry(
       "UPDATE careguard.phi_tables SET patient_column = $2 "
       "WHERE relid::pg_catalog.oid OPERATOR(pg_catalog.=) $1",
-      2, types, values, SPI_OK_UPDATE);
+      relid, new_name, SPI_OK_UPDATE);
 }
 
 // Only the table: its schema does not become a PHI schema (register_phi's
@@ -130,16 +130,12 @@ void follow_rename(Oid relid, const char* new_name) {
 // Rows left by tables gone without a drop event (a session's temporary
 // tables) are removed on the way, so they cannot pile up.
 void register_on_its_own(Oid relid, const char* column) {
-  Oid types[2] = {OIDOID, NAMEOID};
-  NameData name;
-  namestrcpy(&name, column);
-  Datum values[2] = {ObjectIdGetDatum(relid), NameGetDatum(&name)};
   change_registry(
       "WITH gone AS (DELETE FROM careguard.phi_tables t WHERE NOT EXISTS (SELECT FROM "
       "pg_catalog.pg_class c WHERE c.oid OPERATOR(pg_catalog.=) t.relid::pg_catalog.oid)) "
       "INSERT INTO careguard.phi_tables (relid, patient_column) VALUES ($1, $2) "
       "ON CONFLICT DO NOTHING",
-      2, types, values, SPI_OK_INSERT);
+      relid, column, SPI_OK_INSERT);
 }
 
 bool registered_itself(Oid relid) {
