@@ -12,7 +12,8 @@
 // A table that leaves a registered table's tree (DETACH PARTITION, NO
 // INHERIT) still holds patient records: it is registered on its own, in the
 // same statement, so that nothing done to it afterwards (in the same
-// transaction too) goes unrecorded.
+// transaction too) goes unrecorded. Which tables left is found the same way:
+// every table watched through an ancestor, by oid, before and after.
 #include <cstring>
 
 #include "careguard/pg/catalog_names.hpp"
@@ -46,6 +47,11 @@ struct PatientColumnsBefore {
   AttrNumber* columns;
   NameData* names;
   Oid* filenodes;  // a rewrite assigns a new one
+  // When the statement may take tables out of a tree: every table watched
+  // through a registered ancestor, with its patient column's name.
+  int member_count;
+  Oid* members;
+  NameData* member_columns;
 };
 
 namespace {
@@ -148,38 +154,57 @@ bool registered_itself(Oid relid) {
   return false;
 }
 
-// A child that left a watched parent keeps being watched: registered on its
-// own under the parent's patient column (inherited columns keep their names).
-void keep_watching(Oid parent, Oid child) {
-  if (!OidIsValid(parent) || !OidIsValid(child) || registered_itself(child)) return;
-  AttrNumber column = phi_patient_column(parent);
-  char* name = column > 0 ? get_attname(parent, column, true) : nullptr;
-  if (name == nullptr) return;
-  AttrNumber child_column = get_attnum(child, name);
-  if (child_column <= 0 || get_atttype(child, child_column) != UUIDOID) return;
-  register_on_its_own(child, name);
+// DETACH PARTITION or NO INHERIT among the subcommands.
+bool may_take_out(const Node* statement) {
+  if (!IsA(statement, AlterTableStmt)) return false;
+  ListCell* cell;
+  foreach (cell, castNode(AlterTableStmt, statement)->cmds) {
+    const AlterTableType kind = static_cast<const AlterTableCmd*>(lfirst(cell))->subtype;
+    if (kind == AT_DetachPartition || kind == AT_DetachPartitionFinalize ||
+        kind == AT_DropInherit) {
+      return true;
+    }
+  }
+  return false;
 }
 
-// Each table the statement took out of its tree: the partitions DETACH
-// names, the child of NO INHERIT. Looked up now, under the locks the
-// statement holds (before it ran, a concurrent rename could have given the
-// names to other tables).
-void keep_watching_what_left(const AlterTableStmt* alter) {
+// The tables watched only through a registered ancestor, by oid: names
+// would not do, since what the statement runs (a CHECK it validates, an
+// event trigger) may rename tables or change search_path before it ends.
+void note_members(PatientColumnsBefore* before) {
+  const int registered = registered_phi_count();
+  List* members = NIL;
+  for (int i = 0; i < registered; ++i) {
+    Oid relid;
+    AttrNumber column;
+    registered_phi_at(i, &relid, &column);
+    members = list_concat_unique_oid(members, find_all_inheritors(relid, NoLock, nullptr));
+  }
+  before->members = static_cast<Oid*>(palloc(sizeof(Oid) * (list_length(members) + 1)));
+  before->member_columns =
+      static_cast<NameData*>(palloc(sizeof(NameData) * (list_length(members) + 1)));
   ListCell* cell;
-  foreach (cell, alter->cmds) {
-    const auto* command = static_cast<const AlterTableCmd*>(lfirst(cell));
-    const RangeVar* parent = nullptr;
-    const RangeVar* child = nullptr;
-    if (command->subtype == AT_DetachPartition || command->subtype == AT_DetachPartitionFinalize) {
-      parent = alter->relation;
-      child = castNode(PartitionCmd, command->def)->name;
-    } else if (command->subtype == AT_DropInherit) {
-      parent = castNode(RangeVar, command->def);
-      child = alter->relation;
-    } else {
-      continue;
-    }
-    keep_watching(RangeVarGetRelid(parent, NoLock, true), RangeVarGetRelid(child, NoLock, true));
+  foreach (cell, members) {
+    const Oid member = lfirst_oid(cell);
+    if (registered_itself(member)) continue;
+    const AttrNumber column = phi_patient_column(member);
+    char* name = column > 0 ? get_attname(member, column, true) : nullptr;
+    if (name == nullptr) continue;
+    before->members[before->member_count] = member;
+    namestrcpy(&before->member_columns[before->member_count++], name);
+  }
+}
+
+// A table that was watched through an ancestor and is no longer (it left
+// the tree) is registered on its own under the same patient column.
+void keep_watching_members(const PatientColumnsBefore* before) {
+  for (int i = 0; i < before->member_count; ++i) {
+    const Oid member = before->members[i];
+    const char* name = NameStr(before->member_columns[i]);
+    if (get_rel_relkind(member) == '\0' || phi_patient_column(member) > 0) continue;
+    const AttrNumber column = get_attnum(member, name);
+    if (column <= 0 || get_atttype(member, column) != UUIDOID) continue;
+    register_on_its_own(member, name);
   }
 }
 
@@ -209,6 +234,7 @@ PatientColumnsBefore* ledger_ddl_begin(const Node* statement) {
     namestrcpy(&before->names[at], name);
     before->filenodes[at] = relfilenode_of(relid);
   }
+  if (may_take_out(statement)) note_members(before);
   return before;
 }
 
@@ -233,7 +259,7 @@ void ledger_ddl_end(const PatientColumnsBefore* before, const Node* statement) {
     }
     if (std::strcmp(NameStr(new_name), old_name) != 0) follow_rename(relid, NameStr(new_name));
   }
-  if (IsA(statement, AlterTableStmt)) keep_watching_what_left(castNode(AlterTableStmt, statement));
+  keep_watching_members(before);
 }
 
 void ledger_refuse_patient_column_drop(Oid relid, AttrNumber column) {

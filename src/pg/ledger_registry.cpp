@@ -17,6 +17,7 @@ extern "C" {
 #include "catalog/pg_inherits.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
+#include "storage/procarray.h"
 #include "utils/hsearch.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
@@ -101,6 +102,19 @@ void replace_cache(PhiTable* new_tables, int new_table_count, Oid* new_schemas,
   grant_count = new_grant_count;
 }
 
+// The registry is read the way the catalogs are: as committed now, with this
+// transaction's own changes so far. The statement's snapshot would miss a
+// registration made since it was taken (under REPEATABLE READ, by the
+// statement before it in a PL/pgSQL block, before a parallel worker's
+// leader began), and the cache, marked valid, would keep missing it. Taken
+// as GetLatestSnapshot() takes one, but also in a parallel operation, where
+// that refuses to: it guards the query's snapshot, which this one does not
+// replace.
+Snapshot registry_snapshot() {
+  static SnapshotData snapshot = {SNAPSHOT_MVCC};
+  return GetSnapshotData(&snapshot);
+}
+
 // Reads the registries with SPI as the tables' owner in a security-restricted
 // context (the way key_store.cpp reads the signing keys). Owns no C++ objects.
 void load_registry() {
@@ -124,15 +138,7 @@ void load_registry() {
   GetUserIdAndSecContext(&saved_user, &saved_context);
   SetUserIdAndSecContext(
       owner, saved_context | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
-  // The registry is read the way the catalogs are: as committed now, with
-  // this transaction's own changes so far. The statement's snapshot would
-  // miss a registration made since it was taken (under REPEATABLE READ, or
-  // by the statement before it in a PL/pgSQL block), and the cache, marked
-  // valid, would keep missing it. A parallel operation may take no new
-  // snapshot: its load serves the statement only (ensure_phi_registry).
-  const bool parallel = IsInParallelMode();
-  bool pushed = !parallel || !ActiveSnapshotSet();
-  if (pushed) PushActiveSnapshot(parallel ? GetTransactionSnapshot() : GetLatestSnapshot());
+  PushActiveSnapshot(registry_snapshot());
   PG_TRY();
   {
     SPI_connect();
@@ -190,7 +196,7 @@ void load_registry() {
   PG_FINALLY();
   {
     SetUserIdAndSecContext(saved_user, saved_context);
-    if (pushed) PopActiveSnapshot();
+    PopActiveSnapshot();
   }
   PG_END_TRY();
 }
@@ -214,7 +220,6 @@ bool ensure_phi_registry() {
   }
   PG_END_TRY();
   loading = false;
-  if (IsInParallelMode()) cache_valid = false;  // read without a snapshot of its own
   return true;
 }
 

@@ -345,9 +345,9 @@ TEST_F(LedgerTest, ADetachedMonthIsNotWrittenInto) {
 }
 
 // A table registered by another session while this one is inside a
-// REPEATABLE READ transaction: its reads are recorded there already, and
-// after that transaction (the registry is read as committed now, not under
-// the transaction's snapshot, which would keep the stale answer cached).
+// REPEATABLE READ transaction: its reads are recorded there already (in a
+// parallel worker too), and after that transaction (the registry is read as committed now, not
+// under the transaction's snapshot, which would keep the stale answer cached).
 TEST_F(LedgerTest, ARegistrationIsSeenInsideARepeatableReadTransaction) {
   const std::string schema = "rr_" + std::to_string(getpid());
   pqxx::connection admin;
@@ -359,9 +359,14 @@ TEST_F(LedgerTest, ARegistrationIsSeenInsideARepeatableReadTransaction) {
     tx.exec("ALTER TABLE " + schema + ".t ENABLE ROW LEVEL SECURITY");
     tx.exec("ALTER TABLE " + schema + ".t FORCE ROW LEVEL SECURITY");
     tx.exec("CREATE POLICY everyone ON " + schema + ".t USING (true)");
+    tx.exec("CREATE FUNCTION " + schema +
+            ".reads() RETURNS bigint LANGUAGE plpgsql PARALLEL SAFE AS $$ DECLARE n bigint; "
+            "BEGIN SELECT count(*) INTO n FROM " +
+            schema + ".t; RETURN n; END $$");
     tx.commit();
   }
   const std::string inside = unique("rr-inside");
+  const std::string in_worker = unique("rr-worker");
   const std::string after = unique("rr-after");
   pqxx::connection reader;
   {
@@ -374,6 +379,14 @@ TEST_F(LedgerTest, ARegistrationIsSeenInsideARepeatableReadTransaction) {
     }
     rr.exec("SET LOCAL application_name = '" + inside + "'");
     EXPECT_EQ(rr.exec("SELECT * FROM " + schema + ".t").size(), 1u);
+    // The same read in a parallel worker, which loads the registry itself.
+    rr.exec("SET LOCAL application_name = '" + in_worker + "'");
+    rr.exec("SET LOCAL force_parallel_mode = on");
+    rr.exec("SET LOCAL parallel_leader_participation = off");
+    rr.exec("SET LOCAL parallel_setup_cost = 0");
+    EXPECT_EQ(scalar(rr, "SELECT " + schema + ".reads()"), "1");
+    EXPECT_EQ(rr.exec("EXPLAIN (COSTS OFF) SELECT " + schema + ".reads()")[0][0].as<std::string>(),
+              "Gather");
     rr.commit();
   }
   {
@@ -383,6 +396,7 @@ TEST_F(LedgerTest, ARegistrationIsSeenInsideARepeatableReadTransaction) {
     tx.commit();
   }
   EXPECT_EQ(records_named(inside), 1);
+  EXPECT_EQ(records_named(in_worker), 1);
   EXPECT_EQ(records_named(after), 1);
   pqxx::nontransaction tx(admin);
   tx.exec("DROP SCHEMA " + schema + " CASCADE");

@@ -14,7 +14,7 @@
 -- reviewed, and lapses when it expires; a patient's accounting shows only
 -- their own disclosures, and names no other patient. Expected values come from the data (as superuser).
 BEGIN;
-SELECT plan(143);
+SELECT plan(146);
 
 TRUNCATE bookings.status_history, bookings.appointments, patients.preferences, patients.profiles,
          providers.availability, providers.profiles, public.locations, public.categories, auth.users;
@@ -363,17 +363,40 @@ DO $$ BEGIN
   PERFORM count(*) FROM public.ledger_family_child;
 END $$;
 ROLLBACK TO SAVEPOINT before_do;
+-- What the statement itself runs (a CHECK it validates) renames tables
+-- before it ends: the table that left is found by oid, not by its name.
+SET LOCAL application_name = 'pgtap';
+CREATE TABLE public.ledger_leaver () INHERITS (public.ledger_family);
+INSERT INTO public.ledger_leaver VALUES (:'uid_a');
+CREATE TABLE public.ledger_decoy (patient_id uuid);
+CREATE FUNCTION public.ledger_swap() RETURNS boolean LANGUAGE plpgsql AS $$
+BEGIN
+  IF pg_catalog.to_regclass('public.ledger_leaver_x') IS NULL THEN
+    ALTER TABLE public.ledger_leaver RENAME TO ledger_leaver_x;
+    ALTER TABLE public.ledger_decoy RENAME TO ledger_leaver;
+  END IF;
+  RETURN true;
+END $$;
+ALTER TABLE public.ledger_leaver NO INHERIT public.ledger_family,
+  ADD CONSTRAINT ledger_swapped CHECK (public.ledger_swap());
+SET LOCAL application_name = 'p-leaver-read';
+SELECT count(*) FROM public.ledger_leaver_x;
+SET LOCAL application_name = 'pgtap';
 CREATE TABLE public.ledger_joiner (patient_id uuid);
 SET LOCAL application_name = 'p-family-inherit';
 ALTER TABLE public.ledger_joiner INHERIT public.ledger_family;
 -- Several subcommands on one child: one record naming them all.
 CREATE TABLE public.ledger_family_2 (patient_id uuid);
 SELECT careguard.register_phi('public.ledger_family_2', 'patient_id') IS NULL AS ignored \gset
+SET LOCAL application_name = 'p-family-swap';
+ALTER TABLE public.ledger_joiner INHERIT public.ledger_family_2, NO INHERIT public.ledger_family;
+SET LOCAL application_name = 'pgtap';
+SELECT count(*) AS joiner_registered_early FROM careguard.phi_tables
+ WHERE relid = 'public.ledger_joiner'::regclass \gset
 -- A registry row whose table is gone without a drop event (a session's
 -- temporary table) is removed by the next registration.
 INSERT INTO careguard.phi_tables (relid, patient_column) VALUES (4294967295, 'patient_id');
-SET LOCAL application_name = 'p-family-swap';
-ALTER TABLE public.ledger_joiner INHERIT public.ledger_family_2, NO INHERIT public.ledger_family;
+ALTER TABLE public.ledger_joiner NO INHERIT public.ledger_family_2;
 SET LOCAL application_name = 'pgtap';
 SELECT careguard.ledger_flush() IS NOT NULL AS flushed \gset
 CREATE FUNCTION pg_temp.seen(probe text) RETURNS text LANGUAGE sql AS $$
@@ -416,12 +439,18 @@ SELECT is((SELECT string_agg((r ->> 'relation') || ' ' || (r ->> 'command') || '
             WHERE r ->> 'application_name' = 'p-family-do' AND r ->> 'command' = 'SELECT'),
           'public.ledger_family_child SELECT 1',
           'a child that left in a PL/pgSQL block is watched by the block''s next statement');
+SELECT is(pg_temp.seen('p-leaver-read'), 'public.ledger_leaver_x SELECT 1 ' || :'uid_a',
+          'a child renamed by what its own NO INHERIT ran stays watched (found by oid) ...');
+SELECT is((SELECT count(*) FROM careguard.phi_tables WHERE relid = 'public.ledger_leaver'::regclass),
+          0::bigint, '... and the table that took its name is not registered');
 SELECT is(pg_temp.seen('p-family-swap'), 'public.ledger_joiner INHERIT, NO INHERIT null ',
           'an ALTER TABLE with several tree changes of one child: one record naming each');
+SELECT is(:'joiner_registered_early'::bigint, 0::bigint,
+          'a child still watched through another registered parent is not registered on its own');
 SELECT is((SELECT count(*) FROM careguard.phi_tables WHERE relid::oid = 4294967295::oid), 0::bigint,
           'a registration removes rows of tables that are gone');
 SELECT is((SELECT patient_column FROM careguard.phi_tables WHERE relid = 'public.ledger_joiner'::regclass),
-          'patient_id'::name, '... and registers the child that left');
+          'patient_id'::name, '... and registers the child that left its last registered parent');
 SELECT is(pg_temp.seen('p-tree-attached'), 'public.ledger_loose SELECT 1 ' || :'uid_a',
           '... and is from the moment it is attached as a partition (the cached answer is dropped)');
 SELECT is(pg_temp.seen('p-tree-truncate'), 'public.ledger_tree_1 TRUNCATE null ',
@@ -434,7 +463,8 @@ SELECT is((SELECT pg_temp.seen('p-tree-patient') || ' ' || string_agg(r ->> 'rls
 SELECT is(pg_temp.seen('p-tree-copy'), 'public.ledger_tree INSERT 2 ',
           'a COPY FROM into a registered partitioned table: one record, every row it copied');
 DROP TABLE public.ledger_tree, public.ledger_loose, public.ledger_family, public.ledger_family_2,
-           public.ledger_joiner CASCADE;
+           public.ledger_joiner, public.ledger_leaver, public.ledger_leaver_x CASCADE;
+DROP FUNCTION public.ledger_swap();
 
 -- 5e. A foreign key's ON DELETE CASCADE changes the referencing table in the
 -- statement that deleted the referenced row: recorded with it (nested: the
