@@ -105,8 +105,9 @@ void replace_cache(PhiTable* new_tables, int new_table_count, Oid* new_schemas,
 // The registry is read the way the catalogs are: as committed now, with this
 // transaction's own changes so far. The statement's snapshot would miss a
 // registration made since it was taken (under REPEATABLE READ, by the
-// statement before it in a PL/pgSQL block, before a parallel worker's
-// leader began), and the cache, marked valid, would keep missing it. Taken
+// statement before it in a PL/pgSQL block, in a parallel worker, whose
+// snapshot is its leader's), and the cache, marked valid, would keep missing
+// it. Taken
 // as GetLatestSnapshot() takes one, but also in a parallel operation, where
 // that refuses to: it guards the query's snapshot, which this one does not
 // replace.

@@ -133,8 +133,10 @@ void note_membership_change(LedgerStatement* s, const AlterTableStmt* alter,
   }
 }
 
-// After the statement, under the locks it holds: the names mean the tables
-// it changed (before it ran, a concurrent rename could have moved them).
+// After the statement, under the locks it holds, so that a concurrent
+// rename cannot move the names; one run by the statement itself (a CHECK it
+// validates) still can, and the record then names the wrong table. The
+// registration of a table that left (ledger_ddl.cpp) goes by oid instead.
 void note_membership_changes(LedgerStatement* s) {
   ListCell* cell;
   foreach (cell, s->membership->cmds) {
