@@ -66,6 +66,7 @@ ExecutorEnd_hook_type previous_end = nullptr;
 LedgerStatement* statements = nullptr;  // open top-level statements
 QueryDesc* running_top = nullptr;       // the top-level query whose run is active
 int run_depth = 0;
+int64 statement_serial = 0;
 // A statement of a foreign-key check's security context (SECURITY_NOFORCE_RLS)
 // is being planned, started or run: what runs under it is not the check.
 bool check_context_begun = false;
@@ -86,7 +87,6 @@ void in_check_context(Step step) {
   PG_END_TRY();
   check_context_begun = saved;
 }
-int64 statement_serial = 0;
 
 // ---- statements and their accesses ----
 

@@ -144,16 +144,6 @@ void register_on_its_own(Oid relid, const char* column) {
       relid, column, SPI_OK_INSERT);
 }
 
-bool registered_itself(Oid relid) {
-  for (int i = 0; i < registered_phi_count(); ++i) {
-    Oid registered;
-    AttrNumber column;
-    registered_phi_at(i, &registered, &column);
-    if (registered == relid) return true;
-  }
-  return false;
-}
-
 // DETACH PARTITION or NO INHERIT among the subcommands.
 bool may_take_out(const Node* statement) {
   if (!IsA(statement, AlterTableStmt)) return false;
@@ -186,7 +176,7 @@ void note_members(PatientColumnsBefore* before) {
   ListCell* cell;
   foreach (cell, members) {
     const Oid member = lfirst_oid(cell);
-    if (registered_itself(member)) continue;
+    if (phi_registered_column(member) > 0) continue;
     const AttrNumber column = phi_patient_column(member);
     char* name = column > 0 ? get_attname(member, column, true) : nullptr;
     if (name == nullptr) continue;

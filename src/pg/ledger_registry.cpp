@@ -237,14 +237,14 @@ void registered_phi_at(int index, Oid* relid, AttrNumber* column) {
   *column = tables[index].patient_column;
 }
 
-namespace {
-
-AttrNumber registered_column(Oid relid) {
+AttrNumber phi_registered_column(Oid relid) {
   for (int i = 0; i < table_count; ++i) {
     if (tables[i].relid == relid) return tables[i].patient_column;
   }
   return 0;
 }
+
+namespace {
 
 // The parents pg_inherits lists for a relation (a partition has one).
 List* parents_of(Oid relid) {
@@ -279,7 +279,7 @@ AttrNumber inherited_column(Oid relid, int depth) {
 }
 
 AttrNumber patient_column_at(Oid relid, int depth) {
-  AttrNumber column = registered_column(relid);
+  AttrNumber column = phi_registered_column(relid);
   if (column > 0 || table_count == 0 || relid < FirstNormalObjectId) return column;
   if (inherited_columns != nullptr &&
       (inherited_map_changes != inherited_changes ||

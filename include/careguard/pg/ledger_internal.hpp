@@ -19,6 +19,8 @@ bool ensure_phi_registry();
 // how many, and the index-th's relation and patient column.
 int registered_phi_count();
 void registered_phi_at(int index, Oid* relid, AttrNumber* column);
+// The patient column a table is registered under itself, or 0.
+AttrNumber phi_registered_column(Oid relid);
 
 // True when an active grant lets user_id reach patient_id at `now`.
 bool glass_grant_covers(const unsigned char* user_id, const unsigned char* patient_id,
