@@ -13,7 +13,8 @@
 // INHERIT) still holds patient records: it is registered on its own, in the
 // same statement, so that nothing done to it afterwards (in the same
 // transaction too) goes unrecorded. Which tables left is found the same way:
-// every table watched through an ancestor, by oid, before and after.
+// every table watched through an ancestor, by oid and attribute number,
+// before and after; its patient column is held to the same rules.
 #include <cstring>
 
 #include "careguard/pg/catalog_names.hpp"
@@ -47,11 +48,9 @@ struct PatientColumnsBefore {
   AttrNumber* columns;
   NameData* names;
   Oid* filenodes;  // a rewrite assigns a new one
-  // When the statement may take tables out of a tree: every table watched
-  // through a registered ancestor, with its patient column's name.
-  int member_count;
-  Oid* members;
-  NameData* member_columns;
+  // Watched through a registered ancestor (listed when the statement may
+  // take tables out of a tree), not registered itself.
+  bool* through_ancestor;
 };
 
 namespace {
@@ -158,44 +157,51 @@ bool may_take_out(const Node* statement) {
   return false;
 }
 
-// The tables watched only through a registered ancestor, by oid: names
-// would not do, since what the statement runs (a CHECK it validates, an
-// event trigger) may rename tables or change search_path before it ends.
-void note_members(PatientColumnsBefore* before) {
-  const int registered = registered_phi_count();
+// Every table below `parent`, partitions whose detach is pending included
+// (find_all_inheritors leaves those out, and FINALIZE completes one).
+List* descendants(Oid parent) {
+  List* found = NIL;
+  List* pending = list_make1_oid(parent);
+  while (pending != NIL) {
+    const Oid relid = linitial_oid(pending);
+    pending = list_delete_first(pending);
+    ListCell* cell;
+    foreach (cell, find_inheritance_children_extended(relid, false, NoLock, nullptr, nullptr)) {
+      const Oid child = lfirst_oid(cell);
+      if (list_member_oid(found, child)) continue;  // multiple inheritance
+      found = lappend_oid(found, child);
+      pending = lappend_oid(pending, child);
+    }
+  }
+  return found;
+}
+
+// The tables watched only through a registered ancestor, by oid and by
+// attribute number: names would not do, since what the statement runs (a
+// CHECK it validates, an event trigger) may rename tables and columns, or
+// change search_path, before it ends.
+List* watched_members() {
   List* members = NIL;
-  for (int i = 0; i < registered; ++i) {
+  for (int i = 0; i < registered_phi_count(); ++i) {
     Oid relid;
     AttrNumber column;
     registered_phi_at(i, &relid, &column);
-    members = list_concat_unique_oid(members, find_all_inheritors(relid, NoLock, nullptr));
+    members = list_concat_unique_oid(members, descendants(relid));
   }
-  before->members = static_cast<Oid*>(palloc(sizeof(Oid) * (list_length(members) + 1)));
-  before->member_columns =
-      static_cast<NameData*>(palloc(sizeof(NameData) * (list_length(members) + 1)));
-  ListCell* cell;
-  foreach (cell, members) {
-    const Oid member = lfirst_oid(cell);
-    if (phi_registered_column(member) > 0) continue;
-    const AttrNumber column = phi_patient_column(member);
-    char* name = column > 0 ? get_attname(member, column, true) : nullptr;
-    if (name == nullptr) continue;
-    before->members[before->member_count] = member;
-    namestrcpy(&before->member_columns[before->member_count++], name);
-  }
+  return members;
 }
 
-// A table that was watched through an ancestor and is no longer (it left
-// the tree) is registered on its own under the same patient column.
-void keep_watching_members(const PatientColumnsBefore* before) {
-  for (int i = 0; i < before->member_count; ++i) {
-    const Oid member = before->members[i];
-    const char* name = NameStr(before->member_columns[i]);
-    if (get_rel_relkind(member) == '\0' || phi_patient_column(member) > 0) continue;
-    const AttrNumber column = get_attnum(member, name);
-    if (column <= 0 || get_atttype(member, column) != UUIDOID) continue;
-    register_on_its_own(member, name);
-  }
+// Notes a table's patient column as it stands before the statement.
+void note_column(PatientColumnsBefore* before, Oid relid, AttrNumber column,
+                 bool through_ancestor) {
+  char* name = column > 0 ? get_attname(relid, column, true) : nullptr;
+  if (name == nullptr) return;
+  const int at = before->count++;
+  before->relids[at] = relid;
+  before->columns[at] = column;
+  namestrcpy(&before->names[at], name);
+  before->filenodes[at] = relfilenode_of(relid);
+  before->through_ancestor[at] = through_ancestor;
 }
 
 }  // namespace
@@ -207,24 +213,26 @@ PatientColumnsBefore* ledger_ddl_begin(const Node* statement) {
     refuse_type_change_of_named(castNode(AlterTableStmt, statement));
   }
   auto* before = static_cast<PatientColumnsBefore*>(palloc0(sizeof(PatientColumnsBefore)));
-  const int count = registered_phi_count();
+  List* members = may_take_out(statement) ? watched_members() : NIL;
+  const int count = registered_phi_count() + list_length(members);
   before->relids = static_cast<Oid*>(palloc(sizeof(Oid) * count));
   before->columns = static_cast<AttrNumber*>(palloc(sizeof(AttrNumber) * count));
   before->names = static_cast<NameData*>(palloc(sizeof(NameData) * count));
   before->filenodes = static_cast<Oid*>(palloc(sizeof(Oid) * count));
-  for (int i = 0; i < count; ++i) {
+  before->through_ancestor = static_cast<bool*>(palloc(sizeof(bool) * count));
+  for (int i = 0; i < registered_phi_count(); ++i) {
     Oid relid;
     AttrNumber column;
     registered_phi_at(i, &relid, &column);
-    char* name = get_attname(relid, column, true);
-    if (name == nullptr) continue;
-    int at = before->count++;
-    before->relids[at] = relid;
-    before->columns[at] = column;
-    namestrcpy(&before->names[at], name);
-    before->filenodes[at] = relfilenode_of(relid);
+    note_column(before, relid, column, false);
   }
-  if (may_take_out(statement)) note_members(before);
+  ListCell* cell;
+  foreach (cell, members) {
+    const Oid member = lfirst_oid(cell);
+    if (phi_registered_column(member) == 0) {
+      note_column(before, member, phi_patient_column(member), true);
+    }
+  }
   return before;
 }
 
@@ -234,6 +242,8 @@ void ledger_ddl_end(const PatientColumnsBefore* before, const Node* statement) {
   for (int i = 0; i < before->count; ++i) {
     const Oid relid = before->relids[i];
     const char* old_name = NameStr(before->names[i]);
+    // Still in a watched tree: its ancestors' entries stand for it.
+    if (before->through_ancestor[i] && phi_patient_column(relid) > 0) continue;
     HeapTuple tuple =
         SearchSysCache2(ATTNUM, ObjectIdGetDatum(relid), Int16GetDatum(before->columns[i]));
     if (!HeapTupleIsValid(tuple)) continue;  // the table went (DROP has its own record)
@@ -247,9 +257,12 @@ void ledger_ddl_end(const PatientColumnsBefore* before, const Node* statement) {
         (relfilenode_of(relid) != before->filenodes[i] && alters_type_of(statement, old_name))) {
       refuse(relid, old_name, "change the type of");
     }
-    if (std::strcmp(NameStr(new_name), old_name) != 0) follow_rename(relid, NameStr(new_name));
+    if (before->through_ancestor[i]) {
+      register_on_its_own(relid, NameStr(new_name));  // it left the tree
+    } else if (std::strcmp(NameStr(new_name), old_name) != 0) {
+      follow_rename(relid, NameStr(new_name));
+    }
   }
-  keep_watching_members(before);
 }
 
 void ledger_refuse_patient_column_drop(Oid relid, AttrNumber column) {

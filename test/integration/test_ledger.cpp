@@ -3,7 +3,8 @@
 // results reached the client, and the writer killed with SIGKILL, lose no
 // record; break-glass sends its NOTIFY, and a rolled-back one is reviewed
 // too; a registration made by another session is seen inside a REPEATABLE
-// READ transaction; a backend's memory stays flat across a million audited
+// READ transaction; a partition whose concurrent detach was cut short and
+// finalized is registered on its own; a backend's memory stays flat across a million audited
 // statements.
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -399,6 +400,60 @@ TEST_F(LedgerTest, ARegistrationIsSeenInsideARepeatableReadTransaction) {
   EXPECT_EQ(records_named(in_worker), 1);
   EXPECT_EQ(records_named(after), 1);
   pqxx::nontransaction tx(admin);
+  tx.exec("DROP SCHEMA " + schema + " CASCADE");
+  tx.exec("DELETE FROM careguard.audit_phi_schemas WHERE schema_name = '" + schema + "'");
+}
+
+// A DETACH PARTITION ... CONCURRENTLY cut short (its partition left detach
+// pending) and completed by FINALIZE: the partition left a registered table
+// all the same, so it is registered on its own and its reads are recorded.
+TEST_F(LedgerTest, AFinalizedDetachRegistersThePartition) {
+  const std::string schema = "fin_" + std::to_string(getpid());
+  pqxx::connection admin;
+  {
+    pqxx::work tx(admin);
+    tx.exec("CREATE SCHEMA " + schema);
+    tx.exec("CREATE TABLE " + schema + ".p (id int, patient_id uuid) PARTITION BY RANGE (id)");
+    tx.exec("CREATE TABLE " + schema + ".p1 PARTITION OF " + schema +
+            ".p FOR VALUES FROM (0) TO (100)");
+    for (const char* table : {".p", ".p1"}) {
+      tx.exec("ALTER TABLE " + schema + table + " ENABLE ROW LEVEL SECURITY");
+      tx.exec("ALTER TABLE " + schema + table + " FORCE ROW LEVEL SECURITY");
+      tx.exec("CREATE POLICY everyone ON " + schema + table + " USING (true)");
+    }
+    tx.exec("INSERT INTO " + schema + ".p VALUES (1, '" + std::string(kPatient) + "')");
+    tx.exec("SELECT careguard.register_phi('" + schema + ".p', 'patient_id')");
+    tx.commit();
+  }
+  pqxx::connection holder;
+  pqxx::connection detacher;
+  {
+    pqxx::work hold(holder);  // its lock makes the detach wait, and time out
+    hold.exec("SELECT count(*) FROM " + schema + ".p");
+    pqxx::nontransaction tx(detacher);
+    tx.exec("SET statement_timeout = 1000");
+    EXPECT_THROW(
+        tx.exec("ALTER TABLE " + schema + ".p DETACH PARTITION " + schema + ".p1 CONCURRENTLY"),
+        pqxx::sql_error);
+  }
+  pqxx::nontransaction tx(detacher);
+  EXPECT_EQ(scalar(tx, "SELECT inhdetachpending::text FROM pg_inherits WHERE inhrelid = '" +
+                           schema + ".p1'::regclass"),
+            "true");
+  tx.exec("SET statement_timeout = 0");
+  tx.exec("ALTER TABLE " + schema + ".p DETACH PARTITION " + schema + ".p1 FINALIZE");
+  EXPECT_EQ(scalar(tx, "SELECT patient_column::text FROM careguard.phi_tables WHERE relid = '" +
+                           schema + ".p1'::regclass"),
+            "patient_id");
+  const std::string name = unique("finalized");
+  pqxx::connection reader;
+  {
+    pqxx::work read(reader);
+    read.exec("SET LOCAL application_name = '" + name + "'");
+    EXPECT_EQ(read.exec("SELECT * FROM " + schema + ".p1").size(), 1u);
+    read.commit();
+  }
+  EXPECT_EQ(records_named(name), 1);
   tx.exec("DROP SCHEMA " + schema + " CASCADE");
   tx.exec("DELETE FROM careguard.audit_phi_schemas WHERE schema_name = '" + schema + "'");
 }

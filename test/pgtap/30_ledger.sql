@@ -14,7 +14,7 @@
 -- reviewed, and lapses when it expires; a patient's accounting shows only
 -- their own disclosures, and names no other patient. Expected values come from the data (as superuser).
 BEGIN;
-SELECT plan(146);
+SELECT plan(148);
 
 TRUNCATE bookings.status_history, bookings.appointments, patients.preferences, patients.profiles,
          providers.availability, providers.profiles, public.locations, public.categories, auth.users;
@@ -382,6 +382,22 @@ ALTER TABLE public.ledger_leaver NO INHERIT public.ledger_family,
 SET LOCAL application_name = 'p-leaver-read';
 SELECT count(*) FROM public.ledger_leaver_x;
 SET LOCAL application_name = 'pgtap';
+-- ... or renames its patient column: registered under the new name.
+CREATE TABLE public.ledger_renamer () INHERITS (public.ledger_family);
+INSERT INTO public.ledger_renamer VALUES (:'uid_b');
+CREATE FUNCTION public.ledger_rename_column() RETURNS boolean LANGUAGE plpgsql AS $$
+BEGIN
+  IF pg_catalog.current_setting('ledger.renamed', true) IS DISTINCT FROM 'y' THEN
+    PERFORM pg_catalog.set_config('ledger.renamed', 'y', true);
+    ALTER TABLE public.ledger_renamer RENAME COLUMN patient_id TO moved_id;
+  END IF;
+  RETURN true;
+END $$;
+ALTER TABLE public.ledger_renamer NO INHERIT public.ledger_family,
+  ADD CONSTRAINT ledger_renamed CHECK (public.ledger_rename_column());
+SET LOCAL application_name = 'p-renamer-read';
+SELECT count(*) FROM public.ledger_renamer;
+SET LOCAL application_name = 'pgtap';
 CREATE TABLE public.ledger_joiner (patient_id uuid);
 SET LOCAL application_name = 'p-family-inherit';
 ALTER TABLE public.ledger_joiner INHERIT public.ledger_family;
@@ -447,6 +463,10 @@ SELECT is(pg_temp.seen('p-leaver-read'), 'public.ledger_leaver_x SELECT 1 ' || :
           'a child renamed by what its own NO INHERIT ran stays watched (found by oid) ...');
 SELECT is(pg_temp.registered_as('public.ledger_leaver'), NULL,
           '... and the table that took its name is not registered');
+SELECT is(pg_temp.seen('p-renamer-read'), 'public.ledger_renamer SELECT 1 ' || :'uid_b',
+          'a child whose patient column its own NO INHERIT renamed stays watched ...');
+SELECT is(pg_temp.registered_as('public.ledger_renamer'), 'moved_id'::name,
+          '... registered under the column''s new name');
 SELECT is(pg_temp.seen('p-family-swap'), 'public.ledger_joiner INHERIT, NO INHERIT null ',
           'an ALTER TABLE with several tree changes of one child: one record naming each');
 SELECT is(:'joiner_registered_early'::bigint, 0::bigint,
@@ -467,8 +487,8 @@ SELECT is((SELECT pg_temp.seen('p-tree-patient') || ' ' || string_agg(r ->> 'rls
 SELECT is(pg_temp.seen('p-tree-copy'), 'public.ledger_tree INSERT 2 ',
           'a COPY FROM into a registered partitioned table: one record, every row it copied');
 DROP TABLE public.ledger_tree, public.ledger_loose, public.ledger_family, public.ledger_family_2,
-           public.ledger_joiner, public.ledger_leaver, public.ledger_leaver_x CASCADE;
-DROP FUNCTION public.ledger_swap();
+           public.ledger_joiner, public.ledger_leaver, public.ledger_leaver_x, public.ledger_renamer CASCADE;
+DROP FUNCTION public.ledger_swap(), public.ledger_rename_column();
 
 -- 5e. A foreign key's ON DELETE CASCADE changes the referencing table in the
 -- statement that deleted the referenced row: recorded with it (nested: the
