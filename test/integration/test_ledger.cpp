@@ -72,6 +72,39 @@ std::string unique(const std::string& stem) {
   return stem + "-" + std::to_string(std::chrono::steady_clock::now().time_since_epoch().count());
 }
 
+// Row-level security enabled, forced and open to every role: what the
+// policy gate asks of a table in a PHI schema.
+void open_to_all(pqxx::work& tx, const std::string& table) {
+  tx.exec("ALTER TABLE " + table + " ENABLE ROW LEVEL SECURITY");
+  tx.exec("ALTER TABLE " + table + " FORCE ROW LEVEL SECURITY");
+  tx.exec("CREATE POLICY everyone ON " + table + " USING (true)");
+}
+
+// A schema of the test's own, dropped at the end with the PHI-schema
+// registration a register_phi() of one of its tables made.
+class ScratchSchema {
+ public:
+  explicit ScratchSchema(const std::string& stem) : name_(stem + "_" + std::to_string(getpid())) {
+    pqxx::connection c;
+    pqxx::nontransaction(c).exec("CREATE SCHEMA " + name_);
+  }
+  ~ScratchSchema() {
+    try {
+      pqxx::connection c;
+      pqxx::nontransaction tx(c);
+      tx.exec("DROP SCHEMA " + name_ + " CASCADE");
+      tx.exec("DELETE FROM careguard.audit_phi_schemas WHERE schema_name = " + tx.quote(name_));
+    } catch (const std::exception&) {  // the test's own failure is the one to report
+    }
+  }
+  ScratchSchema(const ScratchSchema&) = delete;
+  ScratchSchema& operator=(const ScratchSchema&) = delete;
+  const std::string& name() const { return name_; }
+
+ private:
+  std::string name_;
+};
+
 class LedgerTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -347,19 +380,18 @@ TEST_F(LedgerTest, ADetachedMonthIsNotWrittenInto) {
 
 // A table registered by another session while this one is inside a
 // REPEATABLE READ transaction: its reads are recorded there already (in a
-// parallel worker too), and after that transaction (the registry is read as committed now, not
-// under the transaction's snapshot, which would keep the stale answer cached).
+// parallel worker too), and after that transaction (the registry is read as
+// committed now, not under the transaction's snapshot, which would keep the
+// stale answer cached).
 TEST_F(LedgerTest, ARegistrationIsSeenInsideARepeatableReadTransaction) {
-  const std::string schema = "rr_" + std::to_string(getpid());
+  ScratchSchema scratch("rr");
+  const std::string& schema = scratch.name();
   pqxx::connection admin;
   {
     pqxx::work tx(admin);
-    tx.exec("CREATE SCHEMA " + schema);
     tx.exec("CREATE TABLE " + schema + ".t (patient_id uuid)");
     tx.exec("INSERT INTO " + schema + ".t VALUES ('" + std::string(kPatient) + "')");
-    tx.exec("ALTER TABLE " + schema + ".t ENABLE ROW LEVEL SECURITY");
-    tx.exec("ALTER TABLE " + schema + ".t FORCE ROW LEVEL SECURITY");
-    tx.exec("CREATE POLICY everyone ON " + schema + ".t USING (true)");
+    open_to_all(tx, schema + ".t");
     tx.exec("CREATE FUNCTION " + schema +
             ".reads() RETURNS bigint LANGUAGE plpgsql PARALLEL SAFE AS $$ DECLARE n bigint; "
             "BEGIN SELECT count(*) INTO n FROM " +
@@ -399,28 +431,22 @@ TEST_F(LedgerTest, ARegistrationIsSeenInsideARepeatableReadTransaction) {
   EXPECT_EQ(records_named(inside), 1);
   EXPECT_EQ(records_named(in_worker), 1);
   EXPECT_EQ(records_named(after), 1);
-  pqxx::nontransaction tx(admin);
-  tx.exec("DROP SCHEMA " + schema + " CASCADE");
-  tx.exec("DELETE FROM careguard.audit_phi_schemas WHERE schema_name = '" + schema + "'");
 }
 
 // A DETACH PARTITION ... CONCURRENTLY cut short (its partition left detach
 // pending) and completed by FINALIZE: the partition left a registered table
 // all the same, so it is registered on its own and its reads are recorded.
 TEST_F(LedgerTest, AFinalizedDetachRegistersThePartition) {
-  const std::string schema = "fin_" + std::to_string(getpid());
+  ScratchSchema scratch("fin");
+  const std::string& schema = scratch.name();
   pqxx::connection admin;
   {
     pqxx::work tx(admin);
-    tx.exec("CREATE SCHEMA " + schema);
     tx.exec("CREATE TABLE " + schema + ".p (id int, patient_id uuid) PARTITION BY RANGE (id)");
     tx.exec("CREATE TABLE " + schema + ".p1 PARTITION OF " + schema +
             ".p FOR VALUES FROM (0) TO (100)");
-    for (const char* table : {".p", ".p1"}) {
-      tx.exec("ALTER TABLE " + schema + table + " ENABLE ROW LEVEL SECURITY");
-      tx.exec("ALTER TABLE " + schema + table + " FORCE ROW LEVEL SECURITY");
-      tx.exec("CREATE POLICY everyone ON " + schema + table + " USING (true)");
-    }
+    open_to_all(tx, schema + ".p");
+    open_to_all(tx, schema + ".p1");
     tx.exec("INSERT INTO " + schema + ".p VALUES (1, '" + std::string(kPatient) + "')");
     tx.exec("SELECT careguard.register_phi('" + schema + ".p', 'patient_id')");
     tx.commit();
@@ -454,8 +480,6 @@ TEST_F(LedgerTest, AFinalizedDetachRegistersThePartition) {
     read.commit();
   }
   EXPECT_EQ(records_named(name), 1);
-  tx.exec("DROP SCHEMA " + schema + " CASCADE");
-  tx.exec("DELETE FROM careguard.audit_phi_schemas WHERE schema_name = '" + schema + "'");
 }
 
 // One million audited statements in one backend (each a top-level statement
