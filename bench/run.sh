@@ -8,7 +8,7 @@ set -euo pipefail
 source "$(dirname "$0")/../scripts/lib.sh"
 export CAREGUARD_ROOT
 REPS="${REPS:-5}"
-SECTIONS="${SECTIONS:-claims policies booking_services login login_parts booking_race pgbouncer audit_scale policy_gate citus ledger ledger_parts}"
+SECTIONS="${SECTIONS:-claims policies booking_services login login_parts booking_race pgbouncer audit_scale policy_gate citus ledger ledger_parts spool_append}"
 ensure_packages "${PACKAGES[@]}"
 ensure_node
 build_and_install_extension
